@@ -1,0 +1,1 @@
+"""Analysis over the store: summaries, metrics, grades, reports."""

@@ -1,0 +1,50 @@
+"""The `judge` command line. Heavy modules (litellm, the pipeline) are imported inside commands."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from judge.errors import RunAborted, UserInputError
+
+app = typer.Typer(
+    name="judge",
+    help="LLM-as-judge grading pipeline for AI safety evaluations.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+# Command modules: each defines `register(app)`. Sub-apps (typer groups) define `app` and are
+# mounted under their name.
+COMMAND_MODULES = ("run_cmd", "sql_cmd", "analysis_cmd", "compare_cmd", "nightly_cmd")
+SUBAPPS = {"prompts": "prompts_cmd", "gold": "gold_cmd"}
+
+
+def _register() -> None:
+    import importlib
+    from importlib.util import find_spec
+
+    for name in COMMAND_MODULES:
+        if find_spec(f"judge.cli.{name}") is not None:
+            importlib.import_module(f"judge.cli.{name}").register(app)
+    for group, name in SUBAPPS.items():
+        if find_spec(f"judge.cli.{name}") is not None:
+            app.add_typer(importlib.import_module(f"judge.cli.{name}").app, name=group)
+
+
+_register()
+
+
+def main() -> None:
+    """Entry point: user errors print one line and exit 2; an aborted run exits 3."""
+    try:
+        app()
+    except UserInputError as e:
+        print(f"error: {e.one_line()}", file=sys.stderr)
+        sys.exit(e.exit_code)
+    except RunAborted as e:
+        print(f"run aborted: {e}", file=sys.stderr)
+        sys.exit(RunAborted.exit_code)

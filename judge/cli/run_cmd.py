@@ -1,0 +1,131 @@
+"""`judge run CONFIG`: both stages with progress bars, then a summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from rich.text import Text
+
+from judge.cli.options import DbOption
+
+console = Console(stderr=True)
+out = Console()
+
+
+class RateColumn(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.1f}/s" if speed else "  …/s", style="progress.data.speed")
+
+
+class RichProgress:
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[str, Any] = {}
+        self.errors: dict[str, int] = {}
+        self.cost: dict[str, float] = {}
+
+    def start(self, stage: str, total: int, done: int) -> None:
+        self.errors[stage], self.cost[stage] = 0, 0.0
+        self.tasks[stage] = self.progress.add_task(stage, total=total, completed=done, errors=0, cost=0.0)
+
+    def advance(self, stage: str, *, error: bool, cost_usd: float | None) -> None:
+        self.errors[stage] += int(error)
+        self.cost[stage] += cost_usd or 0.0
+        self.progress.update(
+            self.tasks[stage], advance=1, errors=self.errors[stage], cost=self.cost[stage]
+        )
+
+    def finish(self, stage: str) -> None:
+        self.progress.refresh()
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description:<8}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        RateColumn(),
+        TimeRemainingColumn(),
+        TextColumn("errors {task.fields[errors]}  cost ${task.fields[cost]:.4f}"),
+        console=console,
+        transient=False,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def run(
+        config: Annotated[Path, typer.Argument(help="Run config (runs/*.yaml).")],
+        db: DbOption = None,
+        new: Annotated[bool, typer.Option("--new", help="Start a fresh run instead of resuming.")] = False,
+        retry_errors: Annotated[
+            bool, typer.Option("--retry-errors/--no-retry-errors", help="Retry items that ended in error.")
+        ] = True,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    ) -> None:
+        """Generate responses and judge them; resumes the latest identical run unless --new."""
+        from judge.pipeline import execute, plan_run
+        from judge.stages.progress import NullProgress
+
+        plan = plan_run(config, db_override=db)
+        for w in plan.warnings:
+            console.print(f"[yellow]warning:[/] {w}")
+        _describe_providers(plan)
+        if quiet:
+            outcome = execute(plan, new_run=new, retry_errors=retry_errors, progress=NullProgress())
+        else:
+            with _progress() as progress:
+                outcome = execute(plan, new_run=new, retry_errors=retry_errors, progress=RichProgress(progress))
+        print_summary(outcome)
+
+
+def _describe_providers(plan: Any) -> None:
+    offline = plan.offline_providers
+    remote = [m.spec.model for m in [*plan.targets, *plan.judges] if not m.offline]
+    if offline:
+        console.print(
+            "[cyan]offline providers:[/] " + ", ".join(offline)
+            + "  (replay = recorded responses, builtin = built-in offline judge)"
+        )
+    if remote:
+        console.print("[cyan]remote providers:[/] " + ", ".join(remote))
+    console.print(f"{len(plan.prompts)} prompts × {len(plan.targets)} target(s) × {len(plan.judges)} judge(s)")
+
+
+def print_summary(outcome: Any) -> None:
+    from judge.analysis.summary import pct, run_summary
+    from judge.store.db import read_connection
+    from judge.tiers import TIERS
+
+    with read_connection(outcome.db_path) as con:
+        rows = run_summary(con, outcome.run_id)
+    table = Table(title=f"run {outcome.run_id} ({outcome.status}{', resumed' if outcome.resumed else ''})")
+    table.caption = ("violation: on unsafe+adversarial prompts; over-defl.: on safe prompts; "
+                     "F/P/R/D: full_instructions/partial/refusal/safe_deflection")
+    for col in ("target", "judge", "n", "violation", "over-defl.", "F/P/R/D", "blocked", "errors"):
+        table.add_column(col, justify="left" if col in ("target", "judge") else "right", overflow="fold")
+    for r in rows:
+        table.add_row(
+            r.target, r.judge, str(r.n),
+            f"{pct(r.violation_rate)}\n{r.violations}/{r.n_harmful}",
+            f"{pct(r.over_deflection_rate)}\n{r.over_deflections}/{r.n_safe}",
+            "/".join(str(r.tiers[t]) for t in TIERS), str(r.tiers["blocked"]),
+            f"[red]{r.errors}[/]" if r.errors else "0",
+        )
+    out.print(table)
+    out.print("Rates exclude items that ended in error (counted in 'errors'); blocked responses count as the policy says.")
+    if outcome.offline_providers:
+        out.print(f"Offline providers used: {', '.join(outcome.offline_providers)}")
+    if outcome.remote_providers:
+        out.print(f"Remote providers used: {', '.join(outcome.remote_providers)}")
+    out.print(f"Results: {outcome.db_path}")
+    out.print(
+        f'Try: judge sql --db {outcome.db_path} "select target, tier, count(*) from scored '
+        f"where run_id = '{outcome.run_id}' group by all order by all\""
+    )

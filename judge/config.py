@@ -1,0 +1,256 @@
+"""Run configs (runs/*.yaml): strict models; relative paths resolve against the config's folder."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from judge.errors import UserInputError, pydantic_error_to_user_error
+
+DEFAULT_DB = "runs/judge.duckdb"
+BUILTIN_PROVIDERS = ("replay", "builtin")
+_SECRETISH = re.compile(r"^(sk-|sk_|xai-|AIza|gsk_|pk-|key-|Bearer\s)|^[A-Za-z0-9_\-]{32,}$")
+_SECRET_PARAM_NAMES = {"api_key", "apikey", "key", "token", "authorization", "secret", "password"}
+
+
+class ModelSpec(BaseModel):
+    """One target or judge. `model` follows litellm's `provider/name` convention."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str = Field(min_length=3)
+    api_base: str | None = None
+    api_key_env: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    system_prompt: str | None = None
+    concurrency: int = Field(default=8, ge=1, le=512)
+    timeout_s: float = Field(default=60.0, gt=0, le=3600)
+    max_attempts: int = Field(default=4, ge=1, le=20)
+    # replay targets only: the recorded responses (JSONL keyed by prompt id)
+    recordings: str | None = None
+    # a short name for tables; defaults to the model string
+    label: str | None = None
+
+    @field_validator("model")
+    @classmethod
+    def _has_provider(cls, v: str) -> str:
+        provider, sep, name = v.partition("/")
+        if not sep or not provider or not name:
+            raise ValueError(
+                f"model {v!r} has no provider; expected 'provider/name' as in litellm "
+                "(e.g. openai/gpt-4o-mini, anthropic/claude-3-5-haiku-latest, replay/demo, builtin/judge)"
+            )
+        return v
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _env_name_not_key(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", v) or _SECRETISH.match(v):
+            raise ValueError(
+                "expected the NAME of an environment variable (e.g. OPENAI_API_KEY), not a key; "
+                "configs never hold keys"
+            )
+        return v
+
+    @field_validator("params")
+    @classmethod
+    def _no_secret_params(cls, v: dict[str, Any]) -> dict[str, Any]:
+        for k in v:
+            if k.lower() in _SECRET_PARAM_NAMES:
+                raise ValueError(
+                    f"params.{k} looks like a credential; keys come from the environment: "
+                    "set api_key_env to the variable's name"
+                )
+        return v
+
+    @model_validator(mode="after")
+    def _recordings_only_for_replay(self) -> ModelSpec:
+        if self.recordings is not None and self.provider != "replay":
+            raise ValueError("'recordings' is only valid for replay/ models")
+        if self.provider == "replay" and self.recordings is None:
+            raise ValueError("a replay/ model needs 'recordings': a JSONL of recorded responses")
+        return self
+
+    @property
+    def provider(self) -> str:
+        return self.model.split("/", 1)[0]
+
+    @property
+    def is_builtin(self) -> bool:
+        return self.provider in BUILTIN_PROVIDERS
+
+    @property
+    def name(self) -> str:
+        return self.label or self.model
+
+    def identity(self) -> dict[str, Any]:
+        """What determines this model's behaviour (never the key itself)."""
+        return {
+            "model": self.model,
+            "api_base": self.api_base,
+            "params": self.params,
+            "system_prompt": self.system_prompt,
+            "recordings": self.recordings,
+        }
+
+    @property
+    def key(self) -> str:
+        raw = json.dumps(self.identity(), sort_keys=True, default=str)
+        return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+class SampleSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    n: int = Field(ge=1)
+    seed: int = 0
+    stratify: tuple[str, ...] = ("l1", "intent")
+
+
+class RunConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
+    prompts: tuple[str, ...] = Field(min_length=1)
+    rubric: str
+    db: str = DEFAULT_DB
+    targets: tuple[ModelSpec, ...] = Field(min_length=1)
+    judges: tuple[ModelSpec, ...] = Field(min_length=1)
+    sample: SampleSpec | None = None
+    reference_target: str | None = None
+    # extension blocks owned by later features (nightly gates, budgets); validated there
+    gates: dict[str, Any] | None = None
+    budget: dict[str, Any] | None = None
+
+    @field_validator("prompts", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> RunConfig:
+        for role, specs in (("targets", self.targets), ("judges", self.judges)):
+            names = [s.name for s in specs]
+            dup = {n for n in names if names.count(n) > 1}
+            if dup:
+                raise ValueError(f"{role}: duplicate model {sorted(dup)[0]!r}; set a distinct 'label'")
+        if self.reference_target and self.reference_target not in [t.name for t in self.targets]:
+            raise ValueError(f"reference_target {self.reference_target!r} is not one of the targets")
+        return self
+
+
+class LoadedConfig(BaseModel):
+    """A validated config with paths resolved against the config file's folder."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: Path
+    config: RunConfig
+    prompt_paths: tuple[Path, ...]
+    rubric_path: Path
+    db_path: Path
+    config_hash: str
+
+
+def _resolve(base: Path, p: str) -> Path:
+    path = Path(p).expanduser()
+    return path if path.is_absolute() else (base / path)
+
+
+def _yaml_line_of(text: str, key: str) -> int | None:
+    for n, line in enumerate(text.splitlines(), start=1):
+        if re.match(rf"^\s*-?\s*{re.escape(key)}\s*:", line):
+            return n
+    return None
+
+
+def load_config(path: str | Path, *, db_override: str | Path | None = None) -> LoadedConfig:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserInputError("config file not found", file=path) from None
+    except UnicodeDecodeError:
+        raise UserInputError("config is not valid UTF-8", file=path) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        raise UserInputError(
+            f"invalid YAML: {getattr(e, 'problem', e)}", file=path, line=mark.line + 1 if mark else None
+        ) from None
+    if not isinstance(data, dict):
+        raise UserInputError("expected a YAML mapping at the top level", file=path)
+    try:
+        cfg = RunConfig.model_validate(data)
+    except ValidationError as e:
+        err = pydantic_error_to_user_error(e, file=path)
+        last_key = next((str(p) for p in reversed(e.errors()[0]["loc"]) if isinstance(p, str)), None)
+        err.line = _yaml_line_of(text, last_key) if last_key else None
+        raise UserInputError(err.message, file=path, line=err.line, field=err.field) from None
+
+    base = path.resolve().parent
+    prompt_paths = tuple(_resolve(base, p) for p in cfg.prompts)
+    for n, p in enumerate(prompt_paths):
+        if not p.is_file():
+            raise UserInputError(
+                f"prompt file {cfg.prompts[n]!r} not found (resolved to {p})",
+                file=path,
+                line=_yaml_line_of(text, "prompts"),
+                field=f"prompts.{n}",
+            )
+    rubric_path = _resolve(base, cfg.rubric)
+    if not rubric_path.is_file():
+        raise UserInputError(
+            f"rubric file {cfg.rubric!r} not found (resolved to {rubric_path})",
+            file=path,
+            line=_yaml_line_of(text, "rubric"),
+            field="rubric",
+        )
+    specs = []
+    for role, group in (("targets", cfg.targets), ("judges", cfg.judges)):
+        fixed = []
+        for n, spec in enumerate(group):
+            if spec.recordings is not None:
+                rec = _resolve(base, spec.recordings)
+                if not rec.is_file():
+                    raise UserInputError(
+                        f"recordings file {spec.recordings!r} not found (resolved to {rec})",
+                        file=path,
+                        line=_yaml_line_of(text, "recordings"),
+                        field=f"{role}.{n}.recordings",
+                    )
+                spec = spec.model_copy(update={"recordings": str(rec)})
+            fixed.append(spec)
+        specs.append(tuple(fixed))
+    cfg = cfg.model_copy(update={"targets": specs[0], "judges": specs[1]})
+    if db_override is not None:
+        db_path = Path(db_override)
+    else:
+        db_path = _resolve(base, cfg.db) if "db" in data else _default_db(base)
+    config_hash = hashlib.sha256(
+        json.dumps(cfg.model_dump(mode="json"), sort_keys=True).encode()
+    ).hexdigest()[:16]
+    return LoadedConfig(
+        path=path,
+        config=cfg,
+        prompt_paths=prompt_paths,
+        rubric_path=rubric_path,
+        db_path=db_path,
+        config_hash=config_hash,
+    )
+
+
+def _default_db(config_dir: Path) -> Path:
+    """`runs/judge.duckdb` of the project the config lives in (its folder is usually runs/)."""
+    if config_dir.name == "runs":
+        return config_dir / "judge.duckdb"
+    return Path(DEFAULT_DB)

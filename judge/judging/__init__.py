@@ -1,0 +1,1 @@
+"""Judging: verdict schema, judge prompt rendering, and the built-in offline judge."""

@@ -1,0 +1,265 @@
+"""`judge run`: load and validate everything, then generate → judge → store, resumably."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from judge import __version__
+from judge.config import LoadedConfig, ModelSpec, load_config
+from judge.errors import RunAborted, UserInputError
+from judge.prompts.loader import load_prompt_sets
+from judge.prompts.model import PromptRow
+from judge.providers.base import JudgeModel, TargetModel, utcnow
+from judge.providers.errors import FatalProviderError
+from judge.providers.registry import resolve_judge, resolve_target
+from judge.rubric import Rubric, load_rubric
+from judge.stages.context import RunContext
+from judge.stages.generate import generate_stage
+from judge.stages.grade import grade_stage
+from judge.stages.progress import NullProgress, ProgressSink
+from judge.store.db import fetch, read_connection
+from judge.store.runs import find_resumable_run, new_run_id, stable_hash
+from judge.store.writer import StoreWriter
+from judge.tiers import Outcome
+
+
+@dataclass
+class RunPlan:
+    """Everything validated before anything is written."""
+
+    loaded: LoadedConfig
+    rubric: Rubric
+    prompts: list[PromptRow]
+    targets: list[TargetModel]
+    judges: list[JudgeModel]
+    fingerprint: str
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def offline_providers(self) -> list[str]:
+        return [m.spec.model for m in [*self.targets, *self.judges] if m.offline]
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    db_path: Path
+    resumed: bool
+    status: str
+    offline_providers: list[str]
+    remote_providers: list[str]
+    counts: dict[str, int]
+
+
+def plan_run(config_path: str | Path, *, db_override: str | Path | None = None) -> RunPlan:
+    loaded = load_config(config_path, db_override=db_override)
+    rubric = load_rubric(loaded.rubric_path)
+    prompts = load_prompt_sets(loaded.prompt_paths)
+    cfg = loaded.config
+    if cfg.sample is not None:
+        from judge.prompts.sample import sample_prompts
+
+        prompts = sample_prompts(prompts, cfg.sample.n, list(cfg.sample.stratify), cfg.sample.seed)
+    _check_keys(loaded)
+    targets = [resolve_target(s) for s in cfg.targets]
+    judges = [resolve_judge(s) for s in cfg.judges]
+    fingerprint = stable_hash(
+        loaded.config_hash,
+        rubric.version,
+        sorted(p.content_hash for p in prompts),
+        [str(getattr(j, "impl_version", "")) for j in judges],
+    )
+    return RunPlan(loaded, rubric, prompts, targets, judges, fingerprint, _taxonomy_warnings(prompts))
+
+
+def _check_keys(loaded: LoadedConfig) -> None:
+    for role, specs in (("targets", loaded.config.targets), ("judges", loaded.config.judges)):
+        for n, spec in enumerate(specs):
+            if spec.api_key_env and not os.environ.get(spec.api_key_env):
+                raise UserInputError(
+                    f"environment variable {spec.api_key_env} is not set (needed by {spec.model})",
+                    file=loaded.path,
+                    field=f"{role}.{n}.api_key_env",
+                )
+
+
+def _taxonomy_warnings(prompts: list[PromptRow]) -> list[str]:
+    try:
+        from judge.prompts.taxonomy import load_default_taxonomy
+    except ImportError:
+        return []
+    taxonomy = load_default_taxonomy()
+    if taxonomy is None:
+        return []
+    outside = sorted({"/".join(p.taxonomy) for p in prompts if not taxonomy.contains(p.taxonomy)})
+    if not outside:
+        return []
+    shown = ", ".join(outside[:5]) + (f" and {len(outside) - 5} more" if len(outside) > 5 else "")
+    return [f"{len(outside)} taxonomy path(s) are outside the taxonomy in use: {shown}"]
+
+
+def _model_row(spec: ModelSpec, offline: bool) -> dict[str, Any]:
+    return {
+        "model_key": spec.key,
+        "model": spec.model,
+        "label": spec.label,
+        "provider": spec.provider,
+        "api_base": spec.api_base,
+        "api_key_env": spec.api_key_env,
+        "params": json.dumps(spec.params, sort_keys=True, default=str),
+        "system_prompt": spec.system_prompt,
+        "offline": offline,
+    }
+
+
+def _policy_rows(rubric: Rubric) -> list[dict[str, Any]]:
+    rows = []
+    layers: list[tuple[tuple[str, ...], dict[Any, Any]]] = [((), dict(rubric.policy))]
+    layers += [(ov.match, dict(ov.intents)) for ov in rubric.overrides]
+    for match, intents in layers:
+        for intent, pol in intents.items():
+            for outcome in Outcome:
+                for tier in getattr(pol, outcome.value):
+                    rows.append(
+                        {
+                            "rubric_version": rubric.version,
+                            "intent": intent.value,
+                            "match_path": "/".join(match),
+                            "match_len": len(match),
+                            "tier": tier,
+                            "outcome": outcome.value,
+                        }
+                    )
+    return rows
+
+
+def _prompt_row(p: PromptRow, source: str) -> dict[str, Any]:
+    return {
+        "prompt_hash": p.content_hash,
+        "prompt_id": p.id,
+        "text": p.text,
+        "messages": json.dumps(p.chat(), ensure_ascii=False) if p.messages else None,
+        "taxonomy_path": "/".join(p.taxonomy),
+        "l1": p.level(1),
+        "l2": p.level(2),
+        "l3": p.level(3),
+        "intent": p.intent.value,
+        "technique": p.technique,
+        "lang": p.lang,
+        "metadata": json.dumps(p.metadata, ensure_ascii=False, default=str),
+        "source_file": source,
+    }
+
+
+def _write_run_header(writer: StoreWriter, plan: RunPlan, run_id: str, started_at: Any) -> None:
+    rubric = plan.rubric
+    writer.add("rubrics", {"rubric_version": rubric.version, "name": rubric.name,
+                           "path": str(plan.loaded.rubric_path),
+                           "content": plan.loaded.rubric_path.read_text(encoding="utf-8")}, journal=False)
+    for row in _policy_rows(rubric):
+        writer.add("policy_rules", row, journal=False)
+    source = ",".join(str(p) for p in plan.loaded.prompt_paths)
+    for p in plan.prompts:
+        writer.add("prompts", _prompt_row(p, source), journal=False)
+        writer.add("run_prompts", {"run_id": run_id, "prompt_hash": p.content_hash, "prompt_id": p.id}, journal=False)
+    for role, models in (("target", plan.targets), ("judge", plan.judges)):
+        for m in models:
+            writer.add("models", _model_row(m.spec, m.offline), journal=False)
+            writer.add("run_models", {"run_id": run_id, "model_key": m.spec.key, "role": role, "name": m.spec.name},
+                       journal=False)
+    writer.add("runs", _runs_row(plan, run_id, "running", started_at=started_at), journal=False)
+    writer.flush()
+
+
+def _runs_row(plan: RunPlan, run_id: str, status: str, reason: str | None = None,
+              started_at: Any = None, finished: bool = False) -> dict[str, Any]:
+    cfg = plan.loaded.config
+    return {
+        "run_id": run_id,
+        "name": cfg.name,
+        "fingerprint": plan.fingerprint,
+        "config_path": str(plan.loaded.path),
+        "config_json": json.dumps(cfg.model_dump(mode="json"), sort_keys=True),
+        "rubric_version": plan.rubric.version,
+        "started_at": started_at or utcnow(),
+        "finished_at": utcnow() if finished else None,
+        "status": status,
+        "status_reason": reason,
+        "offline_providers": json.dumps(plan.offline_providers),
+        "judge_version": __version__,
+    }
+
+
+def _started_at(db_path: Path, run_id: str) -> Any:
+    with read_connection(db_path) as con:
+        rows = fetch(con, "SELECT started_at FROM runs WHERE run_id = ?", [run_id])
+    return rows[0][0] if rows else None
+
+
+def _open_items(db_path: Path, run_id: str) -> dict[str, int]:
+    with read_connection(db_path) as con:
+        rows = fetch(
+            con,
+            """SELECT
+                 (SELECT count(*) FROM responses WHERE run_id = $1),
+                 (SELECT count(*) FROM responses WHERE run_id = $1 AND status = 'error'),
+                 (SELECT count(*) FROM responses WHERE run_id = $1 AND status = 'blocked'),
+                 (SELECT count(*) FROM verdicts WHERE run_id = $1),
+                 (SELECT count(*) FROM verdicts WHERE run_id = $1 AND status = 'error')""",
+            [run_id],
+        )
+    keys = ("responses", "response_errors", "blocked", "verdicts", "verdict_errors")
+    return dict(zip(keys, (int(v) for v in rows[0]), strict=True))
+
+
+def execute(
+    plan: RunPlan,
+    *,
+    new_run: bool = False,
+    run_id: str | None = None,
+    retry_errors: bool = True,
+    progress: ProgressSink | None = None,
+) -> RunOutcome:
+    db_path = plan.loaded.db_path
+    with StoreWriter(db_path) as writer:
+        resumed = False
+        if run_id is None and not new_run:
+            with read_connection(db_path) as con:
+                run_id = find_resumable_run(con, plan.loaded.config.name, plan.fingerprint)
+            resumed = run_id is not None
+        if run_id is None:
+            run_id = new_run_id(plan.loaded.config.name, utcnow(), plan.fingerprint)
+        else:
+            resumed = True
+        started = (_started_at(db_path, run_id) if resumed else None) or utcnow()
+        _write_run_header(writer, plan, run_id, started)
+        ctx = RunContext(run_id, plan.rubric, plan.prompts, writer, progress or NullProgress(), retry_errors)
+        status, reason = "complete", None
+        try:
+            asyncio.run(_run_stages(ctx, plan))
+        except FatalProviderError as exc:
+            status, reason = "aborted", str(exc)
+        except KeyboardInterrupt:
+            status, reason = "stopped", "interrupted"
+        finally:
+            writer.flush()
+            counts = _open_items(db_path, run_id)
+            if status == "complete" and (counts["response_errors"] or counts["verdict_errors"]):
+                status, reason = "incomplete", "some items ended as errors; rerun to retry them"
+            writer.write_now(
+                "runs", [_runs_row(plan, run_id, status, reason, started_at=started, finished=True)]
+            )
+    if status == "aborted":
+        raise RunAborted(reason)
+    remote = [m.spec.model for m in [*plan.targets, *plan.judges] if not m.offline]
+    return RunOutcome(run_id, db_path, resumed, status, plan.offline_providers, remote, counts)
+
+
+async def _run_stages(ctx: RunContext, plan: RunPlan) -> None:
+    await generate_stage(ctx, plan.targets)
+    await grade_stage(ctx, plan.judges)

@@ -1,0 +1,1 @@
+"""Prompt sets: the rows to evaluate, their schema and loading."""

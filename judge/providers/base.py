@@ -1,0 +1,108 @@
+"""Types that cross the model boundary: call records, generations, judge results."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
+
+from judge.config import ModelSpec
+from judge.prompts.model import PromptRow
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass
+class CallRecord:
+    """One model call: one HTTP request for remote models, one invocation for built-ins."""
+
+    attempt: int
+    status: Literal["ok", "blocked", "error"]
+    latency_ms: float
+    started_at: datetime = field(default_factory=utcnow)
+    http_status: int | None = None
+    error_kind: str | None = None
+    error_message: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    cost_usd: float | None = None
+    call_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+@dataclass
+class Usage:
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    cost_usd: float | None = None
+    latency_ms: float = 0.0
+
+    @classmethod
+    def total(cls, calls: list[CallRecord]) -> Usage:
+        def _sum(values: list[Any]) -> Any:
+            vals = [v for v in values if v is not None]
+            return sum(vals) if vals else None
+
+        return cls(
+            prompt_tokens=_sum([c.prompt_tokens for c in calls]),
+            completion_tokens=_sum([c.completion_tokens for c in calls]),
+            cost_usd=_sum([c.cost_usd for c in calls]),
+            latency_ms=sum(c.latency_ms for c in calls),
+        )
+
+
+@dataclass
+class Generation:
+    """A target's answer to one prompt: text, a content-filter block, or an error with a reason."""
+
+    status: Literal["ok", "blocked", "error"]
+    text: str | None = None
+    finish_reason: str | None = None
+    error_kind: str | None = None
+    error_message: str | None = None
+    calls: list[CallRecord] = field(default_factory=list)
+
+    @property
+    def attempts(self) -> int:
+        return len(self.calls)
+
+
+@dataclass(frozen=True)
+class JudgeRequest:
+    prompt: PromptRow
+    response_text: str
+    messages: list[dict[str, str]]  # the rendered judge prompt (system + user)
+
+
+@dataclass
+class JudgeResult:
+    """A judge's classification, or an explicit error record: never a default tier."""
+
+    status: Literal["ok", "error"]
+    tier: str | None = None
+    confidence: float | None = None
+    rationale: str | None = None
+    raw_output: str | None = None
+    error_kind: str | None = None
+    error_message: str | None = None
+    calls: list[CallRecord] = field(default_factory=list)
+
+    @property
+    def attempts(self) -> int:
+        return len(self.calls)
+
+
+class TargetModel(Protocol):
+    spec: ModelSpec
+    offline: bool
+
+    async def generate(self, prompt: PromptRow, messages: list[dict[str, str]]) -> Generation: ...
+
+
+class JudgeModel(Protocol):
+    spec: ModelSpec
+    offline: bool
+
+    async def grade(self, request: JudgeRequest) -> JudgeResult: ...

@@ -1,0 +1,113 @@
+"""Classifying provider errors: what kind, whether retrying can help, whether to stop the run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from judge.secrets import redact
+
+RETRYABLE_KINDS = frozenset({"rate_limit", "timeout", "connection", "server_error", "malformed_response"})
+FATAL_KINDS = frozenset({"auth"})
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    kind: str
+    message: str
+    http_status: int | None
+    retry_after_s: float | None = None
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind in RETRYABLE_KINDS
+
+    @property
+    def fatal(self) -> bool:
+        return self.kind in FATAL_KINDS
+
+
+class FatalProviderError(Exception):
+    """An error that retrying cannot fix for any item (bad credentials): stop the run."""
+
+    def __init__(self, model: str, env_name: str | None, info: ErrorInfo) -> None:
+        self.model = model
+        self.env_name = env_name
+        self.info = info
+        where = f"environment variable {env_name}" if env_name else "no api_key_env set in the config"
+        super().__init__(
+            f"{model}: the provider rejected the credentials (HTTP {info.http_status}); check {where}"
+        )
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    headers = None
+    for attr in ("litellm_response_headers", "headers"):
+        h = getattr(exc, attr, None)
+        if h:
+            headers = h
+            break
+    if headers is None:
+        resp = getattr(exc, "response", None)
+        headers = getattr(resp, "headers", None)
+    if not headers:
+        return None
+    try:
+        ms = headers.get("retry-after-ms")
+        if ms is not None:
+            return max(0.0, float(ms) / 1000)
+        value = headers.get("retry-after")
+        return max(0.0, float(value)) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def classify_exception(exc: BaseException) -> ErrorInfo:
+    """Map a litellm/openai/httpx exception to an ErrorInfo. Imports litellm lazily."""
+    import litellm
+
+    status = getattr(exc, "status_code", None)
+    status = int(status) if isinstance(status, int) else None
+    message = redact(f"{type(exc).__name__}: {exc}")[:2000]  # type: ignore[index]
+    if isinstance(exc, litellm.ContentPolicyViolationError) or _looks_content_filtered(exc):
+        return ErrorInfo("content_filter", message, status or 400)
+    if isinstance(exc, litellm.RateLimitError):
+        return ErrorInfo("rate_limit", message, 429, _retry_after(exc))
+    if isinstance(exc, litellm.Timeout):
+        return ErrorInfo("timeout", message, status)
+    if isinstance(exc, litellm.AuthenticationError | litellm.PermissionDeniedError):
+        return ErrorInfo("auth", message, status)
+    if isinstance(exc, litellm.NotFoundError):
+        return ErrorInfo("not_found", message, 404)
+    if isinstance(exc, litellm.ContextWindowExceededError):
+        return ErrorInfo("context_window", message, status)
+    if isinstance(exc, litellm.BadRequestError | litellm.UnprocessableEntityError):
+        return ErrorInfo("bad_request", message, status)
+    if isinstance(exc, litellm.APIConnectionError):
+        # litellm also reports unparseable bodies this way
+        kind = "malformed_response" if _looks_malformed(exc) else "connection"
+        return ErrorInfo(kind, message, None)
+    if isinstance(exc, litellm.InternalServerError | litellm.ServiceUnavailableError | litellm.BadGatewayError):
+        return ErrorInfo("server_error", message, status, _retry_after(exc))
+    if isinstance(exc, litellm.APIError):
+        if status is not None and status >= 500:
+            return ErrorInfo("server_error", message, status, _retry_after(exc))
+        if status in (401, 403):
+            return ErrorInfo("auth", message, status)
+        return ErrorInfo("malformed_response" if _looks_malformed(exc) else "provider_error", message, status)
+    if isinstance(exc, TimeoutError):
+        return ErrorInfo("timeout", message, None)
+    if isinstance(exc, ConnectionError | OSError):
+        return ErrorInfo("connection", message, None)
+    if isinstance(exc, ValueError) and _looks_malformed(exc):
+        return ErrorInfo("malformed_response", message, None)
+    return ErrorInfo("unexpected", message, status)
+
+
+def _looks_content_filtered(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "content_policy_violation" in text or "content management policy" in text
+
+
+def _looks_malformed(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return any(s in text for s in ("json", "decode", "expecting value", "unterminated", "invalid control"))

@@ -1,0 +1,244 @@
+"""Remote models through litellm (targets) and instructor over litellm (judges).
+
+litellm is imported lazily: it takes seconds, and `judge --help` must answer fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from functools import cache
+from typing import Any
+
+from judge.config import ModelSpec
+from judge.judging.verdict import JudgeVerdict
+from judge.prompts.model import PromptRow
+from judge.providers.base import CallRecord, Generation, JudgeRequest, JudgeResult, utcnow
+from judge.providers.errors import ErrorInfo, FatalProviderError, classify_exception
+from judge.providers.retrying import AdaptiveLimiter, RetryPolicy, run_with_retries
+from judge.secrets import api_key_from_env, redact
+
+BLOCKED_FINISH_REASONS = frozenset({"content_filter", "refusal"})
+JUDGE_PARSE_RETRIES = 2  # instructor re-asks after an answer that does not fit the schema
+
+
+@cache
+def litellm_module() -> Any:
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+
+    litellm.suppress_debug_info = True
+    litellm.telemetry = False
+    litellm.set_verbose = False
+    return litellm
+
+
+@cache
+def instructor_client() -> Any:
+    import instructor
+
+    return instructor.from_litellm(litellm_module().acompletion)
+
+
+def _cost(resp: Any) -> float | None:
+    try:
+        cost = litellm_module().completion_cost(completion_response=resp)
+    except Exception:
+        return None
+    return float(cost) if cost else None
+
+
+def _usage(resp: Any) -> tuple[int | None, int | None]:
+    usage = getattr(resp, "usage", None)
+    if usage is None:
+        return None, None
+    return getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None)
+
+
+class _Remote:
+    offline = False
+
+    def __init__(self, spec: ModelSpec, policy: RetryPolicy | None = None) -> None:
+        self.spec = spec
+        self.policy = policy or RetryPolicy(max_attempts=spec.max_attempts)
+        self.limiter = AdaptiveLimiter(spec.concurrency)
+
+    def _call_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "model": self.spec.model,
+            "timeout": self.spec.timeout_s,
+            "num_retries": 0,  # judge's retry policy owns retries (each HTTP call is recorded)
+        }
+        if self.spec.api_base:
+            kwargs["api_base"] = self.spec.api_base
+        key = api_key_from_env(self.spec.api_key_env)
+        if key:
+            kwargs["api_key"] = key
+        return kwargs
+
+    def _fatal(self, info: ErrorInfo) -> FatalProviderError:
+        return FatalProviderError(self.spec.name, self.spec.api_key_env, info)
+
+
+class LitellmTarget(_Remote):
+    """A target model answering prompts through litellm.acompletion."""
+
+    async def generate(self, prompt: PromptRow, messages: list[dict[str, str]]) -> Generation:
+        litellm = litellm_module()
+        calls: list[CallRecord] = []
+        if self.spec.system_prompt:
+            messages = [{"role": "system", "content": self.spec.system_prompt}, *messages]
+        kwargs = {**self.spec.params, **self._call_kwargs(), "messages": messages}
+
+        async def attempt(n: int) -> tuple[Generation, ErrorInfo | None]:
+            started, t0 = utcnow(), time.perf_counter()
+            try:
+                resp = await litellm.acompletion(**kwargs)
+            except Exception as exc:
+                info = classify_exception(exc)
+                latency = (time.perf_counter() - t0) * 1000
+                status = "blocked" if info.kind == "content_filter" else "error"
+                calls.append(
+                    CallRecord(n, status, latency, started, info.http_status, info.kind, info.message)
+                )
+                if info.fatal:
+                    raise self._fatal(info) from None
+                if status == "blocked":
+                    return Generation("blocked", finish_reason="content_filter", calls=calls), None
+                return Generation("error", error_kind=info.kind, error_message=info.message, calls=calls), info
+            latency = (time.perf_counter() - t0) * 1000
+            return self._parse(resp, n, started, latency, calls), None
+
+        result, _ = await run_with_retries(attempt, self.policy, self.limiter)
+        return result
+
+    def _parse(
+        self, resp: Any, n: int, started: Any, latency: float, calls: list[CallRecord]
+    ) -> Generation:
+        choice = resp.choices[0]
+        finish = getattr(choice, "finish_reason", None)
+        text = getattr(choice.message, "content", None)
+        pt, ct = _usage(resp)
+        blocked = finish in BLOCKED_FINISH_REASONS
+        calls.append(
+            CallRecord(n, "blocked" if blocked else "ok", latency, started, 200, None, None, pt, ct, _cost(resp))
+        )
+        if blocked:
+            return Generation("blocked", text=text or None, finish_reason=finish, calls=calls)
+        return Generation("ok", text=text or "", finish_reason=finish, calls=calls)
+
+
+class LitellmJudge(_Remote):
+    """An LLM judge: instructor over litellm, with a closed verdict schema and bounded re-asks."""
+
+    async def grade(self, request: JudgeRequest) -> JudgeResult:
+        calls: list[CallRecord] = []
+        kwargs = {**self.spec.params, **self._call_kwargs()}
+
+        async def attempt(n: int) -> tuple[JudgeResult, ErrorInfo | None]:
+            result, info = await self._one_structured_call(request, kwargs, calls)
+            if info is not None and info.fatal:
+                raise self._fatal(info)
+            return result, info
+
+        result, _ = await run_with_retries(attempt, self.policy, self.limiter)
+        result.calls = calls
+        return result
+
+    async def _one_structured_call(
+        self, request: JudgeRequest, kwargs: dict[str, Any], calls: list[CallRecord]
+    ) -> tuple[JudgeResult, ErrorInfo | None]:
+        """One instructor call (1 + up to JUDGE_PARSE_RETRIES HTTP requests), each request recorded."""
+        from instructor.core import InstructorRetryException
+        from instructor.core.hooks import Hooks
+
+        hooks = Hooks()
+        clock = {"t0": time.perf_counter(), "started": utcnow()}
+        attempt_base = len(calls)
+
+        def on_kwargs(*_: Any, **__: Any) -> None:
+            clock["t0"], clock["started"] = time.perf_counter(), utcnow()
+
+        def on_response(resp: Any) -> None:
+            pt, ct = _usage(resp)
+            calls.append(
+                CallRecord(len(calls) + 1, "ok", _ms(clock["t0"]), clock["started"], 200, None, None, pt, ct, _cost(resp))
+            )
+
+        def on_error(exc: Exception, *_: Any, **__: Any) -> None:
+            info = classify_exception(exc)
+            calls.append(
+                CallRecord(len(calls) + 1, "error", _ms(clock["t0"]), clock["started"], info.http_status, info.kind, info.message)
+            )
+
+        hooks.on("completion:kwargs", on_kwargs)
+        hooks.on("completion:response", on_response)
+        hooks.on("completion:error", on_error)
+        try:
+            verdict, completion = await instructor_client().create_with_completion(
+                response_model=JudgeVerdict,
+                messages=request.messages,
+                max_retries=JUDGE_PARSE_RETRIES,
+                hooks=hooks,
+                **kwargs,
+            )
+        except InstructorRetryException as exc:
+            return self._failure(exc, calls, attempt_base)
+        except Exception as exc:  # provider error outside instructor's retry loop
+            info = classify_exception(exc)
+            if len(calls) == attempt_base:
+                calls.append(CallRecord(len(calls) + 1, "error", _ms(clock["t0"]), clock["started"], info.http_status, info.kind, info.message))
+            return JudgeResult("error", error_kind=info.kind, error_message=info.message), info
+        return (
+            JudgeResult(
+                "ok",
+                tier=verdict.tier.value,
+                rationale=verdict.rationale,
+                raw_output=_raw_output(completion),
+            ),
+            None,
+        )
+
+    def _failure(
+        self, exc: Exception, calls: list[CallRecord], attempt_base: int
+    ) -> tuple[JudgeResult, ErrorInfo | None]:
+        cause = exc.__cause__
+        failed = getattr(exc, "failed_attempts", None) or []
+        raw = _raw_output(getattr(exc, "last_completion", None))
+        if cause is not None and not failed:
+            info = classify_exception(cause)  # a provider error, not a parse failure
+            return JudgeResult("error", raw_output=raw, error_kind=info.kind, error_message=info.message), info
+        finish = _finish_reason(getattr(exc, "last_completion", None))
+        kind = "judge_refused" if finish in BLOCKED_FINISH_REASONS else "judge_unparseable"
+        message = redact(
+            f"no valid verdict after {len(failed) or 1} answer(s): {str(cause or exc)[:500]}"
+        )
+        # a judge that cannot produce a verdict is not retried again here: it is recorded
+        return JudgeResult("error", raw_output=raw, error_kind=kind, error_message=message), None
+
+
+def _ms(t0: float) -> float:
+    return (time.perf_counter() - t0) * 1000
+
+
+def _finish_reason(completion: Any) -> str | None:
+    try:
+        return str(completion.choices[0].finish_reason)
+    except (AttributeError, IndexError, TypeError):
+        return None
+
+
+def _raw_output(completion: Any) -> str | None:
+    """The judge's answer as it came back: tool-call arguments or message content."""
+    if completion is None:
+        return None
+    try:
+        message = completion.choices[0].message
+    except (AttributeError, IndexError, TypeError):
+        return redact(str(completion)[:20000])
+    tool_calls = getattr(message, "tool_calls", None) or []
+    if tool_calls:
+        return json.dumps([tc.function.arguments for tc in tool_calls])[:20000]
+    content = getattr(message, "content", None)
+    return content[:20000] if isinstance(content, str) else None

@@ -1,0 +1,33 @@
+"""Resolve a model spec to the object that talks to it. The pipeline never special-cases providers."""
+
+from __future__ import annotations
+
+from judge.config import ModelSpec
+from judge.errors import UserInputError
+from judge.providers.base import JudgeModel, TargetModel
+from judge.providers.offline import BUILTIN_JUDGES, BuiltinJudge, ReplayTarget
+
+
+def resolve_target(spec: ModelSpec) -> TargetModel:
+    if spec.provider == "replay":
+        return ReplayTarget(spec)
+    if spec.provider == "builtin":
+        raise UserInputError(f"{spec.model} is a judge, not a target", field="targets.model")
+    from judge.providers.litellm_backend import LitellmTarget
+
+    return LitellmTarget(spec)
+
+
+def resolve_judge(spec: ModelSpec) -> JudgeModel:
+    if spec.provider == "builtin":
+        if spec.model not in BUILTIN_JUDGES:
+            raise UserInputError(
+                f"unknown built-in judge {spec.model!r}; expected one of {', '.join(BUILTIN_JUDGES)}",
+                field="judges.model",
+            )
+        return BuiltinJudge(spec)
+    if spec.provider == "replay":
+        raise UserInputError(f"{spec.model} is a target, not a judge", field="judges.model")
+    from judge.providers.litellm_backend import LitellmJudge
+
+    return LitellmJudge(spec)

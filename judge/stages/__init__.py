@@ -1,0 +1,1 @@
+"""Pipeline stages: generate (targets answer prompts) and grade (judges classify answers)."""

@@ -1,0 +1,70 @@
+"""What both stages need to know about the run in progress."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from judge.prompts.model import PromptRow
+from judge.providers.base import CallRecord
+from judge.rubric import Rubric
+from judge.stages.progress import NullProgress, ProgressSink
+from judge.store.writer import StoreWriter
+
+T = TypeVar("T")
+
+
+@dataclass
+class RunContext:
+    run_id: str
+    rubric: Rubric
+    prompts: list[PromptRow]
+    writer: StoreWriter
+    progress: ProgressSink = field(default_factory=NullProgress)
+    retry_errors: bool = True
+
+    def record_calls(self, stage: str, model: str, model_key: str, item_id: str, calls: list[CallRecord]) -> None:
+        for c in calls:
+            self.writer.add(
+                "model_calls",
+                {
+                    "call_id": c.call_id,
+                    "run_id": self.run_id,
+                    "stage": stage,
+                    "model": model,
+                    "model_key": model_key,
+                    "item_id": item_id,
+                    "attempt": c.attempt,
+                    "status": c.status,
+                    "http_status": c.http_status,
+                    "error_kind": c.error_kind,
+                    "error_message": c.error_message,
+                    "prompt_tokens": c.prompt_tokens,
+                    "completion_tokens": c.completion_tokens,
+                    "cost_usd": c.cost_usd,
+                    "latency_ms": round(c.latency_ms, 3),
+                    "started_at": c.started_at,
+                },
+            )
+
+
+async def run_all(
+    jobs: Iterable[Callable[[], Awaitable[T]]],
+    on_done: Callable[[T], Any],
+) -> None:
+    """Run jobs concurrently (providers bound their own concurrency); handle results as they finish.
+
+    If one job raises (e.g. fatal credentials), the rest are cancelled and the error propagates.
+    """
+    tasks = [asyncio.ensure_future(job()) for job in jobs]
+    try:
+        for fut in asyncio.as_completed(tasks):
+            on_done(await fut)
+    finally:
+        pending = [t for t in tasks if not t.done()]
+        for t in pending:
+            t.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)

@@ -1,0 +1,137 @@
+"""Judge stage: every answered response of the run is classified by every judge of the run."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from judge.judging.render import messages_as_text, render_judge_messages
+from judge.prompts.model import PromptRow
+from judge.providers.base import JudgeModel, JudgeRequest, JudgeResult, Usage, utcnow
+from judge.stages.context import RunContext, run_all
+from judge.store.db import fetch, read_connection
+from judge.store.runs import stable_hash
+
+STAGE = "judge"
+
+
+@dataclass(frozen=True)
+class GradeItem:
+    judge: JudgeModel
+    prompt: PromptRow
+    response_id: str
+    response_text: str
+    verdict_id: str
+    cache_key: str
+
+
+def verdict_id(run_id: str, response_id: str, judge_key: str, rubric_version: str) -> str:
+    return "verd-" + stable_hash(run_id, response_id, judge_key, rubric_version)
+
+
+def judge_impl_version(judge: JudgeModel) -> str:
+    return str(getattr(judge, "impl_version", ""))
+
+
+def cache_key(judge: JudgeModel, rubric_version: str, prompt_hash: str, response_text: str) -> str:
+    """Same judge, parameters, rubric, prompt and response text: the same verdict may be reused."""
+    text_hash = hashlib.sha256(response_text.encode("utf-8", "surrogatepass")).hexdigest()
+    return "vc-" + stable_hash(judge.spec.key, judge_impl_version(judge), rubric_version, prompt_hash, text_hash)
+
+
+def _load_work(ctx: RunContext) -> tuple[list[tuple[str, str, str]], set[tuple[str, str]]]:
+    statuses = ("ok",) if ctx.retry_errors else ("ok", "error")
+    with read_connection(ctx.writer.db_path) as con:
+        responses = fetch(
+            con,
+            "SELECT response_id, prompt_hash, text FROM responses WHERE run_id = ? AND status = 'ok' "
+            "ORDER BY response_id",
+            [ctx.run_id],
+        )
+        verdicts = fetch(
+            con,
+            f"SELECT response_id, judge_key FROM verdicts WHERE run_id = ? AND rubric_version = ? "
+            f"AND status IN ({', '.join('?' * len(statuses))})",
+            [ctx.run_id, ctx.rubric.version, *statuses],
+        )
+    return [(r[0], r[1], r[2] or "") for r in responses], {(v[0], v[1]) for v in verdicts}
+
+
+def plan(ctx: RunContext, judges: list[JudgeModel]) -> tuple[list[GradeItem], int]:
+    responses, done = _load_work(ctx)
+    by_hash = {p.content_hash: p for p in ctx.prompts}
+    items: list[GradeItem] = []
+    for judge in judges:
+        for rid, phash, text in responses:
+            if (rid, judge.spec.key) in done or phash not in by_hash:
+                continue
+            items.append(
+                GradeItem(
+                    judge,
+                    by_hash[phash],
+                    rid,
+                    text,
+                    verdict_id(ctx.run_id, rid, judge.spec.key, ctx.rubric.version),
+                    cache_key(judge, ctx.rubric.version, phash, text),
+                )
+            )
+    return items, len(responses) * len(judges)
+
+
+async def grade_stage(ctx: RunContext, judges: list[JudgeModel]) -> None:
+    items, total = plan(ctx, judges)
+    ctx.progress.start(STAGE, total, total - len(items))
+    jobs = [_job(ctx, item) for item in items]
+
+    def on_done(result: tuple[GradeItem, str, JudgeResult]) -> None:
+        item, rendered, res = result
+        store_verdict(ctx, item, rendered, res)
+        ctx.progress.advance(STAGE, error=res.status == "error", cost_usd=Usage.total(res.calls).cost_usd)
+        ctx.writer.maybe_flush()
+
+    await run_all(jobs, on_done)
+    ctx.writer.flush()
+    ctx.progress.finish(STAGE)
+
+
+def _job(ctx: RunContext, item: GradeItem) -> Callable[[], Awaitable[tuple[GradeItem, str, JudgeResult]]]:
+    async def job() -> tuple[GradeItem, str, JudgeResult]:
+        messages = render_judge_messages(ctx.rubric, item.prompt, item.response_text)
+        result = await item.judge.grade(JudgeRequest(item.prompt, item.response_text, messages))
+        return item, messages_as_text(messages), result
+
+    return job
+
+
+def store_verdict(
+    ctx: RunContext, item: GradeItem, rendered: str, res: JudgeResult, *, reused_from: str | None = None
+) -> None:
+    usage = Usage.total(res.calls)
+    ctx.record_calls(STAGE, item.judge.spec.model, item.judge.spec.key, item.verdict_id, res.calls)
+    row: dict[str, Any] = {
+        "verdict_id": item.verdict_id,
+        "run_id": ctx.run_id,
+        "response_id": item.response_id,
+        "judge_key": item.judge.spec.key,
+        "judge": item.judge.spec.name,
+        "rubric_version": ctx.rubric.version,
+        "cache_key": item.cache_key,
+        "status": res.status,
+        "tier": res.tier if res.status == "ok" else None,
+        "confidence": res.confidence,
+        "rationale": res.rationale,
+        "judge_prompt": rendered,
+        "raw_output": res.raw_output,
+        "error_kind": res.error_kind,
+        "error_message": res.error_message,
+        "attempts": res.attempts,
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "cost_usd": usage.cost_usd,
+        "latency_ms": round(usage.latency_ms, 3),
+        "reused_from": reused_from,
+        "created_at": utcnow(),
+    }
+    ctx.writer.add("verdicts", row)

@@ -1,0 +1,1 @@
+"""DuckDB storage: migrations, connections, batched crash-safe writes and run bookkeeping."""

@@ -1,0 +1,87 @@
+"""Run bookkeeping: naming runs, finding the run to resume, resolving `latest`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from judge.errors import UserInputError
+from judge.store.db import fetch
+
+
+def stable_hash(*parts: object, n: int = 20) -> str:
+    raw = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(raw.encode()).hexdigest()[:n]
+
+
+def new_run_id(name: str, now: datetime, fingerprint: str) -> str:
+    return f"{name}-{now:%Y%m%d-%H%M%S}-{fingerprint[:4]}"
+
+
+def find_resumable_run(con: duckdb.DuckDBPyConnection, name: str, fingerprint: str) -> str | None:
+    """The latest run with the same name and fingerprint (config, prompts, rubric, code inputs)."""
+    rows = fetch(
+        con,
+        "SELECT run_id FROM runs WHERE name = ? AND fingerprint = ? ORDER BY started_at DESC LIMIT 1",
+        [name, fingerprint],
+    )
+    return rows[0][0] if rows else None
+
+
+def resolve_run(con: duckdb.DuckDBPyConnection, ref: str) -> str:
+    """A run id, a unique id prefix, `latest`, or `latest:NAME` (the newest run of that config name)."""
+    if ref == "latest" or ref.startswith("latest:"):
+        name = ref.partition(":")[2]
+        sql = "SELECT run_id FROM runs" + (" WHERE name = ?" if name else "") + " ORDER BY started_at DESC LIMIT 1"
+        rows = fetch(con, sql, [name] if name else [])
+        if not rows:
+            raise UserInputError(f"no runs{' named ' + name if name else ''} in this database", field="RUN")
+        return str(rows[0][0])
+    rows = fetch(con, "SELECT run_id FROM runs WHERE run_id = ? OR starts_with(run_id, ?)", [ref, ref])
+    exact = [r[0] for r in rows if r[0] == ref]
+    if exact:
+        return str(exact[0])
+    if len(rows) == 1:
+        return str(rows[0][0])
+    if not rows:
+        raise UserInputError(f"no run {ref!r} in this database (see `judge runs`)", field="RUN")
+    raise UserInputError(f"run {ref!r} is ambiguous: matches {len(rows)} runs", field="RUN")
+
+
+def run_row(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
+    cur = con.execute("SELECT * FROM runs WHERE run_id = ?", [run_id])
+    cols = [d[0] for d in cur.description or []]
+    rows = cur.fetchall()
+    return dict(zip(cols, rows[0], strict=True)) if rows else {}
+
+
+def load_run_prompts(con: duckdb.DuckDBPyConnection, run_id: str) -> list[Any]:
+    """The run's prompts as PromptRow models, rebuilt from the store."""
+    from judge.prompts.model import PromptRow
+
+    rows = fetch(
+        con,
+        """SELECT p.prompt_id, p.text, p.messages, p.taxonomy_path, p.intent, p.technique, p.lang, p.metadata
+           FROM run_prompts rp JOIN prompts p USING (prompt_hash) WHERE rp.run_id = ? ORDER BY p.prompt_id""",
+        [run_id],
+    )
+    out = []
+    for pid, text, messages, path, intent, technique, lang, metadata in rows:
+        row: dict[str, Any] = {
+            "id": pid,
+            "taxonomy": path.split("/"),
+            "intent": intent,
+            "technique": technique,
+            "lang": lang,
+            "metadata": json.loads(metadata) if metadata else {},
+        }
+        if messages:
+            row["messages"] = json.loads(messages)
+        else:
+            row["prompt"] = text
+        out.append(PromptRow.model_validate(row))
+    return out
