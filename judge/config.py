@@ -125,6 +125,7 @@ class RunConfig(BaseModel):
     targets: tuple[ModelSpec, ...] = Field(min_length=1)
     judges: tuple[ModelSpec, ...] = Field(min_length=1)
     sample: SampleSpec | None = None
+    taxonomy: str | None = None  # the taxonomy in use (default prompts/taxonomy.yaml); only warns
     reference_target: str | None = None
     # extension blocks owned by later features (nightly gates, budgets); validated there
     gates: dict[str, Any] | None = None
@@ -158,6 +159,7 @@ class LoadedConfig(BaseModel):
     rubric_path: Path
     db_path: Path
     config_hash: str
+    taxonomy_path: Path | None = None
 
 
 def _resolve(base: Path, p: str) -> Path:
@@ -236,6 +238,14 @@ def load_config(path: str | Path, *, db_override: str | Path | None = None) -> L
         db_path = Path(db_override)
     else:
         db_path = _resolve(base, cfg.db) if "db" in data else _default_db(base)
+    taxonomy_path = _resolve(base, cfg.taxonomy) if cfg.taxonomy else None
+    if taxonomy_path is not None and not taxonomy_path.is_file():
+        raise UserInputError(
+            f"taxonomy file {cfg.taxonomy!r} not found (resolved to {taxonomy_path})",
+            file=path,
+            line=_yaml_line_of(text, "taxonomy"),
+            field="taxonomy",
+        )
     config_hash = hashlib.sha256(
         json.dumps(cfg.model_dump(mode="json"), sort_keys=True).encode()
     ).hexdigest()[:16]
@@ -246,6 +256,7 @@ def load_config(path: str | Path, *, db_override: str | Path | None = None) -> L
         rubric_path=rubric_path,
         db_path=db_path,
         config_hash=config_hash,
+        taxonomy_path=taxonomy_path,
     )
 
 

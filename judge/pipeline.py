@@ -74,7 +74,9 @@ def plan_run(config_path: str | Path, *, db_override: str | Path | None = None) 
         sorted(p.content_hash for p in prompts),
         [str(getattr(j, "impl_version", "")) for j in judges],
     )
-    return RunPlan(loaded, rubric, prompts, targets, judges, fingerprint, _taxonomy_warnings(prompts))
+    return RunPlan(
+        loaded, rubric, prompts, targets, judges, fingerprint, _taxonomy_warnings(prompts, loaded.taxonomy_path)
+    )
 
 
 def _check_keys(loaded: LoadedConfig) -> None:
@@ -88,19 +90,19 @@ def _check_keys(loaded: LoadedConfig) -> None:
                 )
 
 
-def _taxonomy_warnings(prompts: list[PromptRow]) -> list[str]:
-    try:
-        from judge.prompts.taxonomy import load_default_taxonomy
-    except ImportError:
+def _taxonomy_warnings(prompts: list[PromptRow], taxonomy_path: Path | None) -> list[str]:
+    """Any taxonomy path is accepted; paths outside the taxonomy in use are reported once."""
+    from judge.prompts.taxonomy import default_taxonomy_path, load_taxonomy
+
+    path = taxonomy_path or default_taxonomy_path()
+    if taxonomy_path is None and not path.is_file():
         return []
-    taxonomy = load_default_taxonomy()
-    if taxonomy is None:
-        return []
+    taxonomy = load_taxonomy(path)
     outside = sorted({"/".join(p.taxonomy) for p in prompts if not taxonomy.contains(p.taxonomy)})
     if not outside:
         return []
     shown = ", ".join(outside[:5]) + (f" and {len(outside) - 5} more" if len(outside) > 5 else "")
-    return [f"{len(outside)} taxonomy path(s) are outside the taxonomy in use: {shown}"]
+    return [f"{len(outside)} taxonomy path(s) are outside the taxonomy in use ({path}): {shown}"]
 
 
 def _model_row(spec: ModelSpec, offline: bool) -> dict[str, Any]:
