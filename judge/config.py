@@ -32,6 +32,9 @@ class ModelSpec(BaseModel):
     concurrency: int = Field(default=8, ge=1, le=512)
     timeout_s: float = Field(default=60.0, gt=0, le=3600)
     max_attempts: int = Field(default=4, ge=1, le=20)
+    # submit this model's work through the provider's batch API (OpenAI Batch, Anthropic Message Batches)
+    batch: bool = False
+    batch_poll_s: float = Field(default=30.0, gt=0, le=3600)
     # replay targets only: the recorded responses (JSONL keyed by prompt id)
     recordings: str | None = None
     # a short name for tables; defaults to the model string
@@ -72,6 +75,12 @@ class ModelSpec(BaseModel):
         return v
 
     @model_validator(mode="after")
+    def _batch_only_remote(self) -> ModelSpec:
+        if self.batch and self.provider not in ("openai", "anthropic"):
+            raise ValueError("batch: true is supported for openai/ and anthropic/ models only")
+        return self
+
+    @model_validator(mode="after")
     def _recordings_only_for_replay(self) -> ModelSpec:
         if self.recordings is not None and self.provider != "replay":
             raise ValueError("'recordings' is only valid for replay/ models")
@@ -107,6 +116,15 @@ class ModelSpec(BaseModel):
         return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
+class Budget(BaseModel):
+    """Limits for one invocation of a run; when reached the run stops cleanly and a rerun continues."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_cost_usd: float | None = Field(default=None, gt=0)
+    max_calls: int | None = Field(default=None, ge=1)
+
+
 class SampleSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -127,9 +145,13 @@ class RunConfig(BaseModel):
     sample: SampleSpec | None = None
     taxonomy: str | None = None  # the taxonomy in use (default prompts/taxonomy.yaml); only warns
     reference_target: str | None = None
-    # extension blocks owned by later features (nightly gates, budgets); validated there
+    budget: Budget | None = None
+    # reuse: verdicts with the same judge, parameters, rubric, prompt and response text are reused
+    # across runs (never paid twice); responses are fresh per run unless reuse_responses is set.
+    reuse_verdicts: bool = True
+    reuse_responses: bool = False
+    # nightly regression gates (validated by judge.nightly)
     gates: dict[str, Any] | None = None
-    budget: dict[str, Any] | None = None
 
     @field_validator("prompts", mode="before")
     @classmethod

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from judge import __version__
-from judge.config import LoadedConfig, ModelSpec, load_config
+from judge.config import Budget, LoadedConfig, ModelSpec, load_config
 from judge.errors import RunAborted, UserInputError
 from judge.prompts.loader import load_prompt_sets
 from judge.prompts.model import PromptRow
@@ -18,7 +18,7 @@ from judge.providers.base import JudgeModel, TargetModel, utcnow
 from judge.providers.errors import FatalProviderError
 from judge.providers.registry import resolve_judge, resolve_target
 from judge.rubric import Rubric, load_rubric
-from judge.stages.context import RunContext
+from judge.stages.context import BudgetExceeded, BudgetMeter, RunContext
 from judge.stages.generate import generate_stage
 from judge.stages.grade import grade_stage
 from judge.stages.progress import NullProgress, ProgressSink
@@ -54,6 +54,9 @@ class RunOutcome:
     offline_providers: list[str]
     remote_providers: list[str]
     counts: dict[str, int]
+    reason: str | None = None
+    remote_calls: int = 0
+    cost_usd: float = 0.0
 
 
 def plan_run(config_path: str | Path, *, db_override: str | Path | None = None) -> RunPlan:
@@ -226,6 +229,7 @@ def execute(
     run_id: str | None = None,
     retry_errors: bool = True,
     progress: ProgressSink | None = None,
+    budget: Budget | None = None,
 ) -> RunOutcome:
     db_path = plan.loaded.db_path
     with StoreWriter(db_path) as writer:
@@ -240,12 +244,25 @@ def execute(
             resumed = True
         started = (_started_at(db_path, run_id) if resumed else None) or utcnow()
         _write_run_header(writer, plan, run_id, started)
-        ctx = RunContext(run_id, plan.rubric, plan.prompts, writer, progress or NullProgress(), retry_errors)
+        cfg = plan.loaded.config
+        ctx = RunContext(
+            run_id,
+            plan.rubric,
+            plan.prompts,
+            writer,
+            progress or NullProgress(),
+            retry_errors,
+            reuse_verdicts=cfg.reuse_verdicts,
+            reuse_responses=cfg.reuse_responses,
+            meter=BudgetMeter(budget or cfg.budget),
+        )
         status, reason = "complete", None
         try:
             asyncio.run(_run_stages(ctx, plan))
         except FatalProviderError as exc:
             status, reason = "aborted", str(exc)
+        except BudgetExceeded as exc:
+            status, reason = "stopped", f"{exc}; rerun to continue"
         except KeyboardInterrupt:
             status, reason = "stopped", "interrupted"
         finally:
@@ -259,7 +276,8 @@ def execute(
     if status == "aborted":
         raise RunAborted(reason)
     remote = [m.spec.model for m in [*plan.targets, *plan.judges] if not m.offline]
-    return RunOutcome(run_id, db_path, resumed, status, plan.offline_providers, remote, counts)
+    return RunOutcome(run_id, db_path, resumed, status, plan.offline_providers, remote, counts, reason,
+                      ctx.meter.calls, ctx.meter.cost_usd)
 
 
 async def _run_stages(ctx: RunContext, plan: RunPlan) -> None:

@@ -70,3 +70,17 @@ def test_second_writer_is_refused_with_one_line(tmp_path: Path) -> None:
     db = tmp_path / "x.duckdb"
     with StoreWriter(db), pytest.raises(UserInputError, match="another judge process"):
         StoreWriter(db).open()
+
+
+def test_last_row_for_a_key_wins_within_one_batch(tmp_path: Path) -> None:
+    db = tmp_path / "x.duckdb"
+    base = {"run_id": "r", "prompt_hash": "h", "prompt_id": "p", "target_key": "k", "target": "t",
+            "finish_reason": None, "error_message": None, "attempts": 1, "prompt_tokens": None,
+            "completion_tokens": None, "cost_usd": None, "latency_ms": 1.0, "reused_from": None,
+            "created_at": datetime(2026, 1, 1)}
+    with StoreWriter(db) as w:
+        w.add("responses", {**base, "response_id": "r1", "status": "error", "text": None, "error_kind": "timeout"})
+        w.add("responses", {**base, "response_id": "r1", "status": "ok", "text": "hello", "error_kind": None})
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("select status, text, error_kind from responses").fetchall() == [("ok", "hello", None)]
+    con.close()

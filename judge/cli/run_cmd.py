@@ -7,7 +7,15 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
@@ -68,20 +76,35 @@ def register(app: typer.Typer) -> None:
             bool, typer.Option("--retry-errors/--no-retry-errors", help="Retry items that ended in error.")
         ] = True,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+        max_cost: Annotated[
+            float | None, typer.Option("--max-cost", help="Stop cleanly after spending this many USD.")
+        ] = None,
+        max_calls: Annotated[int | None, typer.Option("--max-calls", help="Stop cleanly after this many calls.")] = None,
     ) -> None:
         """Generate responses and judge them; resumes the latest identical run unless --new."""
         from judge.pipeline import execute, plan_run
         from judge.stages.progress import NullProgress
 
+        from judge.config import Budget
+
         plan = plan_run(config, db_override=db)
+        budget = plan.loaded.config.budget
+        if max_cost is not None or max_calls is not None:
+            base = budget.model_dump() if budget else {}
+            budget = Budget(**{**base, **({"max_cost_usd": max_cost} if max_cost is not None else {}),
+                               **({"max_calls": max_calls} if max_calls is not None else {})})
         for w in plan.warnings:
             console.print(f"[yellow]warning:[/] {w}")
         _describe_providers(plan)
         if quiet:
-            outcome = execute(plan, new_run=new, retry_errors=retry_errors, progress=NullProgress())
+            outcome = execute(
+                plan, new_run=new, retry_errors=retry_errors, progress=NullProgress(), budget=budget
+            )
         else:
             with _progress() as progress:
-                outcome = execute(plan, new_run=new, retry_errors=retry_errors, progress=RichProgress(progress))
+                outcome = execute(
+                    plan, new_run=new, retry_errors=retry_errors, progress=RichProgress(progress), budget=budget
+                )
         print_summary(outcome)
 
 
@@ -119,6 +142,9 @@ def print_summary(outcome: Any) -> None:
             f"[red]{r.errors}[/]" if r.errors else "0",
         )
     out.print(table)
+    if outcome.reason:
+        out.print(f"[yellow]{outcome.status}:[/] {outcome.reason}")
+    out.print(f"Remote model calls this invocation: {outcome.remote_calls} (cost ${outcome.cost_usd:.4f})")
     out.print("Rates exclude items that ended in error (counted in 'errors'); blocked responses count as the policy says.")
     if outcome.offline_providers:
         out.print(f"Offline providers used: {', '.join(outcome.offline_providers)}")

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from judge.config import Budget
 from judge.prompts.model import PromptRow
 from judge.providers.base import CallRecord
 from judge.rubric import Rubric
@@ -14,6 +15,33 @@ from judge.stages.progress import NullProgress, ProgressSink
 from judge.store.writer import StoreWriter
 
 T = TypeVar("T")
+
+
+class BudgetExceeded(Exception):
+    """The invocation's budget is spent: stop cleanly; a rerun continues where this one stopped."""
+
+
+@dataclass
+class BudgetMeter:
+    budget: Budget | None = None
+    calls: int = 0
+    cost_usd: float = 0.0
+
+    def charge(self, calls: list[CallRecord], *, offline: bool) -> None:
+        """Count remote calls and their cost; raise BudgetExceeded once a limit is reached."""
+        if offline:
+            return
+        self.calls += len(calls)
+        self.cost_usd += sum(c.cost_usd or 0.0 for c in calls)
+        b = self.budget
+        if b is None:
+            return
+        if b.max_calls is not None and self.calls >= b.max_calls:
+            raise BudgetExceeded(f"budget reached: {self.calls} model calls (max_calls {b.max_calls})")
+        if b.max_cost_usd is not None and self.cost_usd >= b.max_cost_usd:
+            raise BudgetExceeded(
+                f"budget reached: ${self.cost_usd:.4f} spent (max_cost_usd {b.max_cost_usd})"
+            )
 
 
 @dataclass
@@ -24,6 +52,9 @@ class RunContext:
     writer: StoreWriter
     progress: ProgressSink = field(default_factory=NullProgress)
     retry_errors: bool = True
+    reuse_verdicts: bool = True
+    reuse_responses: bool = False
+    meter: BudgetMeter = field(default_factory=BudgetMeter)
 
     def record_calls(self, stage: str, model: str, model_key: str, item_id: str, calls: list[CallRecord]) -> None:
         for c in calls:

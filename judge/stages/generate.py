@@ -14,6 +14,10 @@ from judge.store.runs import stable_hash
 
 STAGE = "generate"
 
+# One pending item: the target, the prompt and the response id it will be stored under.
+GenItem = tuple[TargetModel, PromptRow, str]
+GenResult = tuple[ModelSpec, PromptRow, str, Generation]
+
 
 def response_id(run_id: str, target_key: str, prompt_hash: str) -> str:
     return "resp-" + stable_hash(run_id, target_key, prompt_hash)
@@ -31,38 +35,81 @@ def _done_responses(ctx: RunContext) -> set[str]:
     return {r[0] for r in rows}
 
 
-async def generate_stage(ctx: RunContext, targets: list[TargetModel]) -> None:
+def plan(ctx: RunContext, targets: list[TargetModel]) -> tuple[list[GenItem], int]:
     done = _done_responses(ctx)
-    jobs: list[Callable[[], Awaitable[tuple[ModelSpec, PromptRow, str, Generation]]]] = []
-    for target in targets:
-        for prompt in ctx.prompts:
-            rid = response_id(ctx.run_id, target.spec.key, prompt.content_hash)
-            if rid not in done:
-                jobs.append(_job(target, prompt, rid))
-    total = len(targets) * len(ctx.prompts)
-    ctx.progress.start(STAGE, total, total - len(jobs))
+    items = [
+        (target, prompt, rid)
+        for target in targets
+        for prompt in ctx.prompts
+        if (rid := response_id(ctx.run_id, target.spec.key, prompt.content_hash)) not in done
+    ]
+    return items, len(targets) * len(ctx.prompts)
 
-    def on_done(result: tuple[ModelSpec, PromptRow, str, Generation]) -> None:
+
+async def generate_stage(ctx: RunContext, targets: list[TargetModel]) -> None:
+    items, total = plan(ctx, targets)
+    ctx.progress.start(STAGE, total, total - len(items))
+    if ctx.reuse_responses:
+        items = _reuse_previous(ctx, items)
+
+    def on_done(result: GenResult) -> None:
         spec, prompt, rid, gen = result
-        _store(ctx, spec, prompt, rid, gen)
+        store_generation(ctx, spec, prompt, rid, gen)
         ctx.progress.advance(STAGE, error=gen.status == "error", cost_usd=Usage.total(gen.calls).cost_usd)
         ctx.writer.maybe_flush()
+        ctx.meter.charge(gen.calls, offline=_is_offline(targets, spec))
 
-    await run_all(jobs, on_done)
+    online = [it for it in items if not it[0].spec.batch]
+    await run_all([_job(*it) for it in online], on_done)
+    batched = [it for it in items if it[0].spec.batch]
+    if batched:
+        from judge.batch.runner import generate_in_batches
+
+        await generate_in_batches(ctx, batched, on_done)
     ctx.writer.flush()
     ctx.progress.finish(STAGE)
 
 
-def _job(
-    target: TargetModel, prompt: PromptRow, rid: str
-) -> Callable[[], Awaitable[tuple[ModelSpec, PromptRow, str, Generation]]]:
-    async def job() -> tuple[ModelSpec, PromptRow, str, Generation]:
+def _is_offline(targets: list[TargetModel], spec: ModelSpec) -> bool:
+    return next((t.offline for t in targets if t.spec.key == spec.key), False)
+
+
+def _job(target: TargetModel, prompt: PromptRow, rid: str) -> Callable[[], Awaitable[GenResult]]:
+    async def job() -> GenResult:
         return target.spec, prompt, rid, await target.generate(prompt, prompt.chat())
 
     return job
 
 
-def _store(ctx: RunContext, spec: ModelSpec, prompt: PromptRow, rid: str, gen: Generation) -> None:
+def _reuse_previous(ctx: RunContext, items: list[GenItem]) -> list[GenItem]:
+    """Copy the latest ok response of the same target config and prompt from earlier runs."""
+    if not items:
+        return items
+    with read_connection(ctx.writer.db_path) as con:
+        rows = fetch(
+            con,
+            """SELECT target_key, prompt_hash, response_id, text, finish_reason FROM responses
+               WHERE status = 'ok' AND run_id <> ?
+               QUALIFY row_number() OVER (PARTITION BY target_key, prompt_hash ORDER BY created_at DESC) = 1""",
+            [ctx.run_id],
+        )
+    previous = {(r[0], r[1]): r for r in rows}
+    remaining = []
+    for target, prompt, rid in items:
+        prev = previous.get((target.spec.key, prompt.content_hash))
+        if prev is None:
+            remaining.append((target, prompt, rid))
+            continue
+        gen = Generation("ok", text=prev[3], finish_reason=prev[4])
+        store_generation(ctx, target.spec, prompt, rid, gen, reused_from=prev[2])
+        ctx.progress.advance(STAGE, error=False, cost_usd=0.0)
+    ctx.writer.maybe_flush()
+    return remaining
+
+
+def store_generation(
+    ctx: RunContext, spec: ModelSpec, prompt: PromptRow, rid: str, gen: Generation, *, reused_from: str | None = None
+) -> None:
     usage = Usage.total(gen.calls)
     ctx.record_calls(STAGE, spec.model, spec.key, rid, gen.calls)
     row: dict[str, Any] = {
@@ -82,6 +129,7 @@ def _store(ctx: RunContext, spec: ModelSpec, prompt: PromptRow, rid: str, gen: G
         "completion_tokens": usage.completion_tokens,
         "cost_usd": usage.cost_usd,
         "latency_ms": round(usage.latency_ms, 3),
+        "reused_from": reused_from,
         "created_at": utcnow(),
     }
     ctx.writer.add("responses", row)

@@ -83,17 +83,50 @@ def plan(ctx: RunContext, judges: list[JudgeModel]) -> tuple[list[GradeItem], in
 async def grade_stage(ctx: RunContext, judges: list[JudgeModel]) -> None:
     items, total = plan(ctx, judges)
     ctx.progress.start(STAGE, total, total - len(items))
-    jobs = [_job(ctx, item) for item in items]
+    if ctx.reuse_verdicts:
+        items = _reuse_cached(ctx, items)
 
     def on_done(result: tuple[GradeItem, str, JudgeResult]) -> None:
         item, rendered, res = result
         store_verdict(ctx, item, rendered, res)
         ctx.progress.advance(STAGE, error=res.status == "error", cost_usd=Usage.total(res.calls).cost_usd)
         ctx.writer.maybe_flush()
+        ctx.meter.charge(res.calls, offline=item.judge.offline)
 
-    await run_all(jobs, on_done)
+    await run_all([_job(ctx, item) for item in items if not item.judge.spec.batch], on_done)
+    batched = [item for item in items if item.judge.spec.batch]
+    if batched:
+        from judge.batch.runner import grade_in_batches
+
+        await grade_in_batches(ctx, batched, on_done)
     ctx.writer.flush()
     ctx.progress.finish(STAGE)
+
+
+def _reuse_cached(ctx: RunContext, items: list[GradeItem]) -> list[GradeItem]:
+    """Reuse ok verdicts with the same cache key (judge, parameters, rubric, prompt, response text)."""
+    if not items:
+        return items
+    with read_connection(ctx.writer.db_path) as con:
+        rows = fetch(
+            con,
+            """SELECT cache_key, verdict_id, tier, confidence, rationale, raw_output, judge_prompt
+               FROM verdicts WHERE status = 'ok' AND reused_from IS NULL
+                 AND cache_key IN (SELECT unnest(?::VARCHAR[]))""",
+            [sorted({i.cache_key for i in items})],
+        )
+    cached = {r[0]: r for r in rows}
+    remaining = []
+    for item in items:
+        hit = cached.get(item.cache_key)
+        if hit is None:
+            remaining.append(item)
+            continue
+        res = JudgeResult("ok", tier=hit[2], confidence=hit[3], rationale=hit[4], raw_output=hit[5])
+        store_verdict(ctx, item, hit[6], res, reused_from=hit[1])
+        ctx.progress.advance(STAGE, error=False, cost_usd=0.0)
+    ctx.writer.maybe_flush()
+    return remaining
 
 
 def _job(ctx: RunContext, item: GradeItem) -> Callable[[], Awaitable[tuple[GradeItem, str, JudgeResult]]]:

@@ -1,7 +1,8 @@
 """Numbered schema migrations, recorded in the database's `schema_migrations` table.
 
 Each migration is a file `sql/NNN_name.sql` in this package, applied in order, once, in its own
-transaction. Add a new file with the next number; never edit one that has shipped.
+transaction; the versions applied are recorded, so a database knows exactly which it has. Add a
+new file with a new number; never edit one that has shipped.
 """
 
 from __future__ import annotations
@@ -32,24 +33,28 @@ def all_migrations() -> tuple[Migration, ...]:
             found.append(Migration(int(m.group(1)), m.group(2).replace("_", " "), entry.read_text("utf-8")))
     found.sort(key=lambda mig: mig.version)
     versions = [mig.version for mig in found]
-    if versions != list(range(1, len(versions) + 1)):
-        raise RuntimeError(f"migration numbers must be 1..n without gaps, found {versions}")
+    if len(set(versions)) != len(versions):
+        raise RuntimeError(f"two migrations share a number: {versions}")
     return tuple(found)
 
 
-def current_version(con: duckdb.DuckDBPyConnection) -> int:
+def applied_versions(con: duckdb.DuckDBPyConnection) -> set[int]:
     con.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations "
         "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
     )
-    rows = con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchall()
-    return int(rows[0][0])
+    return {int(r[0]) for r in con.execute("SELECT version FROM schema_migrations").fetchall()}
+
+
+def current_version(con: duckdb.DuckDBPyConnection) -> int:
+    return max(applied_versions(con), default=0)
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
     """Apply pending migrations, each in its own transaction. Returns the versions applied."""
-    have = current_version(con)
-    pending = [m for m in all_migrations() if m.version > have]
+    applied = applied_versions(con)
+    have = max(applied, default=0)
+    pending = [m for m in all_migrations() if m.version not in applied]
     if have > latest_version():
         raise RuntimeError(
             f"database schema version {have} is newer than this judge ({latest_version()}); upgrade judge"
