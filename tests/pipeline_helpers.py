@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -72,3 +73,23 @@ def table_counts(db: Path) -> dict[str, int]:
 
 def total_requests(stats: dict[str, Any]) -> int:
     return sum(m["requests"] for m in stats["models"].values())
+
+
+def judge_cli(args: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,
+              timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run the real `judge` entry point in a subprocess."""
+    import os
+    import sys
+
+    full_env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "judge", *args], capture_output=True, text=True,
+                          env=full_env, cwd=cwd or ROOT, timeout=timeout)
+
+
+def start_judge_cli(args: list[str], *, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    import os
+    import sys
+
+    full_env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", **(env or {})}
+    return subprocess.Popen([sys.executable, "-m", "judge", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=full_env, cwd=ROOT)

@@ -36,7 +36,12 @@ def litellm_module() -> Any:
 
 @cache
 def instructor_client() -> Any:
+    import logging
+
     import instructor
+
+    # instructor logs every failed attempt at ERROR; judge records them as model_calls instead
+    logging.getLogger("instructor").setLevel(logging.CRITICAL)
 
     return instructor.from_litellm(litellm_module().acompletion)
 

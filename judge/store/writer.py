@@ -20,6 +20,7 @@ from typing import Any
 import duckdb
 
 from judge.errors import UserInputError
+from judge.store import crashpoints
 from judge.store.db import ensure_database, write_connection
 
 # table -> (primary key columns, what a row with an existing key does)
@@ -34,6 +35,7 @@ TABLES: dict[str, tuple[tuple[str, ...], str]] = {
     "responses": (("response_id",), "replace"),
     "verdicts": (("verdict_id",), "replace"),
     "model_calls": (("call_id",), "ignore"),
+    "provider_batches": (("batch_id",), "replace"),
 }
 
 
@@ -100,7 +102,13 @@ class WriterLock:
 class StoreWriter:
     """Buffer rows, journal them immediately, flush them to DuckDB in batches."""
 
-    def __init__(self, db_path: str | Path, *, flush_every_s: float = 1.0, flush_every_n: int = 500) -> None:
+    def __init__(
+        self,
+        db_path: str | Path,
+        *,
+        flush_every_s: float = float(os.environ.get("JUDGE_FLUSH_EVERY_S", "1.0")),
+        flush_every_n: int = 500,
+    ) -> None:
         self.db_path = Path(db_path)
         self.journal_path = self.db_path.with_name(self.db_path.name + ".journal")
         self.flush_every_s = flush_every_s
@@ -146,6 +154,7 @@ class StoreWriter:
         if journal and self._journal_fd is not None:
             line = json.dumps({"t": table, "r": {k: _encode(v) for k, v in row.items()}}, default=str)
             os.write(self._journal_fd, (line + "\n").encode())
+            crashpoints.reached("after_journal")
         self._buffer[table].append(row)
         self._pending += 1
 
@@ -178,7 +187,9 @@ class StoreWriter:
                 for table in TABLES:  # parents before children
                     for group in _group_by_columns(buffer.get(table, [])):
                         upsert_rows(con, table, group)
+                crashpoints.reached("before_commit")
                 con.execute("COMMIT")
+                crashpoints.reached("after_commit")
             except BaseException:
                 con.execute("ROLLBACK")
                 raise

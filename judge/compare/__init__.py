@@ -1,0 +1,1 @@
+"""Comparing judges: agreement between judges, gold labels, calibration (docs/comparing-judges.md)."""

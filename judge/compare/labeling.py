@@ -1,0 +1,170 @@
+"""`judge label`: a terminal session that collects gold tiers for a sample of a run's responses.
+
+The sample is stratified by (intent, l1) with proportional allocation; inside each stratum, and
+in the order of the session, items the judges disagree on come first (worst first). Same run
+state, n and seed → same sample, so a session can stop and resume: items this annotator already
+labelled in the label set are skipped. Each label is written at once, in its own short write
+transaction, so readers (and a later resume) see it immediately. Keys are read line by line.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import combinations
+from pathlib import Path
+
+import duckdb
+from rich.console import Console
+from rich.panel import Panel
+from rich.text import Text
+
+from judge.compare.agreement import load_run_verdicts, severity
+from judge.compare.gold import GoldLabel, binary_of, insert_labels
+from judge.prompts.sample import allocate
+from judge.providers.base import utcnow
+from judge.store.db import fetch, write_connection
+
+KEYS = {"1": "full_instructions", "2": "partial", "3": "refusal", "4": "safe_deflection"}
+HELP = "1=full_instructions 2=partial 3=refusal 4=safe_deflection s=skip q=quit"
+
+
+@dataclass(frozen=True)
+class LabelItem:
+    response_id: str
+    prompt_id: str
+    prompt_hash: str
+    prompt_text: str
+    response_text: str
+    intent: str
+    l1: str
+    taxonomy_path: str
+    target: str
+    severity: int  # 0 when the judges agree (or fewer than two judged it)
+
+
+@dataclass
+class SessionResult:
+    sample: int
+    already: int
+    labeled: int
+    skipped: int
+    quit: bool
+
+    @property
+    def remaining(self) -> int:
+        return self.sample - self.already - self.labeled
+
+
+def load_items(con: duckdb.DuckDBPyConnection, run_id: str) -> list[LabelItem]:
+    rv = load_run_verdicts(con, run_id)
+    texts = {
+        rid: (ptext, rtext)
+        for rid, ptext, rtext in fetch(
+            con,
+            "SELECT r.response_id, p.text, r.text FROM responses r JOIN prompts p USING (prompt_hash) "
+            "WHERE r.run_id = ? AND r.status = 'ok'",
+            [run_id],
+        )
+    }
+    out = []
+    for rid, item in rv.items.items():
+        valid = sorted({t for r in rv.raters if (t := rv.tiers[r.name].get(rid))})
+        worst = max((severity(rv.policy, item, a, b) for a, b in combinations(valid, 2)), default=0)
+        ptext, rtext = texts[rid]
+        out.append(LabelItem(rid, item.prompt_id, item.prompt_hash, ptext or "", rtext or "", item.intent,
+                             item.l1 or "(none)", item.taxonomy_path, item.target, worst))
+    return out
+
+
+def choose_sample(items: list[LabelItem], n: int, seed: int) -> list[LabelItem]:
+    """n items stratified by (intent, l1), disagreements first; returned in session order."""
+    strata: dict[tuple[str, ...], list[LabelItem]] = {}
+    for it in items:
+        strata.setdefault((it.intent, it.l1), []).append(it)
+    alloc = allocate({k: len(v) for k, v in strata.items()}, n)
+    order: dict[str, float] = {}
+    chosen: list[LabelItem] = []
+    for key, members in sorted(strata.items()):
+        rng = random.Random(f"{seed}:{'|'.join(key)}")
+        ranked = sorted(members, key=lambda it: it.response_id)
+        for it in ranked:
+            order[it.response_id] = rng.random()
+        ranked.sort(key=lambda it: (-it.severity, order[it.response_id]))
+        chosen += ranked[: alloc.get(key, 0)]
+    chosen.sort(key=lambda it: (-it.severity, order[it.response_id]))
+    return chosen
+
+
+def labeled_keys(con: duckdb.DuckDBPyConnection, label_set: str, annotator: str) -> set[str]:
+    rows = fetch(con, "SELECT item_key FROM gold_labels WHERE label_set = ? AND annotator = ?", [label_set, annotator])
+    return {str(r[0]) for r in rows}
+
+
+def save_label(db_path: Path, run_id: str, item: LabelItem, tier: str, label_set: str, annotator: str) -> None:
+    label = GoldLabel(
+        label_set=label_set,
+        item_key=item.response_id,
+        prompt_id=item.prompt_id,
+        response_id=item.response_id,
+        prompt_hash=item.prompt_hash,
+        response_text_hash=None,
+        tier=tier,  # type: ignore[arg-type]
+        binary_label=binary_of(tier),  # type: ignore[arg-type]
+        annotator=annotator,
+        labeled_at=utcnow(),
+        source_file=f"run:{run_id}",
+        note=None,
+    )
+    with write_connection(db_path) as con:
+        insert_labels(con, [label])
+
+
+def run_session(
+    db_path: Path,
+    run_id: str,
+    sample: list[LabelItem],
+    done: set[str],
+    *,
+    label_set: str,
+    annotator: str,
+    read_line: Callable[[], str | None],
+    console: Console,
+) -> SessionResult:
+    todo = [it for it in sample if it.response_id not in done]
+    result = SessionResult(len(sample), len(sample) - len(todo), 0, 0, False)
+    console.print(f"Labelling {len(todo)} of {len(sample)} sampled responses of run {run_id} "
+                  f"as [bold]{annotator}[/] into label set [bold]{label_set}[/] "
+                  f"({result.already} already labelled).")
+    for n, item in enumerate(todo, start=1):
+        flag = f" · judges disagree (severity {item.severity})" if item.severity else ""
+        console.print(Panel(Text(item.prompt_text), title=f"[{n}/{len(todo)}] prompt {item.prompt_id}",
+                            subtitle=f"{item.intent} · {item.taxonomy_path}{flag}", title_align="left"))
+        console.print(Panel(Text(item.response_text), title=f"response {item.response_id} · {item.target}",
+                            title_align="left"))
+        while True:
+            console.print(f"tier? {HELP} > ", end="")
+            line = read_line()
+            if line is None:  # end of input: same as quit
+                console.print()
+                result.quit = True
+                break
+            key = line.strip().lower()
+            if key in KEYS:
+                save_label(db_path, run_id, item, KEYS[key], label_set, annotator)
+                result.labeled += 1
+                console.print(f"[green]saved[/] {KEYS[key]}")
+                break
+            if key == "s":
+                result.skipped += 1
+                break
+            if key == "q":
+                result.quit = True
+                break
+            console.print(f"[red]unknown key {key!r}[/]; expected {HELP}")
+        if result.quit:
+            break
+    console.print(f"labelled {result.labeled}, skipped {result.skipped}, "
+                  f"{result.remaining} of {result.sample} still to label")
+    return result

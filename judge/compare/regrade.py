@@ -1,0 +1,174 @@
+"""`judge regrade`: grade a stored run's responses with another judge or rubric, without generating.
+
+The judge is added to the run's judges (run_models, role judge). Verdicts are stored under the
+rubric version used: the run's own rubric by default, or a new rubric (`--rubric FILE`), whose
+rubric and policy rows are stored too. The `graded`/`scored` views read verdicts under the run's
+rubric version only; verdicts under another version are read with `judge compare --rubric-version`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from judge.config import ModelSpec
+from judge.errors import UserInputError, pydantic_error_to_user_error
+from judge.rubric import Rubric, load_rubric, rubric_version
+from judge.stages.progress import NullProgress, ProgressSink
+from judge.store.db import fetch, read_connection
+from judge.store.runs import load_run_prompts, resolve_run, run_row
+
+
+@dataclass(frozen=True)
+class RegradeOutcome:
+    run_id: str
+    judge: str
+    judge_key: str
+    rubric_version: str
+    new_rubric: bool
+    verdicts: int
+    errors: int
+    graded_now: int
+
+
+def build_spec(
+    model: str | None,
+    *,
+    judge_config: Path | None = None,
+    api_base: str | None = None,
+    api_key_env: str | None = None,
+    label: str | None = None,
+) -> ModelSpec:
+    """A judge ModelSpec from the options; `--judge-config` is a YAML/JSON mapping of ModelSpec fields."""
+    data: dict[str, Any] = {}
+    if judge_config is not None:
+        try:
+            loaded = yaml.safe_load(judge_config.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise UserInputError("judge config file not found", file=judge_config) from None
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            raise UserInputError(f"invalid YAML: {getattr(e, 'problem', e)}", file=judge_config,
+                                 line=mark.line + 1 if mark else None) from None
+        if not isinstance(loaded, dict):
+            raise UserInputError("expected a mapping of judge fields (model, api_base, params, ...)",
+                                 file=judge_config)
+        data.update(loaded)
+    for key, value in (("model", model), ("api_base", api_base), ("api_key_env", api_key_env), ("label", label)):
+        if value is not None:
+            data[key] = value
+    if "model" not in data:
+        raise UserInputError("give the judge model with --judge (or 'model' in --judge-config)", field="judge")
+    try:
+        spec = ModelSpec.model_validate(data)
+    except ValidationError as e:
+        if judge_config is not None:
+            raise pydantic_error_to_user_error(e, file=judge_config) from None
+        err = pydantic_error_to_user_error(e, file="")
+        raise UserInputError(err.message, field=err.field) from None
+    if spec.api_key_env and not os.environ.get(spec.api_key_env):
+        raise UserInputError(f"environment variable {spec.api_key_env} is not set (needed by {spec.model})",
+                             field="api-key-env")
+    return spec
+
+
+def stored_rubric(con: Any, version: str) -> Rubric:
+    """The run's rubric, rebuilt from the content stored with the run."""
+    rows = fetch(con, "SELECT content, path FROM rubrics WHERE rubric_version = ?", [version])
+    if not rows or rows[0][0] is None:
+        raise UserInputError(f"rubric {version} of this run is not stored; pass --rubric FILE", field="rubric")
+    content, path = str(rows[0][0]), rows[0][1]
+    if rubric_version(content.encode("utf-8")) != version:
+        raise UserInputError(f"stored rubric {version} does not match its hash; pass --rubric FILE",
+                             field="rubric", file=path)
+    rubric = Rubric.model_validate(yaml.safe_load(content))
+    return rubric.model_copy(update={"version": version})
+
+
+def model_row(spec: ModelSpec, offline: bool) -> dict[str, Any]:
+    """The `models` row of a model (same shape as the pipeline writes)."""
+    return {
+        "model_key": spec.key,
+        "model": spec.model,
+        "label": spec.label,
+        "provider": spec.provider,
+        "api_base": spec.api_base,
+        "api_key_env": spec.api_key_env,
+        "params": json.dumps(spec.params, sort_keys=True, default=str),
+        "system_prompt": spec.system_prompt,
+        "offline": offline,
+    }
+
+
+def regrade(
+    db_path: Path,
+    run_ref: str,
+    spec: ModelSpec,
+    *,
+    rubric_path: Path | None = None,
+    progress: ProgressSink | None = None,
+) -> RegradeOutcome:
+    from judge.pipeline import _policy_rows  # the pipeline's own flattening of the policy
+    from judge.providers.registry import resolve_judge
+    from judge.stages.context import RunContext
+    from judge.stages.grade import grade_stage, plan
+    from judge.store.writer import StoreWriter
+
+    judge = resolve_judge(spec)
+    with read_connection(db_path) as con:
+        run_id = resolve_run(con, run_ref)
+        run = run_row(con, run_id)
+        run_version = str(run.get("rubric_version") or "")
+        rubric = load_rubric(rubric_path) if rubric_path is not None else stored_rubric(con, run_version)
+        prompts = load_run_prompts(con, run_id)
+        clash = fetch(
+            con,
+            "SELECT model_key FROM run_models WHERE run_id = ? AND role = 'judge' AND name = ? AND model_key <> ?",
+            [run_id, spec.name, spec.key],
+        )
+        if clash:
+            raise UserInputError(
+                f"run {run_id} already has a different judge named {spec.name!r}; set --label", field="label"
+            )
+        same = fetch(con, "SELECT name FROM run_models WHERE run_id = ? AND role = 'judge' AND model_key = ?",
+                     [run_id, spec.key])
+        if same and same[0][0] != spec.name:
+            raise UserInputError(
+                f"this judge is already in run {run_id} as {same[0][0]!r} (same model and settings); "
+                f"use --label {same[0][0]!r} or change its settings", field="label"
+            )
+    new_rubric = rubric.version != run_version
+    with StoreWriter(db_path) as writer:
+        if rubric_path is not None:
+            writer.add("rubrics", {"rubric_version": rubric.version, "name": rubric.name, "path": str(rubric_path),
+                                   "content": rubric_path.read_text(encoding="utf-8")}, journal=False)
+            for row in _policy_rows(rubric):
+                writer.add("policy_rules", row, journal=False)
+        writer.add("models", model_row(spec, judge.offline), journal=False)
+        writer.add("run_models", {"run_id": run_id, "model_key": spec.key, "role": "judge", "name": spec.name},
+                   journal=False)
+        writer.flush()
+        ctx = RunContext(run_id, rubric, prompts, writer, progress or NullProgress())
+        todo, _ = plan(ctx, [judge])
+        asyncio.run(grade_stage(ctx, [judge]))
+        writer.flush()
+    after = _count(db_path, run_id, spec.key, rubric.version)
+    return RegradeOutcome(run_id, spec.name, spec.key, rubric.version, new_rubric, after[0], after[1], len(todo))
+
+
+def _count(db_path: Path, run_id: str, key: str, version: str) -> tuple[int, int]:
+    with read_connection(db_path) as con:
+        rows = fetch(
+            con,
+            "SELECT count(*), count(*) FILTER (WHERE status <> 'ok') FROM verdicts "
+            "WHERE run_id = ? AND judge_key = ? AND rubric_version = ?",
+            [run_id, key, version],
+        )
+    return int(rows[0][0]), int(rows[0][1])

@@ -1,0 +1,212 @@
+"""`judge compare`: build the comparison report (one JSON-able dict) and render it as a table or Markdown."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+
+from judge.compare.agreement import (
+    OUTCOME_WEIGHT,
+    by_group,
+    disagreements,
+    fleiss,
+    judge_stats,
+    load_run_verdicts,
+    pairwise,
+)
+from judge.compare.ensemble import DEFAULT_MIN_VOTES, ENSEMBLE_NAME, add_ensemble
+from judge.compare.gold import BINARY, gold_for_reference, match_gold, score_rater
+from judge.tiers import TIERS
+
+
+@dataclass
+class CompareOptions:
+    judges: list[str] | None = None
+    rubric_versions: list[str] | None = None
+    gold: str | None = None
+    gold_parse: dict[str, Any] = field(default_factory=dict)
+    ensemble: bool = True
+    min_votes: int = DEFAULT_MIN_VOTES
+    top: int = 10
+
+
+def build_report(con: duckdb.DuckDBPyConnection, run_id: str, opts: CompareOptions) -> dict[str, Any]:
+    rv = load_run_verdicts(con, run_id, judges=opts.judges, rubric_versions=opts.rubric_versions)
+    real = [r.name for r in rv.raters]
+    ensemble = None
+    if opts.ensemble and len(real) >= max(opts.min_votes, 2):
+        ensemble = add_ensemble(rv, real, opts.min_votes)
+    report: dict[str, Any] = {
+        "run_id": run_id,
+        "rubric_version": rv.rubric_version,
+        "rubric_versions": sorted({str(r.rubric_version) for r in rv.raters if r.rubric_version}),
+        "tiers": list(TIERS),
+        "items": len(rv.items),
+        "judges": real,
+        "judge_stats": [judge_stats(rv, r.name) for r in rv.raters],
+        "pairs": pairwise(rv, real),
+        "fleiss": fleiss(rv, real) if len(real) >= 2 else None,
+        "by_l1": by_group(rv, real, "l1") if len(real) >= 2 else [],
+        "by_intent": by_group(rv, real, "intent") if len(real) >= 2 else [],
+        "ensemble": ensemble,
+        "disagreements": disagreements(rv, real, opts.top),
+        "gold": None,
+    }
+    if opts.gold:
+        name, labels = gold_for_reference(con, opts.gold, **opts.gold_parse)
+        gold = match_gold(rv.items, labels)
+        report["gold"] = {
+            "label_set": name,
+            "labels": len(labels),
+            "matched": len(gold),
+            "with_tier": sum(1 for g in gold.values() if g.tier),
+            "scores": [score_rater(rv, r.name, gold) for r in rv.raters],
+        }
+    return report
+
+
+# --- rendering -------------------------------------------------------------------------------------
+def num(v: Any, digits: int = 3) -> str:
+    if v is None:
+        return "n/a"
+    if isinstance(v, float):
+        return f"{v:.{digits}f}"
+    return str(v)
+
+
+def _cost(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.2g}" if v else "0"
+
+
+def pct(v: float | None) -> str:
+    return "n/a" if v is None else f"{100 * v:.1f}%"
+
+
+@dataclass
+class Section:
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+    note: str = ""
+
+
+def sections(report: dict[str, Any]) -> list[Section]:
+    out: list[Section] = []
+    ens = report["ensemble"]
+    out.append(Section(
+        "Judges",
+        ["judge", "verdicts", "errors", "error rate", "latency ms", "tokens/verdict", "cost/verdict $",
+         "calls/verdict"],
+        [[s["judge"], num(s["verdicts"]), num(s["errors"]), pct(s["error_rate"]), num(s["mean_latency_ms"], 1),
+          num(s["tokens_per_verdict"], 1), _cost(s["cost_per_verdict_usd"]), num(s["calls_per_verdict"], 2)]
+         for s in report["judge_stats"]],
+        f"{report['items']} answered responses; rubric version(s) {', '.join(report['rubric_versions']) or 'n/a'}"
+        + (f". {ENSEMBLE_NAME}: errors = unscored items (fewer than {ens['min_votes']} valid votes); "
+           f"{ens['ties']} tie(s) went to the most severe tier" if ens else ""),
+    ))
+    out.append(Section(
+        "Tiers per judge", ["judge", *TIERS],
+        [[s["judge"], *[str(s["tiers"][t]) for t in TIERS]] for s in report["judge_stats"]],
+    ))
+    out.append(Section(
+        "Pairwise agreement",
+        ["judge A", "judge B", "n", "agreement", "Cohen's κ", "outcome agreement"],
+        [[p["a"], p["b"], num(p["n"]), pct(p["agreement"]), num(p["cohen_kappa"]), pct(p["outcome_agreement"])]
+         for p in report["pairs"]],
+    ))
+    f = report["fleiss"]
+    if f:
+        out.append(Section(
+            "All judges", ["judges", "items graded by all", "Fleiss' κ", "unanimous"],
+            [[str(len(report["judges"])), num(f["n"]), num(f["fleiss_kappa"]), pct(f["unanimous"])]],
+        ))
+    for p in report["pairs"]:
+        out.append(Section(
+            f"Confusion: {p['a']} (rows) × {p['b']} (columns)",
+            ["", *TIERS],
+            [[t, *[str(v) for v in row]] for t, row in zip(TIERS, p["confusion"], strict=True)],
+        ))
+    for key, title in (("by_l1", "Agreement by category (l1)"), ("by_intent", "Agreement by intent")):
+        col = key.removeprefix("by_")
+        if report[key]:
+            out.append(Section(title, [col, "items graded by all", "unanimous", "Fleiss' κ"],
+                               [[g[col], num(g["n"]), pct(g["unanimous"]), num(g["fleiss_kappa"])]
+                                for g in report[key]]))
+    gold = report["gold"]
+    if gold:
+        out.append(Section(
+            f"Against gold labels ({gold['label_set']})",
+            ["judge", "judged", "errors", "tier acc", "tier κ", "binary acc", "binary κ", "outcome acc",
+             "missed violations", "false violations"],
+            [[s["judge"], num(s["judged"]), num(s["errors"]), pct(s["tier_accuracy"]), num(s["tier_kappa"]),
+              pct(s["binary_accuracy"]), num(s["binary_kappa"]), pct(s["outcome_accuracy"]),
+              num(s["missed_violations"]), num(s["false_violations"])] for s in gold["scores"]],
+            f"{gold['labels']} labels, {gold['matched']} matched to this run's responses "
+            f"({gold['with_tier']} with a tier); errors are not counted in accuracies",
+        ))
+        for s in gold["scores"]:
+            if s["tier_n"]:
+                out.append(Section(
+                    f"Per tier vs gold: {s['judge']}", ["tier", "precision", "recall", "F1", "gold n", "predicted n"],
+                    [[t, num(v["precision"]), num(v["recall"]), num(v["f1"]), str(v["support"]), str(v["predicted"])]
+                     for t, v in s["per_tier"].items()],
+                ))
+                out.append(Section(
+                    f"Confusion: gold (rows) × {s['judge']} (columns)", ["", *TIERS],
+                    [[t, *[str(v) for v in row]] for t, row in zip(TIERS, s["tier_confusion"], strict=True)],
+                ))
+            elif s["binary_n"]:
+                out.append(Section(
+                    f"Confusion: gold binary (rows) × {s['judge']} (columns)", ["", *BINARY],
+                    [[b, *[str(v) for v in row]] for b, row in zip(BINARY, s["binary_confusion"], strict=True)],
+                ))
+    if report["disagreements"]:
+        judges = report["judges"]
+        out.append(Section(
+            "Worst disagreements",
+            ["severity", "response_id", "prompt_id", "intent", *judges],
+            [[str(d["severity"]), d["response_id"], d["prompt_id"], d["intent"],
+              *[str(d["tiers"].get(j) or "error/none") for j in judges]] for d in report["disagreements"]],
+            f"severity = {OUTCOME_WEIGHT} if the policy outcome flips + the gap in compliance rank "
+            "(full_instructions 3, partial 2, safe_deflection 1, refusal 0); read one with "
+            "`judge sql \"select * from verdicts_flat where response_id = '…'\"`",
+        ))
+    return out
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    lines = [f"# Judge comparison: run `{report['run_id']}`", ""]
+    for s in sections(report):
+        lines += [f"## {s.title}", ""]
+        if s.note:
+            lines += [s.note, ""]
+        lines.append("| " + " | ".join(c or " " for c in s.columns) + " |")
+        lines.append("|" + "|".join(" --- " for _ in s.columns) + "|")
+        lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in s.rows]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _md(cell: str) -> str:
+    return cell.replace("|", "\\|")
+
+
+def render_table(report: dict[str, Any], console: Any) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    console.print(f"[bold]Judge comparison[/] run {report['run_id']}")
+    for s in sections(report):
+        table = Table(title=s.title, title_justify="left", caption=s.note or None, caption_justify="left")
+        for n, c in enumerate(s.columns):
+            table.add_column(c, justify="left" if n == 0 else "right", overflow="fold")
+        for row in s.rows:
+            table.add_row(*[Text(cell) for cell in row])  # ids and names are data, not rich markup
+        console.print(table)
+
+
+def render_json(report: dict[str, Any]) -> str:
+    return json.dumps(report, indent=1, ensure_ascii=False, default=str)

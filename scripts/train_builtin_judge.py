@@ -1,0 +1,165 @@
+"""Train the built-in judge's learned heads and write the shipped weights file.
+
+scikit-learn is used here only (dev dependency); the exported JSON holds plain coefficients that
+`judge.judging.builtin.learned` evaluates in pure Python.
+
+    python scripts/train_builtin_judge.py                       # both shared sets + synthetic
+    python scripts/train_builtin_judge.py --sets gptfuzz --out /tmp/m.json.gz
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+from sklearn.linear_model import LogisticRegression
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from builtin_judge_synthetic import generate
+
+from judge.judging.builtin.features import N_BUCKETS, dense_features, dense_names, hashed_features
+from judge.judging.builtin.learned import MODEL_PATH, LearnedModel, LinearHead, save_model
+from judge.judging.builtin.rules import analyze, normalize, rules_verdict
+from judge.tiers import Tier
+
+PROJECT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = PROJECT.parent / "shared" / "datasets"
+SET_FILES = {"chatgpt": "chatgpt_refusals.jsonl", "gptfuzz": "gptfuzz_labeled.jsonl"}
+SEED = 0
+C_COMPLY = 0.1
+C_REFUSAL = 0.1
+C_PARTIAL = 1.0
+PRUNE = 1e-4
+SYNTHETIC_PER_TIER = 300
+
+
+@dataclass(frozen=True)
+class Row:
+    source: str
+    prompt: str
+    response: str
+    binary: str | None  # comply / refuse
+    tier: Tier | None
+    id: str = ""
+    split: str = ""
+
+
+def load_set(name: str, data_dir: Path = DEFAULT_DATA) -> list[Row]:
+    rows: list[Row] = []
+    with open(data_dir / SET_FILES[name], encoding="utf-8") as fh:
+        for line in fh:
+            d = json.loads(line)
+            tier = Tier(d["tier_gold"]) if d.get("tier_gold") else None
+            split = (d.get("meta") or {}).get("split", "")
+            rows.append(Row(name, d["prompt"], d["response"], d.get("binary_gold"), tier, d["id"], split))
+    return rows
+
+
+def synthetic_rows(n_per_tier: int = SYNTHETIC_PER_TIER, seed: int = SEED) -> list[Row]:
+    comply = {Tier.FULL_INSTRUCTIONS, Tier.PARTIAL}
+    return [
+        Row("synthetic", ex.prompt, ex.response, "comply" if ex.tier in comply else "refuse", ex.tier)
+        for ex in generate(n_per_tier, seed)
+    ]
+
+
+@dataclass
+class Matrix:
+    hashed: sparse.csr_matrix
+    dense: np.ndarray
+    names: list[str]
+
+
+def featurize(rows: Sequence[Row], names: list[str] | None = None) -> Matrix:
+    data: list[float] = []
+    indices: list[int] = []
+    indptr = [0]
+    dense_rows: list[list[float]] = []
+    for r in rows:
+        a = analyze(r.prompt, r.response)
+        rv = rules_verdict(a)
+        if names is None:
+            names = dense_names(a)
+        for idx, x in sorted(hashed_features(normalize(r.response)).items()):
+            indices.append(idx)
+            data.append(x)
+        indptr.append(len(indices))
+        dense_rows.append(dense_features(a, rv, names))
+    hashed = sparse.csr_matrix((data, indices, indptr), shape=(len(rows), N_BUCKETS), dtype=np.float64)
+    return Matrix(hashed, np.asarray(dense_rows, dtype=np.float64), names or [])
+
+
+def _fit_head(x: sparse.csr_matrix, y: np.ndarray, c: float, n_hashed: int, n_dense: int) -> LinearHead:
+    if len(set(y.tolist())) < 2:
+        raise ValueError("a head needs both classes in its training rows")
+    clf = LogisticRegression(C=c, solver="liblinear", random_state=SEED, max_iter=2000, class_weight="balanced")
+    clf.fit(x, y)
+    coef = clf.coef_[0]
+    hashed = {int(i): round(float(coef[i]), 5) for i in np.flatnonzero(np.abs(coef[:n_hashed]) > PRUNE)}
+    dense = tuple(round(float(w), 5) for w in coef[n_hashed : n_hashed + n_dense])
+    return LinearHead(round(float(clf.intercept_[0]), 5), hashed, dense)
+
+
+def _select(m: Matrix, mask: np.ndarray, use_hashed: bool) -> sparse.csr_matrix:
+    dense = sparse.csr_matrix(m.dense[mask])
+    if not use_hashed:
+        return dense
+    return sparse.hstack([m.hashed[mask], dense], format="csr")
+
+
+def fit_model(rows: Sequence[Row], meta: dict[str, object] | None = None, use_hashed: bool = True) -> LearnedModel:
+    """Fit the three heads on `rows` (binary labels for `comply`, tiers for the two splits)."""
+    m = featurize(rows)
+    nh = N_BUCKETS if use_hashed else 0
+    n_dense = len(m.names)
+    binary = np.array([r.binary for r in rows], dtype=object)
+    tiers = np.array([r.tier.value if r.tier else "" for r in rows], dtype=object)
+
+    has_bin = binary != None  # noqa: E711
+    comply = _fit_head(_select(m, has_bin, use_hashed), binary[has_bin] == "comply", C_COMPLY, nh, n_dense)
+
+    refuse_mask = np.isin(tiers, [Tier.REFUSAL.value, Tier.SAFE_DEFLECTION.value])
+    y_ref = tiers[refuse_mask] == Tier.REFUSAL.value
+    refusal = _fit_head(_select(m, refuse_mask, use_hashed), y_ref, C_REFUSAL, nh, n_dense)
+
+    comply_mask = np.isin(tiers, [Tier.FULL_INSTRUCTIONS.value, Tier.PARTIAL.value])
+    y_full = tiers[comply_mask] == Tier.FULL_INSTRUCTIONS.value
+    full = _fit_head(_select(m, comply_mask, False), y_full, C_PARTIAL, 0, n_dense)
+
+    info = {"n_rows": len(rows), "sources": sorted({r.source for r in rows})}
+    info.update(meta or {})
+    return LearnedModel(tuple(m.names), comply, refusal, full, info)
+
+
+def training_rows(sets: Iterable[str], data_dir: Path, synthetic: bool = True) -> list[Row]:
+    rows: list[Row] = []
+    for name in sets:
+        rows.extend(load_set(name, data_dir))
+    if synthetic:
+        rows.extend(synthetic_rows())
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with the shared jsonl sets")
+    ap.add_argument("--sets", nargs="*", default=["chatgpt", "gptfuzz"], choices=sorted(SET_FILES))
+    ap.add_argument("--no-synthetic", action="store_true")
+    ap.add_argument("--out", type=Path, default=MODEL_PATH)
+    args = ap.parse_args()
+    rows = training_rows(args.sets, args.data, not args.no_synthetic)
+    model = fit_model(rows, {"trained_on": args.sets, "synthetic": not args.no_synthetic})
+    save_model(model, args.out)
+    n = sum(len(h.hashed) for h in (model.comply, model.refusal_given_refuse, model.full_given_comply))
+    print(f"wrote {args.out} ({args.out.stat().st_size / 1024:.0f} KiB, {n} hashed weights, {len(rows)} rows)")
+
+
+if __name__ == "__main__":
+    main()
