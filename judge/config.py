@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -186,7 +187,7 @@ class LoadedConfig(BaseModel):
 
 def _resolve(base: Path, p: str) -> Path:
     path = Path(p).expanduser()
-    return path if path.is_absolute() else (base / path)
+    return Path(os.path.normpath(path if path.is_absolute() else base / path))
 
 
 def _yaml_line_of(text: str, key: str) -> int | None:

@@ -69,8 +69,12 @@ def plan_run(config_path: str | Path, *, db_override: str | Path | None = None) 
 
         prompts = sample_prompts(prompts, cfg.sample.n, list(cfg.sample.stratify), cfg.sample.seed)
     _check_keys(loaded)
-    targets = [resolve_target(s) for s in cfg.targets]
-    judges = [resolve_judge(s) for s in cfg.judges]
+    targets = [_resolved(loaded, "targets", n, resolve_target, s) for n, s in enumerate(cfg.targets)]
+    judges = [_resolved(loaded, "judges", n, resolve_judge, s) for n, s in enumerate(cfg.judges)]
+    for model in [*targets, *judges]:
+        preflight = getattr(model, "preflight", None)
+        if preflight is not None:
+            preflight()  # e.g. a replay target's recordings are read and checked before anything is written
     fingerprint = stable_hash(
         loaded.config_hash,
         rubric.version,
@@ -80,6 +84,13 @@ def plan_run(config_path: str | Path, *, db_override: str | Path | None = None) 
     return RunPlan(
         loaded, rubric, prompts, targets, judges, fingerprint, _taxonomy_warnings(prompts, loaded.taxonomy_path)
     )
+
+
+def _resolved(loaded: LoadedConfig, role: str, n: int, resolve: Any, spec: ModelSpec) -> Any:
+    try:
+        return resolve(spec)
+    except UserInputError as e:
+        raise UserInputError(e.message, file=loaded.path, field=f"{role}.{n}.model") from None
 
 
 def _check_keys(loaded: LoadedConfig) -> None:

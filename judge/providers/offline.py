@@ -39,6 +39,10 @@ class ReplayTarget:
             table[pid] = obj
         return table
 
+    def preflight(self) -> None:
+        """Read and check the recordings before the run writes anything."""
+        _ = self.recordings
+
     async def generate(self, prompt: PromptRow, messages: list[dict[str, str]]) -> Generation:
         started, t0 = utcnow(), time.perf_counter()
         rec = self.recordings.get(prompt.id)
