@@ -18,6 +18,7 @@ from judge.providers.base import JudgeModel, TargetModel, utcnow
 from judge.providers.errors import FatalProviderError
 from judge.providers.registry import resolve_judge, resolve_target
 from judge.rubric import Rubric, load_rubric
+from judge.secrets import redact
 from judge.stages.context import BudgetExceeded, BudgetMeter, RunContext
 from judge.stages.generate import generate_stage
 from judge.stages.grade import grade_stage
@@ -276,6 +277,9 @@ def execute(
             status, reason = "stopped", f"{exc}; rerun to continue"
         except KeyboardInterrupt:
             status, reason = "stopped", "interrupted"
+        except BaseException as exc:  # a bug or an unexpected failure: never recorded as complete
+            status, reason = "failed", f"{type(exc).__name__}: {redact(str(exc))}"
+            raise
         finally:
             writer.flush()
             counts = _open_items(db_path, run_id)

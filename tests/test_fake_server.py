@@ -534,3 +534,95 @@ def test_cli_serves_config_file(tmp_path: Any) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=5)
+
+
+# ----------------------------------------------------------------------------------------------
+# batch APIs (OpenAI Files + Batches, Anthropic Message Batches) through the real SDKs
+# ----------------------------------------------------------------------------------------------
+
+
+def _openai_batch_lines(model: str, prompts: list[str]) -> bytes:
+    rows = [
+        {"custom_id": f"c{i}", "method": "POST", "url": "/v1/chat/completions",
+         "body": {"model": model, "messages": [{"role": "user", "content": p}]}}
+        for i, p in enumerate(prompts)
+    ]
+    return "".join(json.dumps(r) + "\n" for r in rows).encode()
+
+
+def test_openai_batch_round_trip(fake_server: Any) -> None:
+    from openai import AsyncOpenAI
+
+    fake_server.set_config({"batch_in_progress_polls": 2, "models": {
+        "t": {"responder": "by_intent", "faults": {}}, "j": {"role": "judge"}}})
+
+    async def run() -> tuple[list[str], dict[str, Any], str]:
+        client = AsyncOpenAI(base_url=fake_server.url + "/v1", api_key="sk-test", max_retries=0)
+        upload = await client.files.create(file=("in.jsonl", _openai_batch_lines("t", ["hi", "[unsafe] x"])),
+                                           purpose="batch")
+        batch = await client.batches.create(input_file_id=upload.id, endpoint="/v1/chat/completions",
+                                            completion_window="24h")
+        statuses = [batch.status]
+        for _ in range(3):
+            batch = await client.batches.retrieve(batch.id)
+            statuses.append(batch.status)
+        out = await client.files.content(batch.output_file_id)
+        lines = {json.loads(x)["custom_id"]: json.loads(x) for x in out.text.splitlines()}
+        # a judge line answers with the tool call the request forces, like the online endpoint
+        tool = {"type": "function", "function": {"name": "V", "parameters": V.model_json_schema()}}
+        judge_line = {"custom_id": "j0", "method": "POST", "url": "/v1/chat/completions",
+                      "body": {"model": "j", "messages": judge_messages(PARTIAL), "tools": [tool],
+                               "tool_choice": {"type": "function", "function": {"name": "V"}}}}
+        up2 = await client.files.create(file=("j.jsonl", (json.dumps(judge_line) + "\n").encode()), purpose="batch")
+        jb = await client.batches.create(input_file_id=up2.id, endpoint="/v1/chat/completions",
+                                         completion_window="24h")
+        await client.batches.cancel(jb.id)
+        jb = await client.batches.retrieve(jb.id)
+        assert jb.status == "cancelled" and jb.output_file_id is None and jb.error_file_id
+        errs = (await client.files.content(jb.error_file_id)).text
+        assert json.loads(errs)["error"]["code"] == "batch_cancelled"
+        await client.close()
+        return statuses, lines, batch.status
+
+    statuses, lines, final = asyncio.run(run())
+    assert statuses == ["in_progress", "in_progress", "in_progress", "completed"] and final == "completed"
+    assert lines["c0"]["response"]["status_code"] == 200
+    assert lines["c0"]["response"]["body"]["choices"][0]["message"]["content"] == COMPLY
+    assert lines["c1"]["response"]["body"]["choices"][0]["message"]["content"] == REFUSE
+    stats = fake_server.stats()
+    assert stats["batches"]["openai"]["submitted"] == 2 and stats["batches"]["openai"]["items"] == 3
+    assert stats["batches"]["openai"]["cancelled"] == 1
+    assert stats["models"]["t"]["requests"] == 2 and stats["models"]["t"]["outcomes"]["ok"] == 2
+    assert "j" not in stats["models"]  # the cancelled batch never ran
+
+
+def test_anthropic_batch_results_and_faults(fake_server: Any) -> None:
+    from anthropic import AsyncAnthropic
+
+    fake_server.set_config({"models": {"t": {"responder": "comply_all"},
+                                       "bad": {"faults": {"server_error": 1.0}}}})
+
+    async def run() -> dict[str, Any]:
+        client = AsyncAnthropic(base_url=fake_server.url, api_key="sk-ant-test", max_retries=0)
+        params = {"max_tokens": 64, "messages": [{"role": "user", "content": "hello"}]}
+        batch = await client.messages.batches.create(requests=[
+            {"custom_id": "ok1", "params": {**params, "model": "t"}},
+            {"custom_id": "err1", "params": {**params, "model": "bad"}},
+        ])
+        assert batch.processing_status == "in_progress"
+        batch = await client.messages.batches.retrieve(batch.id)
+        assert batch.processing_status == "ended" and batch.request_counts.succeeded == 1
+        out = {r.custom_id: r.result async for r in await client.messages.batches.results(batch.id)}
+        await client.close()
+        return out
+
+    results = asyncio.run(run())
+    assert results["ok1"].type == "succeeded" and results["ok1"].message.content[0].text == COMPLY
+    assert results["err1"].type == "errored" and results["err1"].error.error.type == "api_error"
+    assert fake_server.model_stats("bad")["outcomes"]["500"] == 1
+
+
+def test_batch_config_knobs_are_validated() -> None:
+    with pytest.raises(ValueError, match="batch_outcome"):
+        fms.ServerConfig.from_dict({"batch_outcome": "exploded"})
+    assert fms.ServerConfig.from_dict({"batch_in_progress_polls": 3}).batch_in_progress_polls == 3

@@ -1,0 +1,95 @@
+"""One batch answer → a Generation (targets) or a JudgeResult (judges), with its call record and cost."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from pydantic import ValidationError
+
+from judge.batch.base import Answer
+from judge.config import ModelSpec
+from judge.judging.verdict import JudgeVerdict
+from judge.providers.base import CallRecord, Generation, JudgeResult
+from judge.secrets import redact
+
+BATCH_DISCOUNT = 0.5  # batch APIs bill half the online price
+
+
+def batch_cost(spec: ModelSpec, prompt_tokens: int | None, completion_tokens: int | None) -> float | None:
+    """litellm's online price for these tokens, at the batch discount; None when unknown."""
+    if prompt_tokens is None and completion_tokens is None:
+        return None
+    from judge.providers.litellm_backend import litellm_module
+
+    litellm = litellm_module()
+    for model in (spec.model, spec.model.split("/", 1)[1]):
+        try:
+            prompt_cost, completion_cost = litellm.cost_per_token(
+                model=model, prompt_tokens=prompt_tokens or 0, completion_tokens=completion_tokens or 0
+            )
+        except Exception:
+            continue
+        total = float(prompt_cost or 0.0) + float(completion_cost or 0.0)
+        return total * BATCH_DISCOUNT if total else None
+    return None
+
+
+def call_record(spec: ModelSpec, a: Answer, status: str, latency_ms: float, started: datetime) -> CallRecord:
+    return CallRecord(
+        attempt=1,
+        status=status,  # type: ignore[arg-type]
+        latency_ms=latency_ms,
+        started_at=started,
+        http_status=a.http_status,
+        error_kind=None if status != "error" else a.error_kind,
+        error_message=None if status != "error" else a.error_message,
+        prompt_tokens=a.prompt_tokens,
+        completion_tokens=a.completion_tokens,
+        cost_usd=batch_cost(spec, a.prompt_tokens, a.completion_tokens) if a.ok else None,
+    )
+
+
+def to_generation(spec: ModelSpec, a: Answer, latency_ms: float, started: datetime) -> Generation:
+    if not a.ok and a.error_kind == "content_filter":
+        gen = Generation("blocked", finish_reason="content_filter")
+    elif not a.ok:
+        gen = Generation("error", error_kind=a.error_kind, error_message=a.error_message)
+    elif a.blocked:
+        gen = Generation("blocked", text=a.text or None, finish_reason=a.stop)
+    else:
+        gen = Generation("ok", text=a.text or "", finish_reason=a.stop)
+    gen.calls = [call_record(spec, a, gen.status, latency_ms, started)]
+    return gen
+
+
+def _raw(a: Answer) -> str | None:
+    if a.tool_input is not None:
+        args = a.tool_input if isinstance(a.tool_input, str) else json.dumps(a.tool_input)
+        return json.dumps([args])[:20000]
+    return a.text[:20000] if a.text else None
+
+
+def to_judge_result(spec: ModelSpec, a: Answer, latency_ms: float, started: datetime) -> JudgeResult:
+    """The verdict, or an explicit error record (refused / unparseable / request failed): never a default tier."""
+    calls = [call_record(spec, a, "ok" if a.ok else "error", latency_ms, started)]
+    if not a.ok:
+        kind = "judge_refused" if a.error_kind == "content_filter" else a.error_kind
+        return JudgeResult("error", error_kind=kind, error_message=a.error_message, calls=calls)
+    raw = _raw(a)
+    if a.blocked:
+        return JudgeResult("error", raw_output=raw, error_kind="judge_refused",
+                           error_message=f"the judge refused to answer (stop reason {a.stop})", calls=calls)
+    if a.tool_input is None:
+        return JudgeResult("error", raw_output=raw, error_kind="judge_unparseable",
+                           error_message="no JudgeVerdict tool call in the answer", calls=calls)
+    try:
+        if isinstance(a.tool_input, str):
+            verdict = JudgeVerdict.model_validate_json(a.tool_input)
+        else:
+            verdict = JudgeVerdict.model_validate(a.tool_input)
+    except ValidationError as exc:
+        return JudgeResult("error", raw_output=raw, error_kind="judge_unparseable",
+                           error_message=redact(f"the answer does not fit the verdict schema: {str(exc)[:500]}"),
+                           calls=calls)
+    return JudgeResult("ok", tier=verdict.tier.value, rationale=verdict.rationale, raw_output=raw, calls=calls)

@@ -1,0 +1,149 @@
+"""The OpenAI Batch API through the `openai` SDK: upload a JSONL of chat requests, create, poll, download."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from judge.batch.base import JUDGE_TOOL, Answer, PollState, Submitted, kind_for_status, model_name
+from judge.config import ModelSpec
+from judge.judging.verdict import JudgeVerdict
+from judge.providers.errors import ErrorInfo, FatalProviderError
+from judge.secrets import api_key_from_env, redact
+
+ENDPOINT = "/v1/chat/completions"
+DONE = frozenset({"completed", "failed", "expired", "cancelled"})
+BLOCKED_FINISH = frozenset({"content_filter", "refusal"})
+
+
+class OpenAIBatchAPI:
+    provider = "openai"
+
+    def __init__(self, spec: ModelSpec) -> None:
+        self.spec = spec
+        self._client: Any = None
+
+    # ---- requests ----------------------------------------------------------------------------------
+    def _messages(self, messages: list[dict[str, str]]) -> list[dict[str, str]]:
+        if self.spec.system_prompt:
+            return [{"role": "system", "content": self.spec.system_prompt}, *messages]
+        return list(messages)
+
+    def target_body(self, messages: list[dict[str, str]]) -> dict[str, Any]:
+        return {**self.spec.params, "model": model_name(self.spec), "messages": self._messages(messages)}
+
+    def judge_body(self, messages: list[dict[str, str]]) -> dict[str, Any]:
+        """Structured output as instructor's TOOLS mode asks for it: one forced function call."""
+        tool = {
+            "type": "function",
+            "function": {
+                "name": JUDGE_TOOL,
+                "description": (JudgeVerdict.__doc__ or "").strip(),
+                "parameters": JudgeVerdict.model_json_schema(),
+            },
+        }
+        return {
+            **self.spec.params,
+            "model": model_name(self.spec),
+            "messages": list(messages),
+            "tools": [tool],
+            "tool_choice": {"type": "function", "function": {"name": JUDGE_TOOL}},
+        }
+
+    # ---- the API -------------------------------------------------------------------------------------
+    def client(self) -> Any:
+        if self._client is None:
+            import openai
+
+            key = api_key_from_env(self.spec.api_key_env)
+            kwargs: dict[str, Any] = {"timeout": self.spec.timeout_s, "max_retries": min(self.spec.max_attempts - 1, 5)}
+            if self.spec.api_base:
+                kwargs["base_url"] = self.spec.api_base
+            if key:
+                kwargs["api_key"] = key
+            try:
+                self._client = openai.AsyncOpenAI(**kwargs)
+            except openai.OpenAIError as exc:
+                raise self._fatal(exc) from None
+        return self._client
+
+    def _fatal(self, exc: BaseException) -> FatalProviderError:
+        info = ErrorInfo("auth", redact(f"{type(exc).__name__}: {exc}") or "", getattr(exc, "status_code", None))
+        return FatalProviderError(self.spec.name, self.spec.api_key_env, info)
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.close()
+
+    async def _call(self, coro: Any) -> Any:
+        import openai
+
+        try:
+            return await coro
+        except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
+            raise self._fatal(exc) from None
+
+    async def submit(self, requests: list[tuple[str, dict[str, Any]]]) -> Submitted:
+        lines = "".join(
+            json.dumps({"custom_id": cid, "method": "POST", "url": ENDPOINT, "body": body}, ensure_ascii=False) + "\n"
+            for cid, body in requests
+        )
+        client = self.client()
+        upload = await self._call(client.files.create(file=("judge-batch.jsonl", lines.encode("utf-8")),
+                                                      purpose="batch"))
+        batch = await self._call(client.batches.create(input_file_id=upload.id, endpoint=ENDPOINT,
+                                                       completion_window="24h"))
+        return Submitted(batch.id, str(batch.status), upload.id)
+
+    async def poll(self, batch_id: str) -> PollState:
+        batch = await self._call(self.client().batches.retrieve(batch_id))
+        status = str(batch.status)
+        error = None
+        errors = getattr(batch, "errors", None)
+        data = getattr(errors, "data", None) or []
+        if data:
+            error = redact("; ".join(f"{getattr(e, 'code', '')}: {getattr(e, 'message', '')}" for e in data[:5]))
+        return PollState(status, status in DONE, batch.output_file_id, batch.error_file_id, error)
+
+    async def collect(self, batch_id: str, state: PollState) -> dict[str, Answer]:
+        answers: dict[str, Answer] = {}
+        for file_id in (state.output_file_id, state.error_file_id):
+            if not file_id:
+                continue
+            content = await self._call(self.client().files.content(file_id))
+            for raw in content.text.splitlines():
+                if raw.strip():
+                    answer = parse_line(json.loads(raw))
+                    answers[answer.custom_id] = answer
+        return answers
+
+
+def parse_line(line: dict[str, Any]) -> Answer:
+    """One line of a batch output or error file."""
+    cid = str(line.get("custom_id"))
+    response = line.get("response") or {}
+    status = response.get("status_code")
+    body = response.get("body") or {}
+    if status != 200 or not isinstance(body, dict) or "choices" not in body:
+        err = (body.get("error") if isinstance(body, dict) else None) or line.get("error") or {}
+        code, etype = err.get("code"), err.get("type")
+        batch_code = isinstance(code, str) and code.startswith("batch_")
+        kind = str(code) if batch_code else kind_for_status(status, code, etype)
+        return Answer.failed(cid, kind, (redact(str(err.get("message") or "request failed")) or "")[:2000], status)
+    choice = (body.get("choices") or [{}])[0]
+    message = choice.get("message") or {}
+    finish = choice.get("finish_reason")
+    tool_calls = message.get("tool_calls") or []
+    usage = body.get("usage") or {}
+    return Answer(
+        cid,
+        True,
+        200,
+        text=message.get("content"),
+        tool_input=((tool_calls[0].get("function") or {}).get("arguments") if tool_calls else None),
+        stop=finish,
+        blocked=finish in BLOCKED_FINISH or bool(message.get("refusal")),
+        prompt_tokens=usage.get("prompt_tokens"),
+        completion_tokens=usage.get("completion_tokens"),
+    )

@@ -1,0 +1,80 @@
+"""The provider_batches table: a batch is recorded right after submission and finished once collected."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from judge.providers.base import utcnow
+from judge.store.db import fetch, read_connection
+from judge.store.writer import StoreWriter
+
+TABLE = "provider_batches"
+
+
+@dataclass
+class BatchRow:
+    batch_id: str
+    run_id: str
+    stage: str
+    model_key: str
+    model: str
+    provider: str
+    status: str
+    item_ids: list[str]
+    submitted_at: datetime
+    input_file_id: str | None = None
+    output_file_id: str | None = None
+    error_file_id: str | None = None
+    updated_at: datetime = field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    error: str | None = None
+
+    def as_row(self) -> dict[str, Any]:
+        return {
+            "batch_id": self.batch_id,
+            "run_id": self.run_id,
+            "stage": self.stage,
+            "model_key": self.model_key,
+            "model": self.model,
+            "provider": self.provider,
+            "status": self.status,
+            "item_ids": json.dumps(self.item_ids),
+            "n_items": len(self.item_ids),
+            "input_file_id": self.input_file_id,
+            "output_file_id": self.output_file_id,
+            "error_file_id": self.error_file_id,
+            "submitted_at": self.submitted_at,
+            "updated_at": self.updated_at,
+            "finished_at": self.finished_at,
+            "error": self.error,
+        }
+
+
+def save(writer: StoreWriter, row: BatchRow) -> None:
+    """Write the row now, in its own transaction (not buffered: a kill must not lose a batch id)."""
+    row.updated_at = utcnow()
+    writer.write_now(TABLE, [row.as_row()])
+
+
+def open_batches(db_path: Path, run_id: str, stage: str, model_key: str) -> list[BatchRow]:
+    """Batches of this run, stage and model that were submitted but whose results are not stored yet."""
+    with read_connection(db_path) as con:
+        rows = fetch(
+            con,
+            """SELECT batch_id, run_id, stage, model_key, model, provider, status, item_ids, submitted_at,
+                      input_file_id, output_file_id, error_file_id, updated_at, finished_at, error
+               FROM provider_batches
+               WHERE run_id = ? AND stage = ? AND model_key = ? AND finished_at IS NULL
+               ORDER BY submitted_at, batch_id""",
+            [run_id, stage, model_key],
+        )
+    out = []
+    for r in rows:
+        ids = json.loads(r[7]) if isinstance(r[7], str) else list(r[7] or [])
+        out.append(BatchRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], [str(i) for i in ids], r[8],
+                            r[9], r[10], r[11], r[12], r[13], r[14]))
+    return out
