@@ -43,9 +43,12 @@ class NightlyResult:
 
 
 def previous_complete_run(con: Any, name: str, exclude: str | None) -> str | None:
+    """The newest earlier run of this config that finished: complete, or incomplete with a few
+    error items (rates exclude errors; the max_error_rate gate decides whether a run is usable)."""
     rows = fetch(
         con,
-        "SELECT run_id FROM runs WHERE name = ? AND status = 'complete' AND run_id IS DISTINCT FROM ? "
+        "SELECT run_id FROM runs WHERE name = ? AND status IN ('complete', 'incomplete') "
+        "AND run_id IS DISTINCT FROM ? "
         "ORDER BY started_at DESC LIMIT 1",
         [name, exclude],
     )
@@ -163,12 +166,10 @@ def _finish(result: NightlyResult, summary: SummaryInput, gates: GatesConfig) ->
 
 
 def _html_report(db_path: Path, run_id: str, judge: str, folder: Path) -> tuple[Path | None, str]:
-    """The analysis package's HTML report for the run, when that package provides one."""
-    try:
-        from judge.analysis.report_data import build_report
-        from judge.analysis.report_html import render_html
-    except ImportError:
-        return None, "not written (this judge has no HTML report renderer)"
+    """The analysis package's HTML report for the run."""
+    from judge.analysis.report_data import build_report
+    from judge.analysis.report_html import render_html
+
     path = folder / "report.html"
     try:
         with read_connection(db_path) as con:
