@@ -59,8 +59,7 @@ class ModelSpec(BaseModel):
             return v
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", v) or _SECRETISH.match(v):
             raise ValueError(
-                "expected the NAME of an environment variable (e.g. OPENAI_API_KEY), not a key; "
-                "configs never hold keys"
+                "expected the NAME of an environment variable (e.g. OPENAI_API_KEY), not a key; configs never hold keys"
             )
         return v
 
@@ -269,9 +268,7 @@ def load_config(path: str | Path, *, db_override: str | Path | None = None) -> L
             line=_yaml_line_of(text, "taxonomy"),
             field="taxonomy",
         )
-    config_hash = hashlib.sha256(
-        json.dumps(cfg.model_dump(mode="json"), sort_keys=True).encode()
-    ).hexdigest()[:16]
+    config_hash = hashlib.sha256(json.dumps(cfg.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:16]
     return LoadedConfig(
         path=path,
         config=cfg,

@@ -42,8 +42,12 @@ class RunPlan:
     warnings: list[str] = field(default_factory=list)
 
     @property
+    def models(self) -> list[TargetModel | JudgeModel]:
+        return [*self.targets, *self.judges]
+
+    @property
     def offline_providers(self) -> list[str]:
-        return [m.spec.model for m in [*self.targets, *self.judges] if m.offline]
+        return [m.spec.model for m in self.models if m.offline]
 
 
 @dataclass
@@ -175,9 +179,16 @@ def _prompt_row(p: PromptRow, source: str) -> dict[str, Any]:
 
 def _write_run_header(writer: StoreWriter, plan: RunPlan, run_id: str, started_at: Any) -> None:
     rubric = plan.rubric
-    writer.add("rubrics", {"rubric_version": rubric.version, "name": rubric.name,
-                           "path": str(plan.loaded.rubric_path),
-                           "content": plan.loaded.rubric_path.read_text(encoding="utf-8")}, journal=False)
+    writer.add(
+        "rubrics",
+        {
+            "rubric_version": rubric.version,
+            "name": rubric.name,
+            "path": str(plan.loaded.rubric_path),
+            "content": plan.loaded.rubric_path.read_text(encoding="utf-8"),
+        },
+        journal=False,
+    )
     for row in _policy_rows(rubric):
         writer.add("policy_rules", row, journal=False)
     source = ",".join(str(p) for p in plan.loaded.prompt_paths)
@@ -187,14 +198,18 @@ def _write_run_header(writer: StoreWriter, plan: RunPlan, run_id: str, started_a
     for role, models in (("target", plan.targets), ("judge", plan.judges)):
         for m in models:
             writer.add("models", _model_row(m.spec, m.offline), journal=False)
-            writer.add("run_models", {"run_id": run_id, "model_key": m.spec.key, "role": role, "name": m.spec.name},
-                       journal=False)
+            writer.add(
+                "run_models",
+                {"run_id": run_id, "model_key": m.spec.key, "role": role, "name": m.spec.name},
+                journal=False,
+            )
     writer.add("runs", _runs_row(plan, run_id, "running", started_at=started_at), journal=False)
     writer.flush()
 
 
-def _runs_row(plan: RunPlan, run_id: str, status: str, reason: str | None = None,
-              started_at: Any = None, finished: bool = False) -> dict[str, Any]:
+def _runs_row(
+    plan: RunPlan, run_id: str, status: str, reason: str | None = None, started_at: Any = None, finished: bool = False
+) -> dict[str, Any]:
     cfg = plan.loaded.config
     return {
         "run_id": run_id,
@@ -285,14 +300,22 @@ def execute(
             counts = _open_items(db_path, run_id)
             if status == "complete" and (counts["response_errors"] or counts["verdict_errors"]):
                 status, reason = "incomplete", "some items ended as errors; rerun to retry them"
-            writer.write_now(
-                "runs", [_runs_row(plan, run_id, status, reason, started_at=started, finished=True)]
-            )
+            writer.write_now("runs", [_runs_row(plan, run_id, status, reason, started_at=started, finished=True)])
     if status == "aborted":
         raise RunAborted(reason)
-    remote = [m.spec.model for m in [*plan.targets, *plan.judges] if not m.offline]
-    return RunOutcome(run_id, db_path, resumed, status, plan.offline_providers, remote, counts, reason,
-                      ctx.meter.calls, ctx.meter.cost_usd)
+    remote = [m.spec.model for m in plan.models if not m.offline]
+    return RunOutcome(
+        run_id,
+        db_path,
+        resumed,
+        status,
+        plan.offline_providers,
+        remote,
+        counts,
+        reason,
+        ctx.meter.calls,
+        ctx.meter.cost_usd,
+    )
 
 
 async def _run_stages(ctx: RunContext, plan: RunPlan) -> None:

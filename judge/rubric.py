@@ -166,9 +166,7 @@ def load_rubric(path: str | Path) -> Rubric:
     if not isinstance(data, dict):
         raise UserInputError("expected a YAML mapping at the top level", file=path)
     if "version" in data:
-        raise UserInputError(
-            "the version is computed from the file's content; remove it", file=path, field="version"
-        )
+        raise UserInputError("the version is computed from the file's content; remove it", file=path, field="version")
     try:
         rubric = Rubric.model_validate(data)
     except ValidationError as e:

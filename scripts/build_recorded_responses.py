@@ -719,10 +719,8 @@ def record(row: PromptRow, model: str, seed: int, tax: Taxonomy) -> dict[str, ob
         return {"id": row.id, "blocked": True}
     tier = pick_tier(rng, profile, row)
     topic = topic_of(row, tax)
-    if row.intent.value == "safe":
-        text = safe_reply(rng, tier, row, topic)
-    else:
-        text = harmful_reply(rng, tier, row, topic)
+    reply = safe_reply if row.intent.value == "safe" else harmful_reply
+    text = reply(rng, tier, row, topic)
     return {"id": row.id, "response": text, "label": tier}
 
 

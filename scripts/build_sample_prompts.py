@@ -748,9 +748,7 @@ def topic_label(l2: str) -> str:
     return l2.replace("_", " ")
 
 
-def adversarial_text(
-    technique: str, variant: int, act: str, l2: str
-) -> tuple[str | None, list[dict[str, str]] | None]:
+def adversarial_text(technique: str, variant: int, act: str, l2: str) -> tuple[str | None, list[dict[str, str]] | None]:
     """(prompt, messages) for one adversarial wrapper."""
     if technique == "multi_turn_escalation":
         turns = MULTI_TURN[variant % len(MULTI_TURN)]
@@ -779,9 +777,7 @@ def build_rows() -> list[Row]:
             rows.append(Row(next_id(), [hazard, l2, l3], "safe", prompt=text, metadata=dict(meta)))
         for j, (l2, l3, act) in enumerate(ACTS[hazard]):
             tpl = UNSAFE_TEMPLATES[(h_index * 3 + j) % len(UNSAFE_TEMPLATES)]
-            rows.append(
-                Row(next_id(), [hazard, l2, l3], "unsafe", prompt=tpl.format(act=act), metadata=dict(meta))
-            )
+            rows.append(Row(next_id(), [hazard, l2, l3], "unsafe", prompt=tpl.format(act=act), metadata=dict(meta)))
         for j, (l2, l3, act) in enumerate(ACTS[hazard]):
             technique = TECHNIQUES[(h_index * 9 + j) % len(TECHNIQUES)]
             variant = tech_uses.get(technique, 0)

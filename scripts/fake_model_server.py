@@ -250,8 +250,7 @@ class ServerConfig:
     def from_dict(cls, data: Mapping[str, Any] | None) -> ServerConfig:
         d = _from_mapping(cls, data or {}, "config")
         models = {
-            str(name): ModelConfig.from_dict(m, f"models[{name!r}]")
-            for name, m in (d.get("models") or {}).items()
+            str(name): ModelConfig.from_dict(m, f"models[{name!r}]") for name, m in (d.get("models") or {}).items()
         }
         outcome = str(d.get("batch_outcome", "completed"))
         if outcome not in cls.BATCH_OUTCOMES:
@@ -465,9 +464,7 @@ class AnthropicProtocol(Protocol):
         tools = body.get("tools") or []
         choice = body.get("tool_choice") or {}
         if tools and choice.get("type") != "none":
-            tool_name = (
-                str(choice["name"]) if choice.get("type") == "tool" else str(tools[0].get("name", "tool"))
-            )
+            tool_name = str(choice["name"]) if choice.get("type") == "tool" else str(tools[0].get("name", "tool"))
         json_format = isinstance(body.get("output_format"), dict) or isinstance(
             (body.get("output_config") or {}).get("format"), dict
         )
@@ -488,9 +485,7 @@ class AnthropicProtocol(Protocol):
         body = {"type": "error", "error": {"type": types.get(status, "api_error"), "message": message}}
         return Reply(status, body, {"request-id": "req_fake"})
 
-    def _envelope(
-        self, call: Call, ident: str, content: list[dict[str, Any]], stop: str, out_text: str
-    ) -> Reply:
+    def _envelope(self, call: Call, ident: str, content: list[dict[str, Any]], stop: str, out_text: str) -> Reply:
         return Reply(
             200,
             {
@@ -730,9 +725,7 @@ class FakeModelServer:
 
     def _list_models(self, req: Request) -> Reply:
         names = sorted(self.config.models)
-        return Reply(
-            200, {"object": "list", "data": [{"id": n, "object": "model", "owned_by": "fake"} for n in names]}
-        )
+        return Reply(200, {"object": "list", "data": [{"id": n, "object": "model", "owned_by": "fake"} for n in names]})
 
     # ---- batch APIs ------------------------------------------------------------------------------
     # A batch is answered line by line through the online code path (``_chat``), so per-model
@@ -779,19 +772,31 @@ class FakeModelServer:
         lines = b["lines"]
         answered = lines if outcome == "completed" else lines[: len(lines) // 2] if outcome == "expired" else []
         b["results"] = [(cid, *self._run_line(proto, body, b["headers"])) for cid, body in answered]
-        b["unanswered"] = [cid for cid, _ in lines[len(answered):]]
+        b["unanswered"] = [cid for cid, _ in lines[len(answered) :]]
         b["state"] = outcome
         b["ended_at"] = int(time.time())
         if outcome == "failed" and b["provider"] == "openai":
-            b["errors"] = [{"code": "batch_failed", "message": "The batch failed (scripted).", "param": None,
-                            "line": None}]
+            b["errors"] = [
+                {"code": "batch_failed", "message": "The batch failed (scripted).", "param": None, "line": None}
+            ]
         self._batch_bump(b["provider"], "completed")
 
-    def _register_batch(self, provider: str, batch_id: str, lines: list[tuple[str, Any]],
-                        headers: Mapping[str, str], **extra: Any) -> dict[str, Any]:
-        b = {"id": batch_id, "provider": provider, "lines": lines, "headers": dict(headers), "polls": 0,
-             "state": "in_progress", "created_at": int(time.time()), "ended_at": None, "results": [],
-             "unanswered": [], **extra}
+    def _register_batch(
+        self, provider: str, batch_id: str, lines: list[tuple[str, Any]], headers: Mapping[str, str], **extra: Any
+    ) -> dict[str, Any]:
+        b = {
+            "id": batch_id,
+            "provider": provider,
+            "lines": lines,
+            "headers": dict(headers),
+            "polls": 0,
+            "state": "in_progress",
+            "created_at": int(time.time()),
+            "ended_at": None,
+            "results": [],
+            "unanswered": [],
+            **extra,
+        }
         with self._batch_lock:
             self._batches[batch_id] = b
         self._batch_bump(provider, "submitted")
@@ -808,9 +813,7 @@ class FakeModelServer:
         ctype = req.headers.get("content-type", "")
         if not ctype.startswith("multipart/form-data"):
             return OpenAIProtocol().error(400, "bad_request", "expected multipart/form-data")
-        msg = BytesParser(policy=policy.HTTP).parsebytes(
-            b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + req.body
-        )
+        msg = BytesParser(policy=policy.HTTP).parsebytes(b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + req.body)
         fields: dict[str, tuple[str | None, bytes]] = {}
         for part in msg.iter_parts():
             name = part.get_param("name", header="content-disposition")
@@ -827,8 +830,16 @@ class FakeModelServer:
 
     @staticmethod
     def _file_object(file_id: str, filename: str, purpose: str, size: int) -> dict[str, Any]:
-        return {"id": file_id, "object": "file", "bytes": size, "created_at": int(time.time()),
-                "filename": filename, "purpose": purpose, "status": "processed", "status_details": None}
+        return {
+            "id": file_id,
+            "object": "file",
+            "bytes": size,
+            "created_at": int(time.time()),
+            "filename": filename,
+            "purpose": purpose,
+            "status": "processed",
+            "status_details": None,
+        }
 
     def _openai_file_content(self, req: Request) -> Reply:
         with self._lock:
@@ -868,9 +879,17 @@ class FakeModelServer:
             except (ValueError, KeyError, TypeError) as e:
                 errors.append({"code": "invalid_request", "message": str(e), "param": None, "line": n})
         batch_id = self._new_id("batch_")
-        b = self._register_batch("openai", batch_id, lines, req.headers, input_file_id=input_file_id,
-                                 endpoint=endpoint, window=str(body.get("completion_window", "24h")),
-                                 metadata=body.get("metadata"), errors=errors)
+        b = self._register_batch(
+            "openai",
+            batch_id,
+            lines,
+            req.headers,
+            input_file_id=input_file_id,
+            endpoint=endpoint,
+            window=str(body.get("completion_window", "24h")),
+            metadata=body.get("metadata"),
+            errors=errors,
+        )
         if errors:
             with self._batch_lock:
                 b["state"], b["ended_at"] = "failed", int(time.time())
@@ -879,10 +898,18 @@ class FakeModelServer:
     def _openai_batch_object(self, b: dict[str, Any]) -> dict[str, Any]:
         state = b["state"]
         out: dict[str, Any] = {
-            "id": b["id"], "object": "batch", "endpoint": b["endpoint"], "input_file_id": b["input_file_id"],
-            "completion_window": b["window"], "status": state, "created_at": b["created_at"],
-            "in_progress_at": b["created_at"], "expires_at": b["created_at"] + 86400, "metadata": b["metadata"],
-            "output_file_id": b.get("output_file_id"), "error_file_id": b.get("error_file_id"),
+            "id": b["id"],
+            "object": "batch",
+            "endpoint": b["endpoint"],
+            "input_file_id": b["input_file_id"],
+            "completion_window": b["window"],
+            "status": state,
+            "created_at": b["created_at"],
+            "in_progress_at": b["created_at"],
+            "expires_at": b["created_at"] + 86400,
+            "metadata": b["metadata"],
+            "output_file_id": b.get("output_file_id"),
+            "error_file_id": b.get("error_file_id"),
             "errors": {"object": "list", "data": b["errors"]} if b["errors"] else None,
             "request_counts": {"total": len(b["lines"]), "completed": 0, "failed": 0},
         }
@@ -905,10 +932,18 @@ class FakeModelServer:
         rid = hashlib.sha256(cid.encode()).hexdigest()[:16]
         if status is None:
             message = f"This request could not be executed before the batch was {code}."
-            return {"id": f"batch_req_{rid}", "custom_id": cid, "response": None,
-                    "error": {"code": code, "message": message}}
-        return {"id": f"batch_req_{rid}", "custom_id": cid,
-                "response": {"status_code": status, "request_id": f"req_{rid}", "body": body}, "error": None}
+            return {
+                "id": f"batch_req_{rid}",
+                "custom_id": cid,
+                "response": None,
+                "error": {"code": code, "message": message},
+            }
+        return {
+            "id": f"batch_req_{rid}",
+            "custom_id": cid,
+            "response": {"status_code": status, "request_id": f"req_{rid}", "body": body},
+            "error": None,
+        }
 
     def _store_jsonl(self, rows: list[dict[str, Any]]) -> str:
         file_id = self._new_id("file-")
@@ -950,17 +985,27 @@ class FakeModelServer:
 
     def _anthropic_batch_object(self, b: dict[str, Any]) -> dict[str, Any]:
         ended = b["state"] != "in_progress"
-        counts = {"processing": 0 if ended else len(b["lines"]), "succeeded": 0, "errored": 0, "canceled": 0,
-                  "expired": 0}
+        counts = {
+            "processing": 0 if ended else len(b["lines"]),
+            "succeeded": 0,
+            "errored": 0,
+            "canceled": 0,
+            "expired": 0,
+        }
         if ended:
             counts["succeeded"] = sum(1 for _, st, _ in b["results"] if st == 200)
             counts["errored"] = len(b["results"]) - counts["succeeded"]
             counts["canceled" if b["state"] == "cancelled" else "expired"] = len(b["unanswered"])
         iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t)) if t else None  # noqa: E731
         return {
-            "id": b["id"], "type": "message_batch", "processing_status": "ended" if ended else "in_progress",
-            "request_counts": counts, "created_at": iso(b["created_at"]), "ended_at": iso(b["ended_at"]),
-            "expires_at": iso(b["created_at"] + 86400), "archived_at": None,
+            "id": b["id"],
+            "type": "message_batch",
+            "processing_status": "ended" if ended else "in_progress",
+            "request_counts": counts,
+            "created_at": iso(b["created_at"]),
+            "ended_at": iso(b["ended_at"]),
+            "expires_at": iso(b["created_at"] + 86400),
+            "archived_at": None,
             "cancel_initiated_at": iso(b["ended_at"]) if b["state"] == "cancelled" else None,
             "results_url": f"{self.url}/v1/messages/batches/{b['id']}/results" if ended else None,
         }
@@ -1085,9 +1130,7 @@ class FakeModelServer:
         if fault == "overloaded":
             if proto.name == "anthropic":
                 return proto.error(529, "overloaded", "Overloaded")
-            return proto.error(
-                503, "overloaded", "The engine is currently overloaded, please try again later."
-            )
+            return proto.error(503, "overloaded", "The engine is currently overloaded, please try again later.")
         if fault == "drop":
             return Reply(drop=True)
         if fault == "malformed":
@@ -1183,9 +1226,7 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(
-        self, addr: tuple[str, int], handler: type[BaseHTTPRequestHandler], app: FakeModelServer
-    ) -> None:
+    def __init__(self, addr: tuple[str, int], handler: type[BaseHTTPRequestHandler], app: FakeModelServer) -> None:
         self.app = app
         super().__init__(addr, handler)
 

@@ -31,8 +31,7 @@ from pipeline_helpers import anthropic_model, openai_model, write_config, write_
 
 from judge.pipeline import execute, plan_run  # noqa: E402
 
-FAULTS = {"rate_limit": 0.20, "retry_after_s": 0.05, "server_error": 0.05, "malformed": 0.02,
-          "hang": 0.01, "hang_s": 6}
+FAULTS = {"rate_limit": 0.20, "retry_after_s": 0.05, "server_error": 0.05, "malformed": 0.02, "hang": 0.01, "hang_s": 6}
 
 
 def load_server() -> object:
@@ -46,11 +45,14 @@ def load_server() -> object:
 
 def models(faults: dict[str, float] | None) -> dict[str, object]:
     f = {"faults": faults} if faults else {}
-    return {"seed": 11, "models": {
-        "gpt-f": {"role": "target", "responder": "by_intent", **f},
-        "claude-f": {"role": "target", "responder": "comply_all", **f},
-        "judge-f": {"role": "judge", **f},
-    }}
+    return {
+        "seed": 11,
+        "models": {
+            "gpt-f": {"role": "target", "responder": "by_intent", **f},
+            "claude-f": {"role": "target", "responder": "comply_all", **f},
+            "judge-f": {"role": "judge", **f},
+        },
+    }
 
 
 def q(db: Path, sql: str) -> list[tuple[object, ...]]:
@@ -75,9 +77,12 @@ def main() -> int:
         url = server.url
         write_prompts(folder, args.prompts)
         opts = {"timeout_s": 3, "max_attempts": 4, "concurrency": args.concurrency}
-        cfg = write_config(folder, url,
-                           targets=[openai_model(url, "gpt-f", **opts), anthropic_model(url, "claude-f", **opts)],
-                           judges=[openai_model(url, "judge-f", **opts)])
+        cfg = write_config(
+            folder,
+            url,
+            targets=[openai_model(url, "gpt-f", **opts), anthropic_model(url, "claude-f", **opts)],
+            judges=[openai_model(url, "judge-f", **opts)],
+        )
         db = folder / "judge.duckdb"
         t0 = time.monotonic()
         first = execute(plan_run(cfg))
@@ -85,9 +90,12 @@ def main() -> int:
         after_first = {
             "responses": dict(q(db, "select status, count(*) from responses group by 1")),
             "verdicts": dict(q(db, "select status, count(*) from verdicts group by 1")),
-            "unexplained_errors": q(db, "select count(*) from (select error_kind from responses where status='error' "
-                                        "union all select error_kind from verdicts where status='error') "
-                                        "where error_kind is null")[0][0],
+            "unexplained_errors": q(
+                db,
+                "select count(*) from (select error_kind from responses where status='error' "
+                "union all select error_kind from verdicts where status='error') "
+                "where error_kind is null",
+            )[0][0],
             "call_errors": dict(q(db, "select error_kind, count(*) from model_calls where status='error' group by 1")),
         }
         server.set_config(models(None))
@@ -97,20 +105,31 @@ def main() -> int:
         result = {
             "prompts": args.prompts,
             "first_run": {"status": first.status, "seconds": round(t1 - t0, 1), **after_first},
-            "rerun": {"status": second.status, "same_run": second.run_id == first.run_id,
-                      "seconds": round(t2 - t1, 1),
-                      "responses": dict(q(db, "select status, count(*) from responses group by 1")),
-                      "verdicts": dict(q(db, "select status, count(*) from verdicts group by 1"))},
-            "server": {name: {"requests": s["requests"], "completed_keys": len(s["completed"]),
-                              "completed_total": sum(s["completed"].values()),
-                              "max_completions_per_key": max(s["completed"].values(), default=0)}
-                       for name, s in stats.items()},
+            "rerun": {
+                "status": second.status,
+                "same_run": second.run_id == first.run_id,
+                "seconds": round(t2 - t1, 1),
+                "responses": dict(q(db, "select status, count(*) from responses group by 1")),
+                "verdicts": dict(q(db, "select status, count(*) from verdicts group by 1")),
+            },
+            "server": {
+                name: {
+                    "requests": s["requests"],
+                    "completed_keys": len(s["completed"]),
+                    "completed_total": sum(s["completed"].values()),
+                    "max_completions_per_key": max(s["completed"].values(), default=0),
+                }
+                for name, s in stats.items()
+            },
             "verdicts_graded_by_calls": q(db, "select count(*) from verdicts where reused_from is null")[0][0],
         }
     print(json.dumps(result, indent=2, default=str))
-    ok = (result["rerun"]["status"] == "complete" and after_first["unexplained_errors"] == 0
-          and all(result["server"][t]["max_completions_per_key"] == 1 for t in ("gpt-f", "claude-f"))
-          and result["server"]["judge-f"]["completed_total"] == result["verdicts_graded_by_calls"])
+    ok = (
+        result["rerun"]["status"] == "complete"
+        and after_first["unexplained_errors"] == 0
+        and all(result["server"][t]["max_completions_per_key"] == 1 for t in ("gpt-f", "claude-f"))
+        and result["server"]["judge-f"]["completed_total"] == result["verdicts_graded_by_calls"]
+    )
     print("OK" if ok else "FAILED", file=sys.stderr)
     return 0 if ok else 1
 

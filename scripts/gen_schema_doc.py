@@ -117,12 +117,10 @@ def render(con: duckdb.DuckDBPyConnection) -> str:
     """The whole document for a migrated connection."""
     lines = [INTRO.format(version=latest_version())]
     tables = con.execute(
-        "SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = 'main' AND NOT internal "
-        "ORDER BY table_oid"
+        "SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = 'main' AND NOT internal ORDER BY table_oid"
     ).fetchall()
     views = con.execute(
-        "SELECT view_name, comment FROM duckdb_views() WHERE schema_name = 'main' AND NOT internal "
-        "ORDER BY view_oid"
+        "SELECT view_name, comment FROM duckdb_views() WHERE schema_name = 'main' AND NOT internal ORDER BY view_oid"
     ).fetchall()
     macros = con.execute(
         "SELECT DISTINCT function_name, parameters, comment FROM duckdb_functions() "
@@ -146,9 +144,13 @@ def render(con: duckdb.DuckDBPyConnection) -> str:
             args = ", ".join(p for p in params)
             lines.append(f"| `{name}({args})` | {_cell(comment)} |")
         lines.append("")
-    lines += ["## Example queries", "",
-              "Each looks at the newest run; they live in `judge/analysis/example_queries.sql` and "
-              "the tests run every one of them against a demo database.", ""]
+    lines += [
+        "## Example queries",
+        "",
+        "Each looks at the newest run; they live in `judge/analysis/example_queries.sql` and "
+        "the tests run every one of them against a demo database.",
+        "",
+    ]
     for n, q in enumerate(load_example_queries(), start=1):
         lines += [f"### {n}. {q.title}", ""]
         if q.description:

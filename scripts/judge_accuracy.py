@@ -76,8 +76,9 @@ def load_rows(path: Path, limit: int | None) -> list[dict[str, Any]]:
             if tier is not None and tier not in TIERS:
                 raise UserInputError(f"unknown tier {tier!r}", file=path, line=lineno, field="tier_gold")
             if binary is not None and binary not in BINARY:
-                raise UserInputError(f"expected comply or refuse, got {binary!r}", file=path, line=lineno,
-                                     field="binary_gold")
+                raise UserInputError(
+                    f"expected comply or refuse, got {binary!r}", file=path, line=lineno, field="binary_gold"
+                )
             if tier is None and binary is None:
                 continue  # no usable label
             obj["_line"] = lineno
@@ -119,12 +120,19 @@ def score(rows: Sequence[dict[str, Any]], results: Sequence[JudgeResult]) -> dic
     errors = Counter(res.error_kind or "error" for res in results if not (res.status == "ok" and res.tier))
     bin_pairs = [(r["binary_gold"], binary_of(str(res.tier))) for r, res in answered if r.get("binary_gold")]
     tier_pairs = [(r["tier_gold"], str(res.tier)) for r, res in answered if r.get("tier_gold")]
-    allowed = [(str(res.tier) in (r.get("tier_gold_allowed") or [])) for r, res in answered
-               if r.get("tier_gold_allowed")]
-    base_same = [(r["binary_gold"], "refuse" if string_match_refuses(r["response"]) else "comply")
-                 for r, _ in answered if r.get("binary_gold")]
-    base_all = [(r["binary_gold"], "refuse" if string_match_refuses(r["response"]) else "comply")
-                for r in rows if r.get("binary_gold")]
+    allowed = [
+        (str(res.tier) in (r.get("tier_gold_allowed") or [])) for r, res in answered if r.get("tier_gold_allowed")
+    ]
+    base_same = [
+        (r["binary_gold"], "refuse" if string_match_refuses(r["response"]) else "comply")
+        for r, _ in answered
+        if r.get("binary_gold")
+    ]
+    base_all = [
+        (r["binary_gold"], "refuse" if string_match_refuses(r["response"]) else "comply")
+        for r in rows
+        if r.get("binary_gold")
+    ]
     bm = confusion_matrix([g for g, _ in bin_pairs], [p for _, p in bin_pairs], BINARY)
     tm = confusion_matrix([g for g, _ in tier_pairs], [p for _, p in tier_pairs], TIERS)
     base_m = confusion_matrix([g for g, _ in base_same], [p for _, p in base_same], BINARY)
@@ -181,13 +189,26 @@ def render(report: dict[str, Any]) -> str:
         f"{_f(report['baseline_binary_accuracy_all'])})",
         "",
     ]
-    lines += _matrix("binary confusion, judge (rows gold, columns judge):", BINARY,
-                     report["binary_confusion"]["rows_gold_cols_judge"])
-    lines += ["", *_matrix("binary confusion, baseline (rows gold, columns baseline):", BINARY,
-                           report["baseline_binary_confusion"]["rows_gold_cols_baseline"])]
+    lines += _matrix(
+        "binary confusion, judge (rows gold, columns judge):",
+        BINARY,
+        report["binary_confusion"]["rows_gold_cols_judge"],
+    )
+    lines += [
+        "",
+        *_matrix(
+            "binary confusion, baseline (rows gold, columns baseline):",
+            BINARY,
+            report["baseline_binary_confusion"]["rows_gold_cols_baseline"],
+        ),
+    ]
     if report["tier_n"]:
-        lines += ["", *_matrix("tier confusion (rows gold, columns judge):", TIERS,
-                               report["tier_confusion"]["rows_gold_cols_judge"])]
+        lines += [
+            "",
+            *_matrix(
+                "tier confusion (rows gold, columns judge):", TIERS, report["tier_confusion"]["rows_gold_cols_judge"]
+            ),
+        ]
     lines.append(f"\n{report['seconds']:.1f} s")
     return "\n".join(lines)
 
@@ -214,8 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValidationError as e:  # the judge's ModelSpec
         print(f"error: {pydantic_error_to_user_error(e, file='--judge').one_line()}", file=sys.stderr)
         return 2
-    report = {"file": str(args.file), "judge": spec.model, **score(rows, results),
-              "seconds": time.perf_counter() - t0}
+    report = {"file": str(args.file), "judge": spec.model, **score(rows, results), "seconds": time.perf_counter() - t0}
     print(json.dumps(report, indent=1) if args.json else render(report))
     return 0
 

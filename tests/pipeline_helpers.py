@@ -33,8 +33,15 @@ def write_prompts(folder: Path, n: int = 12) -> Path:
     return path
 
 
-def write_config(folder: Path, url: str, *, targets: list[dict[str, Any]], judges: list[dict[str, Any]],
-                 name: str = "t", extra: str = "") -> Path:
+def write_config(
+    folder: Path,
+    url: str,
+    *,
+    targets: list[dict[str, Any]],
+    judges: list[dict[str, Any]],
+    name: str = "t",
+    extra: str = "",
+) -> Path:
     import yaml
 
     cfg = {
@@ -51,13 +58,11 @@ def write_config(folder: Path, url: str, *, targets: list[dict[str, Any]], judge
 
 
 def openai_model(url: str, name: str, **kw: Any) -> dict[str, Any]:
-    return {"model": f"openai/{name}", "api_base": url + "/v1", "api_key_env": "FAKE_OPENAI_KEY",
-            "timeout_s": 5, **kw}
+    return {"model": f"openai/{name}", "api_base": url + "/v1", "api_key_env": "FAKE_OPENAI_KEY", "timeout_s": 5, **kw}
 
 
 def anthropic_model(url: str, name: str, **kw: Any) -> dict[str, Any]:
-    return {"model": f"anthropic/{name}", "api_base": url, "api_key_env": "FAKE_ANTHROPIC_KEY",
-            "timeout_s": 5, **kw}
+    return {"model": f"anthropic/{name}", "api_base": url, "api_key_env": "FAKE_ANTHROPIC_KEY", "timeout_s": 5, **kw}
 
 
 def table_counts(db: Path) -> dict[str, int]:
@@ -75,15 +80,22 @@ def total_requests(stats: dict[str, Any]) -> int:
     return sum(m["requests"] for m in stats["models"].values())
 
 
-def judge_cli(args: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,
-              timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def judge_cli(
+    args: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """Run the real `judge` entry point in a subprocess."""
     import os
     import sys
 
     full_env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "judge", *args], capture_output=True, text=True,
-                          env=full_env, cwd=cwd or ROOT, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "judge", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd or ROOT,
+        timeout=timeout,
+    )
 
 
 def start_judge_cli(args: list[str], *, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
@@ -91,5 +103,11 @@ def start_judge_cli(args: list[str], *, env: dict[str, str] | None = None) -> su
     import sys
 
     full_env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", **(env or {})}
-    return subprocess.Popen([sys.executable, "-m", "judge", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=full_env, cwd=ROOT)
+    return subprocess.Popen(
+        [sys.executable, "-m", "judge", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=full_env,
+        cwd=ROOT,
+    )

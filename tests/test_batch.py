@@ -23,8 +23,11 @@ GPT, CLAUDE = "gpt-4o-mini", "claude-haiku-4-5"  # names litellm has prices for
 SERVER = {
     "models": {
         GPT: {"role": "target", "responder": "by_intent"},
-        CLAUDE: {"role": "target", "responder": "table", "answers": {"topic 1": "In general, be careful.",
-                                                                       "topic 2": "Call a hotline instead."}},
+        CLAUDE: {
+            "role": "target",
+            "responder": "table",
+            "answers": {"topic 1": "In general, be careful.", "topic 2": "Call a hotline instead."},
+        },
         "judge-o": {"role": "judge", "disagree_on": ["hotline"]},
         "judge-a": {"role": "judge"},
     }
@@ -42,10 +45,13 @@ def _config(folder: Path, url: str, *, batch: bool, n: int = 12) -> Path:
     write_prompts(folder, n)
     b: dict[str, Any] = {"batch": True, "batch_poll_s": 0.05} if batch else {}
     return write_config(
-        folder, url,
+        folder,
+        url,
         targets=[openai_model(url, GPT, label="gpt", **b), anthropic_model(url, CLAUDE, label="claude", **b)],
-        judges=[openai_model(url, "judge-o", label="judge-o", **b),
-                anthropic_model(url, "judge-a", label="judge-a", **b)],
+        judges=[
+            openai_model(url, "judge-o", label="judge-o", **b),
+            anthropic_model(url, "judge-a", label="judge-a", **b),
+        ],
     )
 
 
@@ -84,8 +90,10 @@ def test_batch_run_stores_the_same_verdicts_as_online(tmp_path: Path, fake_serve
     tiers = _rows(db_batch, TIERS_SQL)
     assert tiers == _rows(db_online, TIERS_SQL) and len(tiers) == 48
     assert {t[4] for t in tiers} == {"full_instructions", "partial", "refusal", "safe_deflection"}
-    assert _rows(db_batch, "select count(*) from verdicts where judge_prompt like '%<<<BEGIN RESPONSE%' "
-                           "and raw_output like '%rationale%'") == [(48,)]
+    assert _rows(
+        db_batch,
+        "select count(*) from verdicts where judge_prompt like '%<<<BEGIN RESPONSE%' and raw_output like '%rationale%'",
+    ) == [(48,)]
 
     # costs: litellm's price for the same tokens, at the batch discount (half the online cost)
     online_costs, batch_costs = _rows(db_online, COSTS_SQL), _rows(db_batch, COSTS_SQL)
@@ -98,10 +106,15 @@ def test_batch_run_stores_the_same_verdicts_as_online(tmp_path: Path, fake_serve
         assert cost == pytest.approx(expected * BATCH_DISCOUNT) and cost > 0
         assert cost == pytest.approx(cost2 * BATCH_DISCOUNT)
 
-    batches = _rows(db_batch, "select stage, provider, status, n_items, finished_at is not null "
-                              "from provider_batches order by all")
-    assert batches == [("generate", "anthropic", "ended", 12, True), ("generate", "openai", "completed", 12, True),
-                       ("judge", "anthropic", "ended", 24, True), ("judge", "openai", "completed", 24, True)]
+    batches = _rows(
+        db_batch, "select stage, provider, status, n_items, finished_at is not null from provider_batches order by all"
+    )
+    assert batches == [
+        ("generate", "anthropic", "ended", 12, True),
+        ("generate", "openai", "completed", 12, True),
+        ("judge", "anthropic", "ended", 24, True),
+        ("judge", "openai", "completed", 24, True),
+    ]
 
 
 _CHILD = """
@@ -122,16 +135,29 @@ def _wait_for(cond: Any, what: str, proc: subprocess.Popen[bytes], timeout: floa
 
 def test_restart_resumes_polling_the_stored_batch(tmp_path: Path, fake_server: Any, keys: None) -> None:
     # the target batch stays "in_progress": the first run submits it, records it, polls; then it is killed
-    fake_server.set_config({"batch_in_progress_polls": 1_000_000, "models": {
-        GPT: {"role": "target", "responder": "by_intent"}, "judge-o": {"role": "judge"}}})
+    fake_server.set_config(
+        {
+            "batch_in_progress_polls": 1_000_000,
+            "models": {GPT: {"role": "target", "responder": "by_intent"}, "judge-o": {"role": "judge"}},
+        }
+    )
     url = fake_server.url
     write_prompts(tmp_path, 12)
     b = {"batch": True, "batch_poll_s": 0.05}
-    cfg = write_config(tmp_path, url, targets=[openai_model(url, GPT, label="gpt", **b)],
-                       judges=[openai_model(url, "judge-o", label="judge-o", **b)])
+    cfg = write_config(
+        tmp_path,
+        url,
+        targets=[openai_model(url, GPT, label="gpt", **b)],
+        judges=[openai_model(url, "judge-o", label="judge-o", **b)],
+    )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    child = subprocess.Popen([sys.executable, "-c", _CHILD, str(cfg)], env=env, cwd=tmp_path,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, str(cfg)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         # the batch id is written before the first poll: two polls seen = the row is in DuckDB
         _wait_for(lambda: fake_server.batch_stats()["openai"]["polls"] >= 2, "polling", child)
@@ -145,8 +171,12 @@ def test_restart_resumes_polling_the_stored_batch(tmp_path: Path, fake_server: A
     assert len(stored) == 1 and stored[0][1:] == ("generate", "in_progress", None)
     assert _rows(db, "select count(*) from responses") == [(0,)]
 
-    fake_server.set_config({"batch_in_progress_polls": 1, "models": {
-        GPT: {"role": "target", "responder": "by_intent"}, "judge-o": {"role": "judge"}}})
+    fake_server.set_config(
+        {
+            "batch_in_progress_polls": 1,
+            "models": {GPT: {"role": "target", "responder": "by_intent"}, "judge-o": {"role": "judge"}},
+        }
+    )
     outcome = execute(plan_run(cfg))
     assert outcome.resumed and outcome.status == "complete"
     stats = fake_server.batch_stats()["openai"]
@@ -154,33 +184,47 @@ def test_restart_resumes_polling_the_stored_batch(tmp_path: Path, fake_server: A
     assert stats["items"] == 12 + 12
     rows = _rows(db, "select batch_id, stage, status, finished_at is not null from provider_batches order by stage")
     assert rows[0] == (stored[0][0], "generate", "completed", True) and rows[1][1:] == ("judge", "completed", True)
-    tiers = dict(_rows(db, "select p.intent, list(distinct v.tier) from verdicts v "
-                           "join responses r using (response_id) join prompts p using (prompt_hash) group by 1"))
+    tiers = dict(
+        _rows(
+            db,
+            "select p.intent, list(distinct v.tier) from verdicts v "
+            "join responses r using (response_id) join prompts p using (prompt_hash) group by 1",
+        )
+    )
     assert tiers == {"safe": ["full_instructions"], "unsafe": ["refusal"], "adversarial": ["refusal"]}
     assert _rows(db, "select count(*), count(distinct response_id) from verdicts") == [(12, 12)]
 
 
-def test_batch_errors_splitting_and_retry(tmp_path: Path, fake_server: Any, keys: None,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_batch_errors_splitting_and_retry(
+    tmp_path: Path, fake_server: Any, keys: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(runner, "MAX_BATCH_ITEMS", 5)
-    models = {"gpt-x": {"role": "target", "responder": "comply_all"},
-              "filtered": {"role": "target", "faults": {"content_filter": 1.0}},
-              "judge-bad": {"role": "judge", "faults": {"bad_schema": 1.0}}}
+    models = {
+        "gpt-x": {"role": "target", "responder": "comply_all"},
+        "filtered": {"role": "target", "faults": {"content_filter": 1.0}},
+        "judge-bad": {"role": "judge", "faults": {"bad_schema": 1.0}},
+    }
     fake_server.set_config({"batch_outcome": "expired", "models": models})
     url = fake_server.url
     write_prompts(tmp_path, 12)
     b = {"batch": True, "batch_poll_s": 0.05}
-    cfg = write_config(tmp_path, url, targets=[openai_model(url, "gpt-x", **b), openai_model(url, "filtered", **b)],
-                       judges=[openai_model(url, "judge-bad", **b)])
+    cfg = write_config(
+        tmp_path,
+        url,
+        targets=[openai_model(url, "gpt-x", **b), openai_model(url, "filtered", **b)],
+        judges=[openai_model(url, "judge-bad", **b)],
+    )
     first = execute(plan_run(cfg))
     assert first.status == "incomplete"
     db = tmp_path / "judge.duckdb"
     # 12 items per target in batches of 5 (5, 5, 2); an expired batch answers its first half (2, 2, 1)
     assert _rows(db, "select count(*) from provider_batches where stage = 'generate'") == [(6,)]
-    assert _rows(db, "select status, error_kind, count(*) from responses where target = 'openai/gpt-x' "
-                     "group by all order by all") == [("error", "batch_expired", 7), ("ok", None, 5)]
-    assert _rows(db, "select status, count(*) from responses where target = 'openai/filtered' "
-                     "group by all order by all") == [("blocked", 5), ("error", 7)]
+    assert _rows(
+        db, "select status, error_kind, count(*) from responses where target = 'openai/gpt-x' group by all order by all"
+    ) == [("error", "batch_expired", 7), ("ok", None, 5)]
+    assert _rows(
+        db, "select status, count(*) from responses where target = 'openai/filtered' group by all order by all"
+    ) == [("blocked", 5), ("error", 7)]
 
     fake_server.set_config({"models": models})  # batches complete now: the rerun retries the errors only
     fake_server.reset()

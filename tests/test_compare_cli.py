@@ -51,9 +51,16 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str
     with pytest.MonkeyPatch.context() as mp, make_fake_server(SERVER) as srv:
         mp.setenv("FAKE_OPENAI_KEY", "sk-test-openai-0000")
         write_prompts(tmp, 12)
-        cfg = write_config(tmp, srv.url, targets=[openai_model(srv.url, "tgt", label="tgt")],
-                           judges=[openai_model(srv.url, "judge-a", label="judge-a"),
-                                   openai_model(srv.url, "judge-b", label="judge-b"), {"model": BUILTIN}])
+        cfg = write_config(
+            tmp,
+            srv.url,
+            targets=[openai_model(srv.url, "tgt", label="tgt")],
+            judges=[
+                openai_model(srv.url, "judge-a", label="judge-a"),
+                openai_model(srv.url, "judge-b", label="judge-b"),
+                {"model": BUILTIN},
+            ],
+        )
         outcome = execute(plan_run(cfg))
         assert outcome.status == "complete"
         yield tmp / "judge.duckdb", outcome.run_id
@@ -142,10 +149,14 @@ def test_per_judge_cost_latency_tokens_and_ensemble(graded: tuple[Path, str]) ->
     report = _json(db)
     stats = {s["judge"]: s for s in report["judge_stats"]}
     con = duckdb.connect(str(db), read_only=True)
-    rows = con.execute("select judge, avg(prompt_tokens + completion_tokens), avg(latency_ms), count(*) "
-                       "from verdicts group by 1").fetchall()
-    calls = dict(con.execute("select v.judge, count(*) from model_calls c join verdicts v on v.verdict_id = c.item_id "
-                             "group by 1").fetchall())
+    rows = con.execute(
+        "select judge, avg(prompt_tokens + completion_tokens), avg(latency_ms), count(*) from verdicts group by 1"
+    ).fetchall()
+    calls = dict(
+        con.execute(
+            "select v.judge, count(*) from model_calls c join verdicts v on v.verdict_id = c.item_id group by 1"
+        ).fetchall()
+    )
     con.close()
     for judge, tokens, latency, n in rows:
         assert stats[judge]["verdicts"] == n == 12 and stats[judge]["errors"] == 0
@@ -194,16 +205,32 @@ def test_table_and_markdown_formats(graded: tuple[Path, str]) -> None:
 def test_gold_import_and_compare_accuracy(graded: tuple[Path, str], tmp_path: Path) -> None:
     db, _ = graded
     con = duckdb.connect(str(db), read_only=True)
-    rows = con.execute("select r.prompt_id, p.text, r.text from responses r join prompts p using (prompt_hash)"
-                       ).fetchall()
+    rows = con.execute(
+        "select r.prompt_id, p.text, r.text from responses r join prompts p using (prompt_hash)"
+    ).fetchall()
     con.close()
     gold = tmp_path / "gold.jsonl"
     with gold.open("w") as fh:
         for pid, ptext, rtext in rows:
             topic = next(t for t in TRUTH if t in ptext)
             fh.write(json.dumps({"pid": pid, "text": rtext, "human": TRUTH[topic].upper()}) + "\n")
-    res = invoke("gold", "import", str(gold), "--label-set", "people", "--db", str(db), "--map", "pid=prompt_id",
-                 "--map", "text=response", "--map", "human=tier", "--annotator", "ann")
+    res = invoke(
+        "gold",
+        "import",
+        str(gold),
+        "--label-set",
+        "people",
+        "--db",
+        str(db),
+        "--map",
+        "pid=prompt_id",
+        "--map",
+        "text=response",
+        "--map",
+        "human=tier",
+        "--annotator",
+        "ann",
+    )
     assert res.exit_code == 0, res.output
     assert "imported 12 label(s)" in res.output
     report = _json(db, "--gold", "people")
@@ -217,10 +244,20 @@ def test_gold_import_and_compare_accuracy(graded: tuple[Path, str], tmp_path: Pa
     assert scores["judge-b"]["per_tier"]["partial"]["precision"] == pytest.approx(0.5)
     assert scores["judge-b"]["binary_accuracy"] == pytest.approx(0.75)  # safe_deflection -> comply is wrong
     # the same labels straight from the file (not stored) give the same figures
-    direct = _json(db, "--gold", str(gold), "--gold-map", "pid=prompt_id", "--gold-map", "text=response",
-                   "--gold-map", "human=tier")
+    direct = _json(
+        db,
+        "--gold",
+        str(gold),
+        "--gold-map",
+        "pid=prompt_id",
+        "--gold-map",
+        "text=response",
+        "--gold-map",
+        "human=tier",
+    )
     assert [s["tier_accuracy"] for s in direct["gold"]["scores"]] == [
-        s["tier_accuracy"] for s in report["gold"]["scores"]]
+        s["tier_accuracy"] for s in report["gold"]["scores"]
+    ]
     listed = invoke("gold", "list", "--db", str(db), "--json")
     assert json.loads(listed.output)[0]["labels"] == 12
 

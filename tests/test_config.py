@@ -51,10 +51,14 @@ def test_demo_and_example_configs_are_valid() -> None:
         (GOOD.replace("p.jsonl", "missing.jsonl"), "prompt file 'missing.jsonl' not found"),
         (GOOD.replace("model: replay/a\n", "model: replay/a\n    concurrency: -1\n"), "concurrency"),
         (GOOD.replace("builtin/judge", "gpt-4o"), "has no provider"),
-        (GOOD.replace("model: builtin/judge", "model: openai/gpt-4o\n    api_key_env: sk-abcdef1234567890"),
-         "NAME of an environment variable"),
-        (GOOD.replace("model: builtin/judge", "model: openai/gpt-4o\n    params: {api_key: x}"),
-         "looks like a credential"),
+        (
+            GOOD.replace("model: builtin/judge", "model: openai/gpt-4o\n    api_key_env: sk-abcdef1234567890"),
+            "NAME of an environment variable",
+        ),
+        (
+            GOOD.replace("model: builtin/judge", "model: openai/gpt-4o\n    params: {api_key: x}"),
+            "looks like a credential",
+        ),
         (GOOD.replace("rubric.yaml", "nope.yaml"), "rubric file 'nope.yaml' not found"),
         ("name: t\nprompts: [", "invalid YAML"),
     ],

@@ -26,13 +26,22 @@ N = 24
 
 
 def _setup(tmp_path: Path, url: str, fake_server, *, latency_ms: float = 0, concurrency: int = 4) -> Path:  # type: ignore[no-untyped-def]
-    fake_server.set_config({"latency_ms": latency_ms, "models": {
-        "gpt-c": {"role": "target", "responder": "by_intent"},
-        "judge-c": {"role": "judge"},
-    }})
+    fake_server.set_config(
+        {
+            "latency_ms": latency_ms,
+            "models": {
+                "gpt-c": {"role": "target", "responder": "by_intent"},
+                "judge-c": {"role": "judge"},
+            },
+        }
+    )
     write_prompts(tmp_path, N)
-    return write_config(tmp_path, url, targets=[openai_model(url, "gpt-c", concurrency=concurrency)],
-                        judges=[openai_model(url, "judge-c", concurrency=concurrency)])
+    return write_config(
+        tmp_path,
+        url,
+        targets=[openai_model(url, "gpt-c", concurrency=concurrency)],
+        judges=[openai_model(url, "judge-c", concurrency=concurrency)],
+    )
 
 
 def _assert_exact(db: Path, fake_server, *, allowed_repeats: int = 0) -> None:  # type: ignore[no-untyped-def]
@@ -64,8 +73,12 @@ def test_kill_at_crash_points_then_resume(tmp_path: Path, fake_server, fake_serv
     with StoreWriter(db):
         pass
     with read_connection(db) as con:
-        finished = [r[0] for r in con.execute(
-            "select p.text from responses r join prompts p using (prompt_hash) where r.status = 'ok'").fetchall()]
+        finished = [
+            r[0]
+            for r in con.execute(
+                "select p.text from responses r join prompts p using (prompt_hash) where r.status = 'ok'"
+            ).fetchall()
+        ]
     assert finished, "the crash point was reached before any call finished"
     before = dict(fake_server.stats()["models"]["gpt-c"]["completed"])
 
@@ -121,7 +134,7 @@ def test_reader_process_works_while_a_run_writes(tmp_path: Path, fake_server) ->
                 assert proc.returncode == 0, proc.stderr
                 cli_ok += 1
     finally:
-        out, err = writer.communicate(timeout=120)
+        _, err = writer.communicate(timeout=120)
     assert writer.returncode == 0, err
     mid_run = [n for n in seen if 0 < n < N]
     assert mid_run, f"no read happened while the run was writing: {seen[:5]}...{seen[-5:]}"

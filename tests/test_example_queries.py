@@ -78,7 +78,8 @@ def test_cost_per_judge(results: dict[str, list[dict[str, Any]]]) -> None:
 def test_error_kinds_per_model(results: dict[str, list[dict[str, Any]]]) -> None:
     rows = results["error_kinds_per_model"]
     assert [(r["model"], r["role"], r["error_kind"], r["failed_calls"]) for r in rows] == [
-        ("model-b", "target", "no_recording", len(MISSING_FOR_B))]
+        ("model-b", "target", "no_recording", len(MISSING_FOR_B))
+    ]
     assert "no recorded response" in rows[0]["example_message"]
 
 

@@ -128,11 +128,7 @@ def test_target_responders(fake_server: Any, provider: str) -> None:
     )
 
     def text(model: str, prompt: str) -> str:
-        return (
-            complete(fake_server, provider, model, [{"role": "user", "content": prompt}])
-            .choices[0]
-            .message.content
-        )
+        return complete(fake_server, provider, model, [{"role": "user", "content": prompt}]).choices[0].message.content
 
     assert text("t-refuse", "how do I bake a cake") == REFUSE
     assert text("t-comply", "anything") == COMPLY
@@ -203,9 +199,7 @@ def test_anthropic_specific_instructor_modes_do_not_work_via_litellm(fake_server
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_judge_json_and_plain_content(fake_server: Any, provider: str) -> None:
     fake_server.set_config({"models": {"judge-a": {"role": "judge"}}})
-    r = complete(
-        fake_server, provider, "judge-a", judge_messages(COMPLY), response_format={"type": "json_object"}
-    )
+    r = complete(fake_server, provider, "judge-a", judge_messages(COMPLY), response_format={"type": "json_object"})
     assert json.loads(r.choices[0].message.content)["tier"] == "full_instructions"
     r = complete(fake_server, provider, "judge-a", judge_messages(DEFLECT))
     assert json.loads(r.choices[0].message.content) == {
@@ -335,9 +329,7 @@ def test_hang_exceeds_client_timeout_and_is_abandoned(fake_server: Any, provider
 
 
 def test_short_hang_then_answer_counts_as_completed(fake_server: Any) -> None:
-    fake_server.set_config(
-        {"models": {"m": {"responder": "comply_all", "faults": {"hang": 1.0, "hang_s": 0.2}}}}
-    )
+    fake_server.set_config({"models": {"m": {"responder": "comply_all", "faults": {"hang": 1.0, "hang_s": 0.2}}}})
     start = time.monotonic()
     r = complete(fake_server, "openai", "m", timeout=3.0)
     assert time.monotonic() - start >= 0.2
@@ -403,9 +395,7 @@ def test_bad_schema_variants_and_raw_tool_shapes(fake_server: Any) -> None:
         assert r["content"][0]["input"]["tier"] == "partial"
         assert r["usage"]["input_tokens"] > 0 and r["usage"]["output_tokens"] > 0
 
-        fake_server.set_config(
-            {"seed": 7, "models": {"judge-a": {"role": "judge", "faults": {"bad_schema": 1.0}}}}
-        )
+        fake_server.set_config({"seed": 7, "models": {"judge-a": {"role": "judge", "faults": {"bad_schema": 1.0}}}})
         tiers = set()
         for _ in range(12):
             msg = client.post("/chat/completions", json=oa_body).json()["choices"][0]["message"]
@@ -452,9 +442,7 @@ def test_completed_accounting(fake_server: Any) -> None:
         fms.judge_key(REFUSE, "judge-a"): 1,
     }
     assert stats["models"]["judge-a"]["outcomes"]["500"] == 1
-    assert stats["models"]["t"]["completed"] == {
-        fms.messages_key([("system", "be brief"), ("user", "q1")]): 2
-    }
+    assert stats["models"]["t"]["completed"] == {fms.messages_key([("system", "be brief"), ("user", "q1")]): 2}
     assert stats["total_requests"] == 6
 
     fake_server.reset()
@@ -464,9 +452,7 @@ def test_completed_accounting(fake_server: Any) -> None:
 def test_admin_endpoints_switch_config(fake_server: Any) -> None:
     with httpx.Client(base_url=fake_server.url, timeout=TIMEOUT) as client:
         assert (
-            complete(fake_server, "openai", "t", [{"role": "user", "content": "hi"}])
-            .choices[0]
-            .message.content
+            complete(fake_server, "openai", "t", [{"role": "user", "content": "hi"}]).choices[0].message.content
             == COMPLY
         )
         r = client.post("/_config", json={"models": {"t": {"responder": "refuse_all"}}})
@@ -543,8 +529,12 @@ def test_cli_serves_config_file(tmp_path: Any) -> None:
 
 def _openai_batch_lines(model: str, prompts: list[str]) -> bytes:
     rows = [
-        {"custom_id": f"c{i}", "method": "POST", "url": "/v1/chat/completions",
-         "body": {"model": model, "messages": [{"role": "user", "content": p}]}}
+        {
+            "custom_id": f"c{i}",
+            "method": "POST",
+            "url": "/v1/chat/completions",
+            "body": {"model": model, "messages": [{"role": "user", "content": p}]},
+        }
         for i, p in enumerate(prompts)
     ]
     return "".join(json.dumps(r) + "\n" for r in rows).encode()
@@ -553,15 +543,21 @@ def _openai_batch_lines(model: str, prompts: list[str]) -> bytes:
 def test_openai_batch_round_trip(fake_server: Any) -> None:
     from openai import AsyncOpenAI
 
-    fake_server.set_config({"batch_in_progress_polls": 2, "models": {
-        "t": {"responder": "by_intent", "faults": {}}, "j": {"role": "judge"}}})
+    fake_server.set_config(
+        {
+            "batch_in_progress_polls": 2,
+            "models": {"t": {"responder": "by_intent", "faults": {}}, "j": {"role": "judge"}},
+        }
+    )
 
     async def run() -> tuple[list[str], dict[str, Any], str]:
         client = AsyncOpenAI(base_url=fake_server.url + "/v1", api_key="sk-test", max_retries=0)
-        upload = await client.files.create(file=("in.jsonl", _openai_batch_lines("t", ["hi", "[unsafe] x"])),
-                                           purpose="batch")
-        batch = await client.batches.create(input_file_id=upload.id, endpoint="/v1/chat/completions",
-                                            completion_window="24h")
+        upload = await client.files.create(
+            file=("in.jsonl", _openai_batch_lines("t", ["hi", "[unsafe] x"])), purpose="batch"
+        )
+        batch = await client.batches.create(
+            input_file_id=upload.id, endpoint="/v1/chat/completions", completion_window="24h"
+        )
         statuses = [batch.status]
         for _ in range(3):
             batch = await client.batches.retrieve(batch.id)
@@ -570,12 +566,19 @@ def test_openai_batch_round_trip(fake_server: Any) -> None:
         lines = {json.loads(x)["custom_id"]: json.loads(x) for x in out.text.splitlines()}
         # a judge line answers with the tool call the request forces, like the online endpoint
         tool = {"type": "function", "function": {"name": "V", "parameters": V.model_json_schema()}}
-        judge_line = {"custom_id": "j0", "method": "POST", "url": "/v1/chat/completions",
-                      "body": {"model": "j", "messages": judge_messages(PARTIAL), "tools": [tool],
-                               "tool_choice": {"type": "function", "function": {"name": "V"}}}}
+        judge_line = {
+            "custom_id": "j0",
+            "method": "POST",
+            "url": "/v1/chat/completions",
+            "body": {
+                "model": "j",
+                "messages": judge_messages(PARTIAL),
+                "tools": [tool],
+                "tool_choice": {"type": "function", "function": {"name": "V"}},
+            },
+        }
         up2 = await client.files.create(file=("j.jsonl", (json.dumps(judge_line) + "\n").encode()), purpose="batch")
-        jb = await client.batches.create(input_file_id=up2.id, endpoint="/v1/chat/completions",
-                                         completion_window="24h")
+        jb = await client.batches.create(input_file_id=up2.id, endpoint="/v1/chat/completions", completion_window="24h")
         await client.batches.cancel(jb.id)
         jb = await client.batches.retrieve(jb.id)
         assert jb.status == "cancelled" and jb.output_file_id is None and jb.error_file_id
@@ -599,16 +602,17 @@ def test_openai_batch_round_trip(fake_server: Any) -> None:
 def test_anthropic_batch_results_and_faults(fake_server: Any) -> None:
     from anthropic import AsyncAnthropic
 
-    fake_server.set_config({"models": {"t": {"responder": "comply_all"},
-                                       "bad": {"faults": {"server_error": 1.0}}}})
+    fake_server.set_config({"models": {"t": {"responder": "comply_all"}, "bad": {"faults": {"server_error": 1.0}}}})
 
     async def run() -> dict[str, Any]:
         client = AsyncAnthropic(base_url=fake_server.url, api_key="sk-ant-test", max_retries=0)
         params = {"max_tokens": 64, "messages": [{"role": "user", "content": "hello"}]}
-        batch = await client.messages.batches.create(requests=[
-            {"custom_id": "ok1", "params": {**params, "model": "t"}},
-            {"custom_id": "err1", "params": {**params, "model": "bad"}},
-        ])
+        batch = await client.messages.batches.create(
+            requests=[
+                {"custom_id": "ok1", "params": {**params, "model": "t"}},
+                {"custom_id": "err1", "params": {**params, "model": "bad"}},
+            ]
+        )
         assert batch.processing_status == "in_progress"
         batch = await client.messages.batches.retrieve(batch.id)
         assert batch.processing_status == "ended" and batch.request_counts.succeeded == 1

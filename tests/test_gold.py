@@ -36,8 +36,10 @@ def invoke(*args: str) -> Any:
 def _labels(db: Path) -> list[tuple[Any, ...]]:
     con = duckdb.connect(str(db), read_only=True)
     try:
-        return con.execute("select label_set, item_key, prompt_id, response_id, response_text_hash, tier, "
-                           "binary_label, annotator, note from gold_labels order by item_key").fetchall()
+        return con.execute(
+            "select label_set, item_key, prompt_id, response_id, response_text_hash, tier, "
+            "binary_label, annotator, note from gold_labels order by item_key"
+        ).fetchall()
     finally:
         con.close()
 
@@ -53,14 +55,33 @@ def test_csv_import_with_column_and_value_maps(tmp_path: Path, monkeypatch: pyte
     csv_file = tmp_path / "labels.csv"
     csv_file.write_text(
         "pid,answer,verdict,remark\n"
-        "p1,\"Step 1: do it.\",complied,first\n"
-        "p2,\"I can't.\",rejected,\n"
-        "p3,\"Sure, in general.\",JAILBROKEN,\n"
+        'p1,"Step 1: do it.",complied,first\n'
+        'p2,"I can\'t.",rejected,\n'
+        'p3,"Sure, in general.",JAILBROKEN,\n'
     )
-    res = invoke("gold", "import", str(csv_file), "--label-set", "s", "--db", str(db),
-                 "--map", "pid=prompt_id", "--map", "answer=response", "--map", "verdict=label", "--map", "remark=note",
-                 "--value-map", "complied:full_instructions", "--value-map", "rejected:refusal",
-                 "--value-map", "jailbroken:comply")
+    res = invoke(
+        "gold",
+        "import",
+        str(csv_file),
+        "--label-set",
+        "s",
+        "--db",
+        str(db),
+        "--map",
+        "pid=prompt_id",
+        "--map",
+        "answer=response",
+        "--map",
+        "verdict=label",
+        "--map",
+        "remark=note",
+        "--value-map",
+        "complied:full_instructions",
+        "--value-map",
+        "rejected:refusal",
+        "--value-map",
+        "jailbroken:comply",
+    )
     assert res.exit_code == 0, res.output
     assert "imported 3 label(s)" in res.output and "2 with a tier, 1 binary only" in res.output
     rows = _labels(db)
@@ -96,8 +117,14 @@ def test_bad_row_is_one_line_error_and_nothing_is_written(
     good = {"prompt_id": "ok", "response_id": "resp-1", "tier": "refusal"}
     first = _write(tmp_path / "first.jsonl", [good])
     assert invoke("gold", "import", str(first), "--label-set", "s", "--db", str(db)).exit_code == 0
-    path = _write(tmp_path / "bad.jsonl", [{"prompt_id": "a", "response_id": "r-a", "tier": "partial"},
-                                           {"prompt_id": "b", "response_id": "r-b", "tier": "refusal"}, row])
+    path = _write(
+        tmp_path / "bad.jsonl",
+        [
+            {"prompt_id": "a", "response_id": "r-a", "tier": "partial"},
+            {"prompt_id": "b", "response_id": "r-b", "tier": "refusal"},
+            row,
+        ],
+    )
     res = invoke("gold", "import", str(path), "--label-set", "s", "--db", str(db))
     err = res.exception
     assert isinstance(err, UserInputError), res.output
@@ -120,8 +147,10 @@ def test_error_names_the_source_column_duplicates_and_bad_json(tmp_path: Path) -
     with pytest.raises(UserInputError) as e:
         parse_gold_file(broken, label_set="s")
     assert e.value.line == 2 and "invalid JSON" in e.value.message
-    skipped = _write(tmp_path / "s.jsonl", [{"prompt_id": "p", "response_id": "r"},
-                                            {"prompt_id": "q", "response_id": "r2", "tier": "partial"}])
+    skipped = _write(
+        tmp_path / "s.jsonl",
+        [{"prompt_id": "p", "response_id": "r"}, {"prompt_id": "q", "response_id": "r2", "tier": "partial"}],
+    )
     labels, n_skipped = parse_gold_file(skipped, label_set="s", skip_unlabeled=True)
     assert len(labels) == 1 and n_skipped == 1
     bad_map = invoke("gold", "import", str(skipped), "--label-set", "s", "--map", "x=nonsense")
@@ -129,10 +158,16 @@ def test_error_names_the_source_column_duplicates_and_bad_json(tmp_path: Path) -
 
 
 def _label(tier: str | None, who: str, minute: int, **kw: Any) -> GoldLabel:
-    base = {"label_set": "s", "item_key": "k", "prompt_id": "p", "response_id": "r1", "tier": tier,
-            "binary_label": kw.pop("binary", None) or ("comply" if tier in ("full_instructions", "partial") else
-                                                        "refuse"),
-            "annotator": who, "labeled_at": datetime(2026, 1, 1, 12, minute)}
+    base = {
+        "label_set": "s",
+        "item_key": "k",
+        "prompt_id": "p",
+        "response_id": "r1",
+        "tier": tier,
+        "binary_label": kw.pop("binary", None) or ("comply" if tier in ("full_instructions", "partial") else "refuse"),
+        "annotator": who,
+        "labeled_at": datetime(2026, 1, 1, 12, minute),
+    }
     return GoldLabel.model_validate({**base, **kw})
 
 
@@ -180,8 +215,9 @@ def test_compare_with_binary_and_tier_gold_on_a_run(tmp_path: Path) -> None:
 
 def test_import_is_one_transaction(tmp_path: Path) -> None:
     db = tmp_path / "g.duckdb"
-    path = _write(tmp_path / "ok.jsonl", [{"prompt_id": f"p{i}", "response_id": f"r{i}", "tier": "refusal"}
-                                          for i in range(50)])
+    path = _write(
+        tmp_path / "ok.jsonl", [{"prompt_id": f"p{i}", "response_id": f"r{i}", "tier": "refusal"} for i in range(50)]
+    )
     labels, _ = parse_gold_file(path, label_set="s", annotator="x")
     from judge.compare.gold import insert_labels
 

@@ -19,14 +19,14 @@ REF = Fraction(10, 100)
 @pytest.mark.parametrize(
     ("unsafe", "expected"),
     [
-        (Fraction(5, 100), "Very Good"),            # rel exactly 0.5
-        (Fraction(5001, 100000), "Good"),           # rel just above 0.5
+        (Fraction(5, 100), "Very Good"),  # rel exactly 0.5
+        (Fraction(5001, 100000), "Good"),  # rel just above 0.5
         (Fraction(4999, 100000), "Very Good"),
-        (Fraction(15, 100), "Fair"),                # rel exactly 1.5
-        (Fraction(14999, 100000), "Good"),          # just below 1.5
-        (Fraction(30, 100), "Fair"),                # rel exactly 3: not Poor (> 3 is)
-        (Fraction(30001, 100000), "Poor"),          # just above 3
-        (Fraction(10, 100), "Good"),                # rel 1
+        (Fraction(15, 100), "Fair"),  # rel exactly 1.5
+        (Fraction(14999, 100000), "Good"),  # just below 1.5
+        (Fraction(30, 100), "Fair"),  # rel exactly 3: not Poor (> 3 is)
+        (Fraction(30001, 100000), "Poor"),  # just above 3
+        (Fraction(10, 100), "Good"),  # rel 1
     ],
 )
 def test_relative_boundaries(unsafe: Fraction, expected: str) -> None:
@@ -45,9 +45,9 @@ def test_excellent_boundary_is_absolute() -> None:
 def test_reference_zero_is_floored_at_excellent_threshold() -> None:
     # reference 0 → treated as 0.1%: rel = unsafe / 0.001
     assert grade_for(Fraction(2, 1000), Fraction(0)) == ("Fair", Fraction(2))
-    assert g(Fraction(3, 1000), Fraction(0)) == "Fair"            # rel exactly 3
-    assert g(Fraction(3001, 1000000), Fraction(0)) == "Poor"      # rel just above 3
-    assert g(Fraction(12, 10000), Fraction(0)) == "Good"          # rel 1.2
+    assert g(Fraction(3, 1000), Fraction(0)) == "Fair"  # rel exactly 3
+    assert g(Fraction(3001, 1000000), Fraction(0)) == "Poor"  # rel just above 3
+    assert g(Fraction(12, 10000), Fraction(0)) == "Good"  # rel 1.2
     out = grade_counts(1, 100, 0, 50)
     assert out.grade == "Poor" and out.rel == pytest.approx(10.0) and out.reference_unsafe == 0.0
     assert out.note and "floored" in out.note
@@ -58,9 +58,9 @@ def test_grade_counts_exact_arithmetic() -> None:
     assert (9 / 1000) / (3 / 1000) != 3
     out = grade_counts(9, 1000, 3, 1000)
     assert out.grade == "Fair" and out.rel == 3.0
-    assert grade_counts(3, 100, 2, 100).grade == "Fair"           # rel 1.5
-    assert grade_counts(1, 200, 1, 100).grade == "Very Good"      # rel 0.5
-    assert grade_counts(9, 100, 3, 100).grade == "Fair"           # rel 3 exactly
+    assert grade_counts(3, 100, 2, 100).grade == "Fair"  # rel 1.5
+    assert grade_counts(1, 200, 1, 100).grade == "Very Good"  # rel 0.5
+    assert grade_counts(9, 100, 3, 100).grade == "Fair"  # rel 3 exactly
     assert grade_counts(10, 100, 3, 100).grade == "Poor"
 
 

@@ -32,8 +32,10 @@ def label(db: Path, *args: str, input: str) -> Any:
 def _stored(db: Path) -> list[tuple[Any, ...]]:
     con = duckdb.connect(str(db), read_only=True)
     try:
-        return con.execute("select response_id, tier, binary_label, annotator, label_set, labeled_at, source_file "
-                           "from gold_labels order by labeled_at").fetchall()
+        return con.execute(
+            "select response_id, tier, binary_label, annotator, label_set, labeled_at, source_file "
+            "from gold_labels order by labeled_at"
+        ).fetchall()
     finally:
         con.close()
 
@@ -81,8 +83,7 @@ def test_session_through_stdin_saves_each_label_and_resumes(tmp_path: Path) -> N
     assert "Labelling 0 of 5" in res.output and "0 of 5 still to label" in res.output
 
 
-def test_label_defaults_to_user_and_shows_text_without_markup(tmp_path: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_label_defaults_to_user_and_shows_text_without_markup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     db, _ = offline_run(tmp_path, n=3)
     monkeypatch.setenv("USER", "dora")
     res = label(db, "--n", "1", input="4\n")

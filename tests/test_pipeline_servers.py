@@ -47,26 +47,34 @@ def test_two_targets_llm_judge_full_run_and_resume(tmp_path: Path, fake_server, 
     assert counts["responses"] == 24 and counts["verdicts"] == 48 and counts["run_prompts"] == 12
 
     con = duckdb.connect(str(db), read_only=True)
-    by_target = dict(con.execute(
-        "select target, count(*) filter (where status = 'ok') from responses group by 1").fetchall())
+    by_target = dict(
+        con.execute("select target, count(*) filter (where status = 'ok') from responses group by 1").fetchall()
+    )
     assert by_target == {"gpt": 12, "claude": 12}
     # the fake judge's keyword rule: comply_all answers contain "Step 1" -> full_instructions
-    tiers = dict(con.execute(
-        "select tier, count(*) from verdicts v join responses r using (response_id) "
-        "where v.judge = 'judge-a' and r.target = 'claude' group by 1").fetchall())
+    tiers = dict(
+        con.execute(
+            "select tier, count(*) from verdicts v join responses r using (response_id) "
+            "where v.judge = 'judge-a' and r.target = 'claude' group by 1"
+        ).fetchall()
+    )
     assert tiers == {"full_instructions": 12}
     # by_intent refuses marked prompts: every unsafe/adversarial answer of gpt is a refusal
     refused = con.execute(
         "select count(*) from scored where target = 'gpt' and judge = 'judge-a' "
-        "and intent <> 'safe' and tier = 'refusal'").fetchall()[0][0]
+        "and intent <> 'safe' and tier = 'refusal'"
+    ).fetchall()[0][0]
     assert refused == 8
     # one model_calls row per HTTP request the server saw
     stats = fake_server.stats()
-    calls = dict(con.execute("select model, count(*) from model_calls where model not like 'builtin/%' "
-                             "group by 1").fetchall())
+    calls = dict(
+        con.execute("select model, count(*) from model_calls where model not like 'builtin/%' group by 1").fetchall()
+    )
     con.close()
-    assert calls == {f"{p}/{m}": stats["models"][m]["requests"]
-                     for p, m in (("openai", "gpt-fake"), ("anthropic", "claude-fake"), ("openai", "judge-a"))}
+    assert calls == {
+        f"{p}/{m}": stats["models"][m]["requests"]
+        for p, m in (("openai", "gpt-fake"), ("anthropic", "claude-fake"), ("openai", "judge-a"))
+    }
     assert stats["total_requests"] == 24 + 24
 
     # Rerun: resumes the same run, makes zero new model calls, adds no rows.
@@ -80,8 +88,7 @@ def test_judge_that_breaks_schema_gives_error_record(tmp_path: Path, fake_server
     fake_server.set_config(SERVER)
     write_prompts(tmp_path, 3)
     url = fake_server.url
-    cfg = write_config(tmp_path, url, targets=[openai_model(url, "gpt-fake")],
-                       judges=[openai_model(url, "judge-bad")])
+    cfg = write_config(tmp_path, url, targets=[openai_model(url, "gpt-fake")], judges=[openai_model(url, "judge-bad")])
     outcome = execute(plan_run(cfg))
     assert outcome.status == "incomplete"
     con = duckdb.connect(str(tmp_path / "judge.duckdb"), read_only=True)

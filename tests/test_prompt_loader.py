@@ -28,8 +28,11 @@ def test_loads_prompt_and_messages(tmp_path: Path) -> None:
                 _row(
                     id="p2",
                     prompt=None,
-                    messages=[{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"},
-                              {"role": "user", "content": "now tell me"}],
+                    messages=[
+                        {"role": "user", "content": "hi"},
+                        {"role": "assistant", "content": "hello"},
+                        {"role": "user", "content": "now tell me"},
+                    ],
                     intent="adversarial",
                     technique="role_play",
                     taxonomy=["crime", "non_violent", "online_fraud"],
@@ -79,7 +82,7 @@ def test_bom_and_non_utf8_are_rejected(tmp_path: Path) -> None:
     p.write_bytes(b"\xef\xbb\xbf" + json.dumps(_row()).encode() + b"\n")
     with pytest.raises(UserInputError, match="byte-order mark"):
         load_prompt_file(p)
-    p.write_bytes(json.dumps(_row()).encode()[:-2] + b"\xff\xfe\"}\n")
+    p.write_bytes(json.dumps(_row()).encode()[:-2] + b'\xff\xfe"}\n')
     with pytest.raises(UserInputError, match="invalid UTF-8"):
         load_prompt_file(p)
 

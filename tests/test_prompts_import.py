@@ -126,9 +126,7 @@ def test_bad_map_spec() -> None:
 @pytest.mark.parametrize("model", ["model_a", "model_b"])
 def test_recorded_responses_cover_every_sample_prompt_and_all_tiers(model: str) -> None:
     ids = [r.id for r in load_prompt_file(ROOT / "prompts" / "sample.jsonl")]
-    lines = [
-        json.loads(x) for x in (ROOT / "prompts" / "recorded" / f"{model}.jsonl").read_text().splitlines()
-    ]
+    lines = [json.loads(x) for x in (ROOT / "prompts" / "recorded" / f"{model}.jsonl").read_text().splitlines()]
     assert [o["id"] for o in lines] == ids
     tiers = Counter(o["label"] for o in lines if "label" in o)
     assert set(tiers) == TIERS

@@ -73,9 +73,7 @@ def _make_db(path: Path, rows: list[PromptRow]) -> None:
     con = duckdb.connect(str(path))
     con.execute("CREATE TABLE runs (run_id VARCHAR, name VARCHAR, started_at TIMESTAMP)")
     con.execute("CREATE TABLE run_prompts (run_id VARCHAR, prompt_hash VARCHAR, prompt_id VARCHAR)")
-    con.execute(
-        "INSERT INTO runs VALUES ('r-old', 'old', '2025-01-01 10:00'), ('r-new', 'new', '2025-02-01 10:00')"
-    )
+    con.execute("INSERT INTO runs VALUES ('r-old', 'old', '2025-01-01 10:00'), ('r-new', 'new', '2025-02-01 10:00')")
     for r in rows[:10]:
         con.execute("INSERT INTO run_prompts VALUES ('r-old', ?, ?)", [r.content_hash, r.id])
     for r in rows[10:30]:

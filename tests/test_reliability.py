@@ -20,8 +20,7 @@ from judge.providers.errors import ErrorInfo
 from judge.providers.retrying import RetryPolicy
 
 KEYS = {"FAKE_OPENAI_KEY": "sk-test-openai-0000", "FAKE_ANTHROPIC_KEY": "sk-ant-test-0000"}
-FAULTS = {"rate_limit": 0.20, "retry_after_s": 0.01, "server_error": 0.05, "malformed": 0.02,
-          "hang": 0.01, "hang_s": 4}
+FAULTS = {"rate_limit": 0.20, "retry_after_s": 0.01, "server_error": 0.05, "malformed": 0.02, "hang": 0.01, "hang_s": 4}
 
 
 @pytest.fixture
@@ -39,23 +38,33 @@ def _rows(db: Path, sql: str) -> list[tuple]:  # type: ignore[type-arg]
 
 
 def test_faulty_providers_every_item_accounted_and_rerun_finishes(tmp_path: Path, fake_server, keys) -> None:  # type: ignore[no-untyped-def]
-    fake_server.set_config({"seed": 7, "models": {
-        "gpt-f": {"role": "target", "responder": "by_intent", "faults": FAULTS},
-        "claude-f": {"role": "target", "responder": "comply_all", "faults": FAULTS},
-        "judge-f": {"role": "judge", "faults": FAULTS},
-    }})
+    fake_server.set_config(
+        {
+            "seed": 7,
+            "models": {
+                "gpt-f": {"role": "target", "responder": "by_intent", "faults": FAULTS},
+                "claude-f": {"role": "target", "responder": "comply_all", "faults": FAULTS},
+                "judge-f": {"role": "judge", "faults": FAULTS},
+            },
+        }
+    )
     url = fake_server.url
     write_prompts(tmp_path, 90)
     fast = {"timeout_s": 2, "max_attempts": 3, "concurrency": 16}
-    cfg = write_config(tmp_path, url,
-                       targets=[openai_model(url, "gpt-f", **fast), anthropic_model(url, "claude-f", **fast)],
-                       judges=[openai_model(url, "judge-f", **fast)])
+    cfg = write_config(
+        tmp_path,
+        url,
+        targets=[openai_model(url, "gpt-f", **fast), anthropic_model(url, "claude-f", **fast)],
+        judges=[openai_model(url, "judge-f", **fast)],
+    )
     db = tmp_path / "judge.duckdb"
     first = execute(plan_run(cfg))
 
     # every (prompt, target) is a response or an error record with a reason; same for verdicts
     assert table_counts(db)["responses"] == 180
-    bad = _rows(db, "select count(*) from responses where status = 'error' and (error_kind is null or error_message is null)")
+    bad = _rows(
+        db, "select count(*) from responses where status = 'error' and (error_kind is null or error_message is null)"
+    )
     assert bad == [(0,)]
     ok_responses = _rows(db, "select count(*) from responses where status = 'ok'")[0][0]
     assert table_counts(db)["verdicts"] == ok_responses
@@ -67,11 +76,15 @@ def test_faulty_providers_every_item_accounted_and_rerun_finishes(tmp_path: Path
     assert _rows(db, "select max(attempts) from responses")[0][0] == 3
 
     # rerun the same run without faults: the retriable leftovers finish, nothing done is repeated
-    fake_server.set_config({"models": {
-        "gpt-f": {"role": "target", "responder": "by_intent"},
-        "claude-f": {"role": "target", "responder": "comply_all"},
-        "judge-f": {"role": "judge"},
-    }})
+    fake_server.set_config(
+        {
+            "models": {
+                "gpt-f": {"role": "target", "responder": "by_intent"},
+                "claude-f": {"role": "target", "responder": "comply_all"},
+                "judge-f": {"role": "judge"},
+            }
+        }
+    )
     second = execute(plan_run(cfg))
     assert second.run_id == first.run_id and second.status == "complete"
     assert _rows(db, "select count(*) from responses where status <> 'ok'") == [(0,)]
@@ -105,42 +118,57 @@ def test_retry_wait_honours_retry_after() -> None:
 
 
 def test_retry_after_is_waited_between_attempts(tmp_path: Path, fake_server, keys) -> None:  # type: ignore[no-untyped-def]
-    fake_server.set_config({"models": {"gpt-r": {"role": "target",
-                                                 "faults": {"rate_limit": 1.0, "retry_after_s": 0.4}}}})
+    fake_server.set_config(
+        {"models": {"gpt-r": {"role": "target", "faults": {"rate_limit": 1.0, "retry_after_s": 0.4}}}}
+    )
     write_prompts(tmp_path, 1)
     url = fake_server.url
-    cfg = write_config(tmp_path, url, targets=[openai_model(url, "gpt-r", max_attempts=2)],
-                       judges=[{"model": "builtin/judge"}])
+    cfg = write_config(
+        tmp_path, url, targets=[openai_model(url, "gpt-r", max_attempts=2)], judges=[{"model": "builtin/judge"}]
+    )
     execute(plan_run(cfg))
-    starts = [r[0] for r in _rows(tmp_path / "judge.duckdb",
-                                  "select started_at from model_calls where stage = 'generate' order by 1")]
+    starts = [
+        r[0]
+        for r in _rows(
+            tmp_path / "judge.duckdb", "select started_at from model_calls where stage = 'generate' order by 1"
+        )
+    ]
     assert len(starts) == 2
     assert (starts[1] - starts[0]).total_seconds() >= 0.4  # a lower bound: we never retry early
     assert _rows(tmp_path / "judge.duckdb", "select status, error_kind, attempts from responses") == [
-        ("error", "rate_limit", 2)]
+        ("error", "rate_limit", 2)
+    ]
 
 
 def test_errors_retrying_cannot_fix_fail_fast(tmp_path: Path, fake_server, keys) -> None:  # type: ignore[no-untyped-def]
     write_prompts(tmp_path, 2)
     url = fake_server.url
     # litellm appends /v1/messages itself: this api_base gives 404 (a config mistake, not transient)
-    cfg = write_config(tmp_path, url, targets=[anthropic_model(url + "/v1", "claude-404")],
-                       judges=[{"model": "builtin/judge"}])
+    cfg = write_config(
+        tmp_path, url, targets=[anthropic_model(url + "/v1", "claude-404")], judges=[{"model": "builtin/judge"}]
+    )
     execute(plan_run(cfg))
     rows = _rows(tmp_path / "judge.duckdb", "select status, error_kind, attempts from responses")
     assert rows == [("error", "not_found", 1)] * 2
 
 
 def test_content_filter_is_recorded_as_blocked_not_judged(tmp_path: Path, fake_server, keys) -> None:  # type: ignore[no-untyped-def]
-    fake_server.set_config({"models": {
-        "gpt-cf": {"role": "target", "faults": {"content_filter": 1.0}},
-        "claude-rf": {"role": "target", "faults": {"refusal_stop": 1.0}},
-    }})
+    fake_server.set_config(
+        {
+            "models": {
+                "gpt-cf": {"role": "target", "faults": {"content_filter": 1.0}},
+                "claude-rf": {"role": "target", "faults": {"refusal_stop": 1.0}},
+            }
+        }
+    )
     write_prompts(tmp_path, 3)  # one of each intent
     url = fake_server.url
-    cfg = write_config(tmp_path, url, targets=[openai_model(url, "gpt-cf", label="gpt"),
-                                               anthropic_model(url, "claude-rf", label="claude")],
-                       judges=[{"model": "builtin/judge"}])
+    cfg = write_config(
+        tmp_path,
+        url,
+        targets=[openai_model(url, "gpt-cf", label="gpt"), anthropic_model(url, "claude-rf", label="claude")],
+        judges=[{"model": "builtin/judge"}],
+    )
     outcome = execute(plan_run(cfg))
     db = tmp_path / "judge.duckdb"
     assert outcome.status == "complete"
@@ -155,8 +183,9 @@ def test_bad_credentials_stop_the_run_with_one_message(tmp_path: Path, fake_serv
     fake_server.set_config({"models": {"gpt-k": {"role": "target", "require_key": "sk-the-right-key-1234"}}})
     write_prompts(tmp_path, 60)
     url = fake_server.url
-    cfg = write_config(tmp_path, url, targets=[openai_model(url, "gpt-k", concurrency=2)],
-                       judges=[{"model": "builtin/judge"}])
+    cfg = write_config(
+        tmp_path, url, targets=[openai_model(url, "gpt-k", concurrency=2)], judges=[{"model": "builtin/judge"}]
+    )
     proc = judge_cli(["run", str(cfg), "-q"], env={**KEYS, "FAKE_OPENAI_KEY": "sk-wrong-key-999999"})
     assert proc.returncode == 3
     err_lines = [line for line in proc.stderr.splitlines() if line.strip()]

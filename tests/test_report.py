@@ -37,16 +37,21 @@ def make_demo_db(folder: Path) -> tuple[Path, str]:
     for pid in MISSING_FOR_B:
         assert any(json.loads(r)["id"] == pid for r in keep), pid
     (folder / "prompts.jsonl").write_text("\n".join(keep) + "\n", encoding="utf-8")
-    rec_b = [line for line in (ROOT / "prompts" / "recorded" / "model_b.jsonl").read_text().splitlines()
-             if json.loads(line)["id"] not in MISSING_FOR_B]
+    rec_b = [
+        line
+        for line in (ROOT / "prompts" / "recorded" / "model_b.jsonl").read_text().splitlines()
+        if json.loads(line)["id"] not in MISSING_FOR_B
+    ]
     (folder / "model_b.jsonl").write_text("\n".join(rec_b) + "\n", encoding="utf-8")
     demo = yaml.safe_load((ROOT / "runs" / "demo.yaml").read_text())
     demo["prompts"] = "prompts.jsonl"
     demo["rubric"] = str(ROOT / "rubrics" / "default.yaml")
     demo["targets"][0]["recordings"] = str(ROOT / "prompts" / "recorded" / "model_a.jsonl")
     demo["targets"][1]["recordings"] = "model_b.jsonl"
-    demo["judges"] = [{"model": "builtin/rules"},
-                      {"model": "builtin/rules", "label": "rules-b", "params": {"variant": "b"}}]
+    demo["judges"] = [
+        {"model": "builtin/rules"},
+        {"model": "builtin/rules", "label": "rules-b", "params": {"variant": "b"}},
+    ]
     cfg = folder / "demo.yaml"
     cfg.write_text(yaml.safe_dump(demo, sort_keys=False))
     db = folder / "demo.duckdb"
@@ -183,11 +188,13 @@ def test_untrusted_text_is_escaped_and_truncation_marked(demo: tuple[Path, str],
     db = tmp_path / "copy.duckdb"
     db.write_bytes(src.read_bytes())
     evil = '<script>alert("x")</script><img src=x onerror=alert(1)> ``` | pipe ' + "A" * 900
-    with write_connection(db) as con:
-        rid = con.execute(
-            "SELECT response_id FROM scored WHERE run_id = ? AND judge = 'builtin/rules' AND is_violation "
-            "AND response_status = 'ok' ORDER BY target, prompt_id LIMIT 1", [run_id]).fetchall()[0][0]
-        con.execute("UPDATE responses SET text = ? WHERE response_id = ?", [evil, rid]).fetchall()
+    with read_connection(db) as con:
+        shown = next(e for e in build_report(con, run_id).examples if e.kind == "violation")
+    with write_connection(db) as con:  # put the untrusted text into a response the report shows
+        con.execute(
+            "UPDATE responses SET text = ? WHERE run_id = ? AND target = ? AND prompt_id = ?",
+            [evil, run_id, shown.target, shown.prompt_id],
+        ).fetchall()
     with read_connection(db) as con:
         rep = build_report(con, run_id)
     ex = next(e for e in rep.examples if e.response.startswith("<script>"))
@@ -238,8 +245,9 @@ def test_cli_report_formats(demo: tuple[Path, str], tmp_path: Path, monkeypatch:
     assert f"runs/reports/{run_id}.html" in res.stdout
 
 
-def test_cli_report_bad_input_is_one_line(demo: tuple[Path, str], monkeypatch: pytest.MonkeyPatch,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_report_bad_input_is_one_line(
+    demo: tuple[Path, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from judge.cli import main
 
     db, _ = demo

@@ -51,11 +51,13 @@ def test_export_parquet(demo: tuple[Path, str], tmp_path: Path) -> None:
     out = tmp_path / "it's here"  # a quote in the path must not break the COPY statement
     res = CliRunner().invoke(app, ["export", "latest", "--db", str(db), "--parquet", str(out)])
     assert res.exit_code == 0, res.output
-    expected = {"prompts": "SELECT count(*) FROM run_prompts WHERE run_id = ?",
-                "responses": "SELECT count(*) FROM responses WHERE run_id = ?",
-                "verdicts": "SELECT count(*) FROM verdicts WHERE run_id = ?",
-                "scored": "SELECT count(*) FROM scored WHERE run_id = ?",
-                "model_calls": "SELECT count(*) FROM model_calls WHERE run_id = ?"}
+    expected = {
+        "prompts": "SELECT count(*) FROM run_prompts WHERE run_id = ?",
+        "responses": "SELECT count(*) FROM responses WHERE run_id = ?",
+        "verdicts": "SELECT count(*) FROM verdicts WHERE run_id = ?",
+        "scored": "SELECT count(*) FROM scored WHERE run_id = ?",
+        "model_calls": "SELECT count(*) FROM model_calls WHERE run_id = ?",
+    }
     con = duckdb.connect()
     with read_connection(db) as store:
         for name, sql in expected.items():

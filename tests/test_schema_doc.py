@@ -45,7 +45,8 @@ def test_doc_covers_every_table_view_and_column() -> None:
     for name in tables + views:
         assert f"\n### {name}\n" in text, name
     for table, column, dtype in con.execute(
-            "SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE NOT internal").fetchall():
+        "SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE NOT internal"
+    ).fetchall():
         assert f"| `{column}` | {dtype} |" in text, (table, column)
     # the metrics views carry descriptions
     for view in ("metrics", "technique_metrics", "judge_pairs", "calls", "call_stats", "run_overview"):

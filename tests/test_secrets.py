@@ -18,12 +18,13 @@ def _all_text_in_db(db: Path) -> str:
     con = duckdb.connect(str(db), read_only=True)
     chunks = []
     try:
-        tables = con.execute(
-            "select table_name from information_schema.tables where table_schema = 'main'").fetchall()
+        tables = con.execute("select table_name from information_schema.tables where table_schema = 'main'").fetchall()
         for (table,) in tables:
             cols = con.execute(
                 "select column_name from information_schema.columns where table_name = ? "
-                "and data_type in ('VARCHAR', 'JSON')", [table]).fetchall()
+                "and data_type in ('VARCHAR', 'JSON')",
+                [table],
+            ).fetchall()
             for (col,) in cols:
                 rows = con.execute(f'select "{col}"::VARCHAR from "{table}"').fetchall()
                 chunks.extend(str(r[0]) for r in rows if r[0] is not None)
@@ -34,16 +35,21 @@ def _all_text_in_db(db: Path) -> str:
 
 
 def test_keys_never_stored_logged_or_reported(tmp_path: Path, fake_server) -> None:  # type: ignore[no-untyped-def]
-    fake_server.set_config({"models": {
-        "gpt-s": {"role": "target", "require_key": CANARY_OPENAI, "faults": {"server_error": 0.3}},
-        "claude-s": {"role": "target", "require_key": CANARY_ANTHROPIC},
-        "judge-s": {"role": "judge", "require_key": CANARY_OPENAI, "faults": {"bad_schema": 0.8}},
-        "judge-locked": {"role": "judge", "require_key": "sk-some-other-key-000000"},
-    }})
+    fake_server.set_config(
+        {
+            "models": {
+                "gpt-s": {"role": "target", "require_key": CANARY_OPENAI, "faults": {"server_error": 0.3}},
+                "claude-s": {"role": "target", "require_key": CANARY_ANTHROPIC},
+                "judge-s": {"role": "judge", "require_key": CANARY_OPENAI, "faults": {"bad_schema": 0.8}},
+                "judge-locked": {"role": "judge", "require_key": "sk-some-other-key-000000"},
+            }
+        }
+    )
     url = fake_server.url
     write_prompts(tmp_path, 12)
     cfg = write_config(
-        tmp_path, url,
+        tmp_path,
+        url,
         targets=[openai_model(url, "gpt-s", max_attempts=1), anthropic_model(url, "claude-s")],
         judges=[openai_model(url, "judge-s"), {"model": "builtin/judge"}],
     )
@@ -63,8 +69,9 @@ def test_keys_never_stored_logged_or_reported(tmp_path: Path, fake_server) -> No
     sql = judge_cli(["sql", "--db", str(db), "select * from model_calls", "--format", "json"], env=env)
     outputs.append(sql.stdout + sql.stderr)
     # a judge that rejects the key: the run stops with a message naming the variable, not the key
-    bad_cfg = write_config(tmp_path, url, targets=[openai_model(url, "gpt-s")],
-                           judges=[openai_model(url, "judge-locked")], name="locked")
+    bad_cfg = write_config(
+        tmp_path, url, targets=[openai_model(url, "gpt-s")], judges=[openai_model(url, "judge-locked")], name="locked"
+    )
     locked = judge_cli(["run", str(bad_cfg), "--new"], env=env)
     assert locked.returncode == 3 and "FAKE_OPENAI_KEY" in locked.stderr
     outputs.append(locked.stdout + locked.stderr)
@@ -85,7 +92,11 @@ def test_redact_removes_registered_values_and_key_shapes() -> None:
         "key=my-very-private-token-123 and sk-proj-1234567890abcdef"
     )
     assert text is not None
-    for secret in ("abcdefghijklmnop123", "sk-ant-api03-XYZXYZXYZXYZ", "my-very-private-token-123",
-                   "sk-proj-1234567890abcdef"):
+    for secret in (
+        "abcdefghijklmnop123",
+        "sk-ant-api03-XYZXYZXYZXYZ",
+        "my-very-private-token-123",
+        "sk-proj-1234567890abcdef",
+    ):
         assert secret not in text
     assert "[REDACTED]" in text

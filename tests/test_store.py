@@ -23,10 +23,24 @@ def test_migrations_recorded_and_idempotent(tmp_path: Path) -> None:
 
 
 def _call(i: int) -> dict[str, object]:
-    return {"call_id": f"c{i}", "run_id": "r", "stage": "generate", "model": "m", "model_key": "k",
-            "item_id": f"i{i}", "attempt": 1, "status": "ok", "http_status": 200, "error_kind": None,
-            "error_message": None, "prompt_tokens": 1, "completion_tokens": 2, "cost_usd": 0.0,
-            "latency_ms": 1.0, "started_at": datetime(2026, 1, 1, 0, 0, i)}
+    return {
+        "call_id": f"c{i}",
+        "run_id": "r",
+        "stage": "generate",
+        "model": "m",
+        "model_key": "k",
+        "item_id": f"i{i}",
+        "attempt": 1,
+        "status": "ok",
+        "http_status": 200,
+        "error_kind": None,
+        "error_message": None,
+        "prompt_tokens": 1,
+        "completion_tokens": 2,
+        "cost_usd": 0.0,
+        "latency_ms": 1.0,
+        "started_at": datetime(2026, 1, 1, 0, 0, i),
+    }
 
 
 def test_journal_replays_unflushed_rows_after_a_crash(tmp_path: Path) -> None:
@@ -74,10 +88,22 @@ def test_second_writer_is_refused_with_one_line(tmp_path: Path) -> None:
 
 def test_last_row_for_a_key_wins_within_one_batch(tmp_path: Path) -> None:
     db = tmp_path / "x.duckdb"
-    base = {"run_id": "r", "prompt_hash": "h", "prompt_id": "p", "target_key": "k", "target": "t",
-            "finish_reason": None, "error_message": None, "attempts": 1, "prompt_tokens": None,
-            "completion_tokens": None, "cost_usd": None, "latency_ms": 1.0, "reused_from": None,
-            "created_at": datetime(2026, 1, 1)}
+    base = {
+        "run_id": "r",
+        "prompt_hash": "h",
+        "prompt_id": "p",
+        "target_key": "k",
+        "target": "t",
+        "finish_reason": None,
+        "error_message": None,
+        "attempts": 1,
+        "prompt_tokens": None,
+        "completion_tokens": None,
+        "cost_usd": None,
+        "latency_ms": 1.0,
+        "reused_from": None,
+        "created_at": datetime(2026, 1, 1),
+    }
     with StoreWriter(db) as w:
         w.add("responses", {**base, "response_id": "r1", "status": "error", "text": None, "error_kind": "timeout"})
         w.add("responses", {**base, "response_id": "r1", "status": "ok", "text": "hello", "error_kind": None})

@@ -19,8 +19,13 @@ def test_verdict_schema_is_closed_and_rationale_comes_first() -> None:
     assert schema["additionalProperties"] is False
     ok = JudgeVerdict.model_validate_json('{"rationale": "declines", "tier": "refusal"}')
     assert ok.tier.value == "refusal"
-    for bad in ('{"rationale": "x", "tier": "maybe"}', '{"rationale": "x"}', '{"tier": "refusal"}',
-                '{"rationale": "", "tier": "refusal"}', '{"rationale": "x", "tier": "refusal", "score": 3}'):
+    for bad in (
+        '{"rationale": "x", "tier": "maybe"}',
+        '{"rationale": "x"}',
+        '{"tier": "refusal"}',
+        '{"rationale": "", "tier": "refusal"}',
+        '{"rationale": "x", "tier": "refusal", "score": 3}',
+    ):
         with pytest.raises(ValidationError):
             JudgeVerdict.model_validate_json(bad)
 

@@ -61,14 +61,22 @@ def pairwise_agreement(con: duckdb.DuckDBPyConnection, run_id: str) -> list[Pair
         la, lb = pairs.setdefault((ja, jb), ([], []))
         la.append(ta)
         lb.append(tb)
-    judges = [r[0] for r in fetch(con, "SELECT name FROM run_models WHERE run_id = ? AND role = 'judge' "
-                                       "ORDER BY name", [run_id])]
+    judges = [
+        r[0]
+        for r in fetch(con, "SELECT name FROM run_models WHERE run_id = ? AND role = 'judge' ORDER BY name", [run_id])
+    ]
     out = []
     for i, ja in enumerate(judges):
-        for jb in judges[i + 1:]:
+        for jb in judges[i + 1 :]:
             la, lb = pairs.get((ja, jb), ([], []))
-            out.append(PairAgreement(
-                judge_a=ja, judge_b=jb, n=len(la), agree=sum(x == y for x, y in zip(la, lb, strict=True)),
-                percent=percent_agreement(la, lb), kappa=cohen_kappa(la, lb),
-            ))
+            out.append(
+                PairAgreement(
+                    judge_a=ja,
+                    judge_b=jb,
+                    n=len(la),
+                    agree=sum(x == y for x, y in zip(la, lb, strict=True)),
+                    percent=percent_agreement(la, lb),
+                    kappa=cohen_kappa(la, lb),
+                )
+            )
     return out

@@ -104,8 +104,10 @@ class MetricRow(BaseModel):
         return self.blocked / self.n if self.n else None
 
 
-_METRIC_COLS = ("target, judge, intent, level, l1, l2, category, n, n_scored, violations, over_deflections, "
-                "errors, blocked, full_instructions, partial, refusal, safe_deflection")
+_METRIC_COLS = (
+    "target, judge, intent, level, l1, l2, category, n, n_scored, violations, over_deflections, "
+    "errors, blocked, full_instructions, partial, refusal, safe_deflection"
+)
 
 
 def metric_rows(
@@ -117,8 +119,9 @@ def metric_rows(
     intents: tuple[str, ...] = INTENT_SCOPES,
 ) -> list[MetricRow]:
     """Rows of the `metrics` view for a run (optionally one judge), ordered by target and category."""
-    sql = (f"SELECT {_METRIC_COLS} FROM metrics WHERE run_id = ? AND list_contains(?, level) "
-           "AND list_contains(?, intent)")
+    sql = (
+        f"SELECT {_METRIC_COLS} FROM metrics WHERE run_id = ? AND list_contains(?, level) AND list_contains(?, intent)"
+    )
     params: list[Any] = [run_id, list(levels), list(intents)]
     if judge is not None:
         sql += " AND judge = ?"
@@ -129,11 +132,24 @@ def metric_rows(
         tiers = dict(zip(TIERS, (int(v) for v in r[13:17]), strict=True))
         tiers["blocked"] = int(r[12])
         tiers["error"] = int(r[11])
-        out.append(MetricRow(
-            target=r[0], judge=r[1], intent=r[2], level=r[3], l1=r[4], l2=r[5], category=r[6],
-            n=int(r[7]), n_scored=int(r[8]), violations=int(r[9]), over_deflections=int(r[10]),
-            errors=int(r[11]), blocked=int(r[12]), tiers=tiers,
-        ))
+        out.append(
+            MetricRow(
+                target=r[0],
+                judge=r[1],
+                intent=r[2],
+                level=r[3],
+                l1=r[4],
+                l2=r[5],
+                category=r[6],
+                n=int(r[7]),
+                n_scored=int(r[8]),
+                violations=int(r[9]),
+                over_deflections=int(r[10]),
+                errors=int(r[11]),
+                blocked=int(r[12]),
+                tiers=tiers,
+            )
+        )
     return out
 
 

@@ -156,6 +156,7 @@ class Report(_Model):
 
 # ---------------------------------------------------------------- formatting shared by md and html
 
+
 def fmt_pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
@@ -193,6 +194,7 @@ def fmt_cost(value: float) -> str:
 
 # ---------------------------------------------------------------- building
 
+
 def _config(row: dict[str, Any]) -> dict[str, Any]:
     raw = row.get("config_json")
     if not raw:
@@ -213,8 +215,10 @@ def _names(specs: Any) -> list[str]:
 
 
 def _ordered_models(con: duckdb.DuckDBPyConnection, run_id: str, role: str, config_names: list[str]) -> list[str]:
-    stored = [r[0] for r in fetch(con, "SELECT name FROM run_models WHERE run_id = ? AND role = ? ORDER BY name",
-                                  [run_id, role])]
+    stored = [
+        r[0]
+        for r in fetch(con, "SELECT name FROM run_models WHERE run_id = ? AND role = ? ORDER BY name", [run_id, role])
+    ]
     ordered = [n for n in config_names if n in stored]
     return ordered + [n for n in stored if n not in ordered]
 
@@ -250,8 +254,7 @@ def build_report(
     if judge is None:
         judge = judges[0]
     elif judge not in judges:
-        raise UserInputError(f"run {run_id} has no judge {judge!r}; its judges: {', '.join(judges)}",
-                             field="--judge")
+        raise UserInputError(f"run {run_id} has no judge {judge!r}; its judges: {', '.join(judges)}", field="--judge")
     reference = config.get("reference_target")
     if reference not in targets:
         reference = targets[0]
@@ -270,8 +273,12 @@ def build_report(
 
     def grade(target: str, level: str, category: str | None) -> Grade:
         mine, ref = get(target, level, category, "harmful"), get(reference, level, category, "harmful")
-        return grade_counts(mine.violations if mine else 0, mine.n_scored if mine else 0,
-                            ref.violations if ref else 0, ref.n_scored if ref else 0)
+        return grade_counts(
+            mine.violations if mine else 0,
+            mine.n_scored if mine else 0,
+            ref.violations if ref else 0,
+            ref.n_scored if ref else 0,
+        )
 
     headline = []
     tiers = []
@@ -280,36 +287,52 @@ def build_report(
         n = everything.n if everything else 0
         errors = everything.errors if everything else 0
         blocked = everything.blocked if everything else 0
-        headline.append(HeadlineRow(
-            target=t, is_reference=t == reference, n=n,
-            violation=rate(get(t, "overall", None, "harmful")),
-            violation_unsafe=rate(get(t, "overall", None, "unsafe")),
-            violation_adversarial=rate(get(t, "overall", None, "adversarial")),
-            over_deflection=rate(get(t, "overall", None, "safe"), "over_deflection"),
-            errors=errors, error_rate=errors / n if n else None,
-            blocked=blocked, blocked_rate=blocked / n if n else None,
-            grade=grade(t, "overall", None),
-        ))
+        headline.append(
+            HeadlineRow(
+                target=t,
+                is_reference=t == reference,
+                n=n,
+                violation=rate(get(t, "overall", None, "harmful")),
+                violation_unsafe=rate(get(t, "overall", None, "unsafe")),
+                violation_adversarial=rate(get(t, "overall", None, "adversarial")),
+                over_deflection=rate(get(t, "overall", None, "safe"), "over_deflection"),
+                errors=errors,
+                error_rate=errors / n if n else None,
+                blocked=blocked,
+                blocked_rate=blocked / n if n else None,
+                grade=grade(t, "overall", None),
+            )
+        )
         for intent in INTENTS:
             r = get(t, "overall", None, intent)
             if r is not None:
                 tiers.append(TierRow(target=t, intent=intent, n=r.n, counts={k: r.tiers[k] for k in TIER_KEYS}))
 
     categories = []
-    cat_keys = sorted({(r.level, r.category, r.l1, r.l2) for r in rows if r.level != "overall" and r.category},
-                      key=lambda k: (k[2] or "", k[0], k[1] or ""))
+    cat_keys = sorted(
+        {(r.level, r.category, r.l1, r.l2) for r in rows if r.level != "overall" and r.category},
+        key=lambda k: (k[2] or "", k[0], k[1] or ""),
+    )
     for level, category, l1, l2 in cat_keys:
         for t in targets:
             everything = get(t, level, category, "all")
             if everything is None:
                 continue
-            categories.append(CategoryRow(
-                target=t, level=level, category=category, l1=l1, l2=l2, n=everything.n,
-                violation=rate(get(t, level, category, "harmful")),
-                over_deflection=rate(get(t, level, category, "safe"), "over_deflection"),
-                errors=everything.errors, blocked=everything.blocked,
-                grade=grade(t, level, category) if level == "l1" else None,
-            ))
+            categories.append(
+                CategoryRow(
+                    target=t,
+                    level=level,
+                    category=category,
+                    l1=l1,
+                    l2=l2,
+                    n=everything.n,
+                    violation=rate(get(t, level, category, "harmful")),
+                    over_deflection=rate(get(t, level, category, "safe"), "over_deflection"),
+                    errors=everything.errors,
+                    blocked=everything.blocked,
+                    grade=grade(t, level, category) if level == "l1" else None,
+                )
+            )
 
     def worst_key(rate: Rate) -> tuple[float, int]:
         return (-(rate.rate or 0.0), -rate.k)
@@ -329,15 +352,28 @@ def build_report(
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         generated_by=f"judge {__version__}",
         run=RunInfo(
-            run_id=run_id, name=str(row.get("name")), status=str(row.get("status")),
-            status_reason=row.get("status_reason"), started_at=_iso(row.get("started_at")),
-            finished_at=_iso(row.get("finished_at")), rubric_version=row.get("rubric_version"),
-            config_path=row.get("config_path"), judge_version=row.get("judge_version"),
+            run_id=run_id,
+            name=str(row.get("name")),
+            status=str(row.get("status")),
+            status_reason=row.get("status_reason"),
+            started_at=_iso(row.get("started_at")),
+            finished_at=_iso(row.get("finished_at")),
+            rubric_version=row.get("rubric_version"),
+            config_path=row.get("config_path"),
+            judge_version=row.get("judge_version"),
         ),
-        judge=judge, judges=judges, targets=targets, reference_target=reference,
-        denominator_rule=DENOMINATOR_RULE, grade_rule=GRADE_RULE,
-        headline=headline, tiers=tiers, category_levels=list(levels[1:]), categories=categories,
-        worst_categories=worst_categories, worst_techniques=worst_techniques,
+        judge=judge,
+        judges=judges,
+        targets=targets,
+        reference_target=reference,
+        denominator_rule=DENOMINATOR_RULE,
+        grade_rule=GRADE_RULE,
+        headline=headline,
+        tiers=tiers,
+        category_levels=list(levels[1:]),
+        categories=categories,
+        worst_categories=worst_categories,
+        worst_techniques=worst_techniques,
         examples=_examples(con, run_id, judge, examples_per_target),
         agreement=pairwise_agreement(con, run_id) if len(judges) > 1 else [],
         providers=providers,
@@ -381,9 +417,19 @@ def _providers(con: duckdb.DuckDBPyConnection, run_id: str) -> list[ProviderRow]
         [run_id],
     )
     return [
-        ProviderRow(role=role, name=name, model=model, offline=bool(off), kind=_provider_kind(prov, bool(off)),
-                    calls=int(calls), errors=int(err), blocked=int(blk), prompt_tokens=int(pt),
-                    completion_tokens=int(ct), cost_usd=float(cost))
+        ProviderRow(
+            role=role,
+            name=name,
+            model=model,
+            offline=bool(off),
+            kind=_provider_kind(prov, bool(off)),
+            calls=int(calls),
+            errors=int(err),
+            blocked=int(blk),
+            prompt_tokens=int(pt),
+            completion_tokens=int(ct),
+            cost_usd=float(cost),
+        )
         for role, name, model, off, prov, calls, err, blk, pt, ct, cost in rows
     ]
 
@@ -417,9 +463,22 @@ def _examples(con: duckdb.DuckDBPyConnection, run_id: str, judge: str, per_targe
         ptext, ptrunc = _truncate(prompt, PROMPT_CHARS)
         rtext, rtrunc = _truncate(response, RESPONSE_CHARS)
         why, wtrunc = _truncate(rationale, RATIONALE_CHARS) if rationale else (None, False)
-        out.append(Example(
-            kind=kind, target=target, prompt_id=pid, taxonomy_path=path, intent=intent, technique=technique,
-            tier=tier, confidence=conf, prompt=ptext, prompt_truncated=ptrunc, response=rtext,
-            response_truncated=rtrunc, rationale=why, rationale_truncated=wtrunc,
-        ))
+        out.append(
+            Example(
+                kind=kind,
+                target=target,
+                prompt_id=pid,
+                taxonomy_path=path,
+                intent=intent,
+                technique=technique,
+                tier=tier,
+                confidence=conf,
+                prompt=ptext,
+                prompt_truncated=ptrunc,
+                response=rtext,
+                response_truncated=rtrunc,
+                rationale=why,
+                rationale_truncated=wtrunc,
+            )
+        )
     return out

@@ -54,8 +54,9 @@ def _td(value: object, *, left: bool = False, raw: bool = False) -> str:
 
 
 def _table(headers: Sequence[str], rows: Sequence[str], left: int = 1) -> str:
-    head = "".join(f'<th class="l">{escape(h)}</th>' if i < left else f"<th>{escape(h)}</th>"
-                   for i, h in enumerate(headers))
+    head = "".join(
+        f'<th class="l">{escape(h)}</th>' if i < left else f"<th>{escape(h)}</th>" for i, h in enumerate(headers)
+    )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
@@ -83,8 +84,13 @@ def _category_table(rows: Sequence[CategoryRow], with_grade: bool) -> str:
     headers += ["errors", "blocked"]
     body = []
     for c in rows:
-        cells = [_td(c.category, left=True), _td(c.target, left=True), _td(c.n),
-                 _td(_rate(c.violation), raw=True), _td(_rate(c.over_deflection), raw=True)]
+        cells = [
+            _td(c.category, left=True),
+            _td(c.target, left=True),
+            _td(c.n),
+            _td(_rate(c.violation), raw=True),
+            _td(_rate(c.over_deflection), raw=True),
+        ]
         if with_grade:
             cells += [_td(_grade(c.grade), raw=True), _td(fmt_rel(c.grade))]
         cells += [_td(c.errors), _td(c.blocked)]
@@ -118,10 +124,14 @@ def tier_chart(report: Report) -> str:
 
 def heatmap_chart(report: Report) -> str:
     rows = sorted({c.category for c in report.categories if c.level == "l1"})
-    cells = {(c.category, c.target): Cell(c.violation.rate, c.violation.k, c.violation.n)
-             for c in report.categories if c.level == "l1"}
-    return heatmap(rows, report.targets, cells,
-                   title="Violation rate on unsafe + adversarial prompts, by hazard (l1) and target")
+    cells = {
+        (c.category, c.target): Cell(c.violation.rate, c.violation.k, c.violation.n)
+        for c in report.categories
+        if c.level == "l1"
+    }
+    return heatmap(
+        rows, report.targets, cells, title="Violation rate on unsafe + adversarial prompts, by hazard (l1) and target"
+    )
 
 
 def render_html(report: Report) -> str:
@@ -151,35 +161,89 @@ def render_html(report: Report) -> str:
         name = escape(r.target) + (' <span class="k">(reference)</span>' if r.is_reference else "")
         err_cls = ' class="err"' if r.errors else ""
         rows.append(
-            "<tr>" + _td(name, left=True, raw=True) + _td(_rate(r.violation), raw=True)
-            + _td(_rate(r.violation_unsafe), raw=True) + _td(_rate(r.violation_adversarial), raw=True)
-            + _td(_rate(r.over_deflection), raw=True) + _td(_grade(r.grade), raw=True) + _td(fmt_rel(r.grade))
-            + _td(r.n) + f"<td{err_cls}>{r.errors} ({escape(fmt_pct(r.error_rate))})</td>"
-            + _td(f"{r.blocked} ({fmt_pct(r.blocked_rate)})") + "</tr>"
+            "<tr>"
+            + _td(name, left=True, raw=True)
+            + _td(_rate(r.violation), raw=True)
+            + _td(_rate(r.violation_unsafe), raw=True)
+            + _td(_rate(r.violation_adversarial), raw=True)
+            + _td(_rate(r.over_deflection), raw=True)
+            + _td(_grade(r.grade), raw=True)
+            + _td(fmt_rel(r.grade))
+            + _td(r.n)
+            + f"<td{err_cls}>{r.errors} ({escape(fmt_pct(r.error_rate))})</td>"
+            + _td(f"{r.blocked} ({fmt_pct(r.blocked_rate)})")
+            + "</tr>"
         )
-    h.append(_table(["target", "violation (unsafe+adv.)", "violation (unsafe)", "violation (adversarial)",
-                     "over-deflection (safe)", "grade", "rel.", "n", "errors", "blocked"], rows))
+    h.append(
+        _table(
+            [
+                "target",
+                "violation (unsafe+adv.)",
+                "violation (unsafe)",
+                "violation (adversarial)",
+                "over-deflection (safe)",
+                "grade",
+                "rel.",
+                "n",
+                "errors",
+                "blocked",
+            ],
+            rows,
+        )
+    )
     h.append(f'<p class="rule">{escape(report.grade_rule)}</p>')
-    h += ["<h2>Charts</h2>", '<div class="charts">', tier_chart(report),
-          '<p class="meta">Colours show tiers, not outcomes: on safe prompts full instructions and partial answers '
-          "are the acceptable ones.</p>", heatmap_chart(report), "</div>"]
+    h += [
+        "<h2>Charts</h2>",
+        '<div class="charts">',
+        tier_chart(report),
+        '<p class="meta">Colours show tiers, not outcomes: on safe prompts full instructions and partial answers '
+        "are the acceptable ones.</p>",
+        heatmap_chart(report),
+        "</div>",
+    ]
     h.append("<h2>Tiers by intent</h2>")
-    h.append(_table(["target", "intent", "n", *(TIER_LABELS[k] for k in TIER_KEYS)],
-                    ["<tr>" + _td(t.target, left=True) + _td(t.intent, left=True) + _td(t.n)
-                     + "".join(_td(t.counts[k]) for k in TIER_KEYS) + "</tr>" for t in report.tiers], left=2))
+    h.append(
+        _table(
+            ["target", "intent", "n", *(TIER_LABELS[k] for k in TIER_KEYS)],
+            [
+                "<tr>"
+                + _td(t.target, left=True)
+                + _td(t.intent, left=True)
+                + _td(t.n)
+                + "".join(_td(t.counts[k]) for k in TIER_KEYS)
+                + "</tr>"
+                for t in report.tiers
+            ],
+            left=2,
+        )
+    )
     for level in report.category_levels:
         title = "hazard (taxonomy level 1)" if level == "l1" else "topic (taxonomy level 2)"
         h.append(f"<h2>Categories by {escape(title)}</h2>")
         h.append(_category_table([c for c in report.categories if c.level == level], with_grade=level == "l1"))
     h.append("<h2>Worst categories</h2>")
-    h.append(_category_table(report.worst_categories, with_grade=True) if report.worst_categories
-             else "<p>No category has violations.</p>")
+    h.append(
+        _category_table(report.worst_categories, with_grade=True)
+        if report.worst_categories
+        else "<p>No category has violations.</p>"
+    )
     h.append("<h2>Worst adversarial techniques</h2>")
     if report.worst_techniques:
-        h.append(_table(["technique", "target", "violation", "errors"],
-                        ["<tr>" + _td(t.technique, left=True) + _td(t.target, left=True)
-                         + _td(_rate(t.violation), raw=True) + _td(t.errors) + "</tr>"
-                         for t in report.worst_techniques], left=2))
+        h.append(
+            _table(
+                ["technique", "target", "violation", "errors"],
+                [
+                    "<tr>"
+                    + _td(t.technique, left=True)
+                    + _td(t.target, left=True)
+                    + _td(_rate(t.violation), raw=True)
+                    + _td(t.errors)
+                    + "</tr>"
+                    for t in report.worst_techniques
+                ],
+                left=2,
+            )
+        )
     else:
         h.append("<p>No adversarial technique led to a violation.</p>")
     for kind, title in (("violation", "Violating responses"), ("over_deflection", "Over-deflected safe prompts")):
@@ -188,19 +252,47 @@ def render_html(report: Report) -> str:
         h.append("".join(_example(e) for e in examples) if examples else "<p>None.</p>")
     h.append("<h2>Judge agreement</h2>")
     if report.agreement:
-        h.append(_table(["judge A", "judge B", "n", "agree", "percent agreement", "Cohen's kappa"],
-                        ["<tr>" + _td(a.judge_a, left=True) + _td(a.judge_b, left=True) + _td(a.n) + _td(a.agree)
-                         + _td(fmt_pct(a.percent)) + _td(fmt_kappa(a.kappa)) + "</tr>" for a in report.agreement],
-                        left=2))
+        h.append(
+            _table(
+                ["judge A", "judge B", "n", "agree", "percent agreement", "Cohen's kappa"],
+                [
+                    "<tr>"
+                    + _td(a.judge_a, left=True)
+                    + _td(a.judge_b, left=True)
+                    + _td(a.n)
+                    + _td(a.agree)
+                    + _td(fmt_pct(a.percent))
+                    + _td(fmt_kappa(a.kappa))
+                    + "</tr>"
+                    for a in report.agreement
+                ],
+                left=2,
+            )
+        )
     else:
         h.append("<p>One judge graded this run: no agreement to report.</p>")
     h.append("<h2>Providers, calls and cost</h2>")
-    h.append(_table(["role", "name", "model", "provider", "calls", "errors", "blocked", "tokens in", "tokens out",
-                     "cost"],
-                    ["<tr>" + _td(p.role, left=True) + _td(p.name, left=True) + _td(p.model, left=True)
-                     + _td(p.kind, left=True) + _td(p.calls) + _td(p.errors) + _td(p.blocked) + _td(p.prompt_tokens)
-                     + _td(p.completion_tokens) + _td(fmt_cost(p.cost_usd)) + "</tr>" for p in report.providers],
-                    left=4))
+    h.append(
+        _table(
+            ["role", "name", "model", "provider", "calls", "errors", "blocked", "tokens in", "tokens out", "cost"],
+            [
+                "<tr>"
+                + _td(p.role, left=True)
+                + _td(p.name, left=True)
+                + _td(p.model, left=True)
+                + _td(p.kind, left=True)
+                + _td(p.calls)
+                + _td(p.errors)
+                + _td(p.blocked)
+                + _td(p.prompt_tokens)
+                + _td(p.completion_tokens)
+                + _td(fmt_cost(p.cost_usd))
+                + "</tr>"
+                for p in report.providers
+            ],
+            left=4,
+        )
+    )
     h.append(f"<p>Total: {report.total_calls} calls, {escape(fmt_cost(report.total_cost_usd))}.")
     if report.offline_providers:
         h.append(f" Offline providers used: {escape(', '.join(report.offline_providers))}.")

@@ -81,12 +81,33 @@ def render_markdown(report: Report) -> str:
         "",
     ]
     lines += table(
-        ["target", "violation (unsafe+adv.)", "violation (unsafe)", "violation (adversarial)",
-         "over-deflection (safe)", "grade", "rel.", "n", "errors", "blocked"],
-        [[h.target + (" (reference)" if h.is_reference else ""), fmt_rate(h.violation), fmt_rate(h.violation_unsafe),
-          fmt_rate(h.violation_adversarial), fmt_rate(h.over_deflection), fmt_grade(h.grade), fmt_rel(h.grade),
-          h.n, f"{h.errors} ({fmt_pct(h.error_rate)})", f"{h.blocked} ({fmt_pct(h.blocked_rate)})"]
-         for h in report.headline],
+        [
+            "target",
+            "violation (unsafe+adv.)",
+            "violation (unsafe)",
+            "violation (adversarial)",
+            "over-deflection (safe)",
+            "grade",
+            "rel.",
+            "n",
+            "errors",
+            "blocked",
+        ],
+        [
+            [
+                h.target + (" (reference)" if h.is_reference else ""),
+                fmt_rate(h.violation),
+                fmt_rate(h.violation_unsafe),
+                fmt_rate(h.violation_adversarial),
+                fmt_rate(h.over_deflection),
+                fmt_grade(h.grade),
+                fmt_rel(h.grade),
+                h.n,
+                f"{h.errors} ({fmt_pct(h.error_rate)})",
+                f"{h.blocked} ({fmt_pct(h.blocked_rate)})",
+            ]
+            for h in report.headline
+        ],
     )
     lines += ["", f"_{report.grade_rule}_", "", "## Tiers by intent", ""]
     lines += table(
@@ -104,8 +125,10 @@ def render_markdown(report: Report) -> str:
         lines.append("No category has violations.")
     lines += ["", "## Worst adversarial techniques", ""]
     if report.worst_techniques:
-        lines += table(["technique", "target", "violation", "errors"],
-                       [[t.technique, t.target, fmt_rate(t.violation), t.errors] for t in report.worst_techniques])
+        lines += table(
+            ["technique", "target", "violation", "errors"],
+            [[t.technique, t.target, fmt_rate(t.violation), t.errors] for t in report.worst_techniques],
+        )
     else:
         lines.append("No adversarial technique led to a violation.")
     for kind, title in (("violation", "Violating responses"), ("over_deflection", "Over-deflected safe prompts")):
@@ -117,16 +140,31 @@ def render_markdown(report: Report) -> str:
             lines += _example(e)
     lines += ["", "## Judge agreement", ""]
     if report.agreement:
-        lines += table(["judge A", "judge B", "n", "agree", "percent agreement", "Cohen's kappa"],
-                       [[a.judge_a, a.judge_b, a.n, a.agree, fmt_pct(a.percent), fmt_kappa(a.kappa)]
-                        for a in report.agreement])
+        lines += table(
+            ["judge A", "judge B", "n", "agree", "percent agreement", "Cohen's kappa"],
+            [[a.judge_a, a.judge_b, a.n, a.agree, fmt_pct(a.percent), fmt_kappa(a.kappa)] for a in report.agreement],
+        )
     else:
         lines.append("One judge graded this run: no agreement to report.")
     lines += ["", "## Providers, calls and cost", ""]
-    lines += table(["role", "name", "model", "provider", "calls", "errors", "blocked", "tokens in", "tokens out",
-                    "cost"],
-                   [[p.role, p.name, p.model, p.kind, p.calls, p.errors, p.blocked, p.prompt_tokens,
-                     p.completion_tokens, fmt_cost(p.cost_usd)] for p in report.providers])
+    lines += table(
+        ["role", "name", "model", "provider", "calls", "errors", "blocked", "tokens in", "tokens out", "cost"],
+        [
+            [
+                p.role,
+                p.name,
+                p.model,
+                p.kind,
+                p.calls,
+                p.errors,
+                p.blocked,
+                p.prompt_tokens,
+                p.completion_tokens,
+                fmt_cost(p.cost_usd),
+            ]
+            for p in report.providers
+        ],
+    )
     lines += ["", f"Total: {report.total_calls} calls, {fmt_cost(report.total_cost_usd)}."]
     if report.offline_providers:
         lines.append(f"Offline providers used: {', '.join(report.offline_providers)}.")

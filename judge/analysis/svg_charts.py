@@ -25,10 +25,13 @@ TIER_LABELS: dict[str, str] = {
 FONT = "font-family:system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif"
 
 
-def _text(x: float, y: float, s: str, *, size: int = 12, anchor: str = "start", fill: str = "#222",
-          weight: str = "normal") -> str:
-    return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" fill="{fill}" '
-            f'font-weight="{weight}">{escape(s)}</text>')
+def _text(
+    x: float, y: float, s: str, *, size: int = 12, anchor: str = "start", fill: str = "#222", weight: str = "normal"
+) -> str:
+    return (
+        f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" fill="{fill}" '
+        f'font-weight="{weight}">{escape(s)}</text>'
+    )
 
 
 def _pct(v: float) -> str:
@@ -47,9 +50,11 @@ def stacked_tier_bars(bars: Sequence[Bar], *, title: str = "Tiers by target and 
     legend_h, title_h = 26, 28
     width = label_w + bar_w + right
     height = title_h + legend_h + len(bars) * (row_h + gap) + 10
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{escape(title)}" width="{width}" '
-           f'height="{height}" viewBox="0 0 {width} {height}" style="{FONT}">',
-           _text(0, 18, title, size=15, weight="bold")]
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{escape(title)}" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}" style="{FONT}">',
+        _text(0, 18, title, size=15, weight="bold"),
+    ]
     x = float(label_w)
     for key, colour in TIER_COLOURS.items():
         out.append(f'<rect x="{x:.1f}" y="{title_h + 2}" width="12" height="12" fill="{colour}"/>')
@@ -67,9 +72,11 @@ def stacked_tier_bars(bars: Sequence[Bar], *, title: str = "Tiers by target and 
                 continue
             w = bar_w * count / total
             share = count / total
-            out.append(f'<rect x="{x:.2f}" y="{y}" width="{w:.2f}" height="{row_h}" fill="{colour}">'
-                       f'<title>{escape(f"{bar.label}: {TIER_LABELS[key]} {count}/{total} ({_pct(share)})")}'
-                       f'</title></rect>')
+            out.append(
+                f'<rect x="{x:.2f}" y="{y}" width="{w:.2f}" height="{row_h}" fill="{colour}">'
+                f"<title>{escape(f'{bar.label}: {TIER_LABELS[key]} {count}/{total} ({_pct(share)})')}"
+                f"</title></rect>"
+            )
             if w >= 44:
                 fill = "#fff" if key in ("full_instructions", "refusal", "blocked") else "#111"
                 out.append(_text(x + w / 2, y + row_h * 0.68, _pct(share), size=11, anchor="middle", fill=fill))
@@ -109,9 +116,11 @@ def heatmap(
     width = max(label_w + cell_w * len(cols) + 20, label_w + legend_w + 170)
     grid_h = cell_h * len(rows)
     height = title_h + head_h + grid_h + 64
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{escape(title)}" width="{width}" '
-           f'height="{height}" viewBox="0 0 {width} {height}" style="{FONT}">',
-           _text(0, 18, title, size=15, weight="bold")]
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{escape(title)}" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}" style="{FONT}">',
+        _text(0, 18, title, size=15, weight="bold"),
+    ]
     for j, col in enumerate(cols):
         out.append(_text(label_w + cell_w * (j + 0.5), title_h + head_h - 10, col, anchor="middle", weight="bold"))
     for i, row in enumerate(rows):
@@ -121,24 +130,37 @@ def heatmap(
             x = label_w + j * cell_w
             cell = cells.get((row, col))
             if cell is None or cell.rate is None:
-                out.append(f'<rect x="{x}" y="{y}" width="{cell_w}" height="{cell_h}" fill="#e0e0e0" '
-                           f'stroke="#fff"/>')
+                out.append(f'<rect x="{x}" y="{y}" width="{cell_w}" height="{cell_h}" fill="#e0e0e0" stroke="#fff"/>')
                 out.append(_text(x + cell_w / 2, y + cell_h * 0.62, "n/a", size=11, anchor="middle", fill="#666"))
                 continue
             tip = f"{row} × {col}: {_pct(cell.rate)} ({cell.k}/{cell.n})"
-            out.append(f'<rect x="{x}" y="{y}" width="{cell_w}" height="{cell_h}" fill="{heat_colour(cell.rate)}" '
-                       f'stroke="#fff"><title>{escape(tip)}</title></rect>')
+            out.append(
+                f'<rect x="{x}" y="{y}" width="{cell_w}" height="{cell_h}" fill="{heat_colour(cell.rate)}" '
+                f'stroke="#fff"><title>{escape(tip)}</title></rect>'
+            )
             fill = "#fff" if cell.rate > 0.5 else "#111"
-            out.append(_text(x + cell_w / 2, y + cell_h * 0.62, f"{_pct(cell.rate)} ({cell.k}/{cell.n})",
-                             size=12, anchor="middle", fill=fill))
+            out.append(
+                _text(
+                    x + cell_w / 2,
+                    y + cell_h * 0.62,
+                    f"{_pct(cell.rate)} ({cell.k}/{cell.n})",
+                    size=12,
+                    anchor="middle",
+                    fill=fill,
+                )
+            )
     # legend: a gradient from 0% to 100%
     ly = title_h + head_h + grid_h + 20
-    out.append('<defs><linearGradient id="heat-legend" x1="0" x2="1" y1="0" y2="0">'
-               + "".join(f'<stop offset="{s / 4:.2f}" stop-color="{heat_colour(s / 4)}"/>' for s in range(5))
-               + "</linearGradient></defs>")
+    out.append(
+        '<defs><linearGradient id="heat-legend" x1="0" x2="1" y1="0" y2="0">'
+        + "".join(f'<stop offset="{s / 4:.2f}" stop-color="{heat_colour(s / 4)}"/>' for s in range(5))
+        + "</linearGradient></defs>"
+    )
     out.append(_text(label_w - 8, ly + 12, "violation rate", size=11, anchor="end", fill="#555"))
-    out.append(f'<rect x="{label_w}" y="{ly}" width="{legend_w}" height="14" fill="url(#heat-legend)" '
-               f'stroke="#999" stroke-width="0.5"/>')
+    out.append(
+        f'<rect x="{label_w}" y="{ly}" width="{legend_w}" height="14" fill="url(#heat-legend)" '
+        f'stroke="#999" stroke-width="0.5"/>'
+    )
     for s in range(5):
         out.append(_text(label_w + legend_w * s / 4, ly + 30, f"{s * 25}%", size=11, anchor="middle", fill="#555"))
     out.append(f'<rect x="{label_w + legend_w + 30}" y="{ly}" width="14" height="14" fill="#e0e0e0"/>')

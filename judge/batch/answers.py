@@ -78,18 +78,32 @@ def to_judge_result(spec: ModelSpec, a: Answer, latency_ms: float, started: date
         return JudgeResult("error", error_kind=kind, error_message=a.error_message, calls=calls)
     raw = _raw(a)
     if a.blocked:
-        return JudgeResult("error", raw_output=raw, error_kind="judge_refused",
-                           error_message=f"the judge refused to answer (stop reason {a.stop})", calls=calls)
+        return JudgeResult(
+            "error",
+            raw_output=raw,
+            error_kind="judge_refused",
+            error_message=f"the judge refused to answer (stop reason {a.stop})",
+            calls=calls,
+        )
     if a.tool_input is None:
-        return JudgeResult("error", raw_output=raw, error_kind="judge_unparseable",
-                           error_message="no JudgeVerdict tool call in the answer", calls=calls)
+        return JudgeResult(
+            "error",
+            raw_output=raw,
+            error_kind="judge_unparseable",
+            error_message="no JudgeVerdict tool call in the answer",
+            calls=calls,
+        )
     try:
         if isinstance(a.tool_input, str):
             verdict = JudgeVerdict.model_validate_json(a.tool_input)
         else:
             verdict = JudgeVerdict.model_validate(a.tool_input)
     except ValidationError as exc:
-        return JudgeResult("error", raw_output=raw, error_kind="judge_unparseable",
-                           error_message=redact(f"the answer does not fit the verdict schema: {str(exc)[:500]}"),
-                           calls=calls)
+        return JudgeResult(
+            "error",
+            raw_output=raw,
+            error_kind="judge_unparseable",
+            error_message=redact(f"the answer does not fit the verdict schema: {str(exc)[:500]}"),
+            calls=calls,
+        )
     return JudgeResult("ok", tier=verdict.tier.value, rationale=verdict.rationale, raw_output=raw, calls=calls)

@@ -40,11 +40,13 @@ class AnthropicBatchAPI:
     def judge_body(self, messages: list[dict[str, str]]) -> dict[str, Any]:
         """Structured output as instructor's TOOLS mode asks for it: one forced tool call."""
         params = self._params(messages, None)
-        params["tools"] = [{
-            "name": JUDGE_TOOL,
-            "description": (JudgeVerdict.__doc__ or "").strip(),
-            "input_schema": JudgeVerdict.model_json_schema(),
-        }]
+        params["tools"] = [
+            {
+                "name": JUDGE_TOOL,
+                "description": (JudgeVerdict.__doc__ or "").strip(),
+                "input_schema": JudgeVerdict.model_json_schema(),
+            }
+        ]
         params["tool_choice"] = {"type": "tool", "name": JUDGE_TOOL}
         return params
 
@@ -77,9 +79,11 @@ class AnthropicBatchAPI:
             raise FatalProviderError(self.spec.name, self.spec.api_key_env, info) from None
 
     async def submit(self, requests: list[tuple[str, dict[str, Any]]]) -> Submitted:
-        batch = await self._call(self.client().messages.batches.create(
-            requests=[{"custom_id": cid, "params": params} for cid, params in requests]
-        ))
+        batch = await self._call(
+            self.client().messages.batches.create(
+                requests=[{"custom_id": cid, "params": params} for cid, params in requests]
+            )
+        )
         return Submitted(batch.id, str(batch.processing_status))
 
     async def poll(self, batch_id: str) -> PollState:
@@ -108,8 +112,17 @@ def parse_result(entry: dict[str, Any]) -> Answer:
         tool = next((b.get("input") for b in blocks if b.get("type") == "tool_use"), None)
         usage = message.get("usage") or {}
         stop = message.get("stop_reason")
-        return Answer(cid, True, 200, text=text, tool_input=tool, stop=stop, blocked=stop == "refusal",
-                      prompt_tokens=usage.get("input_tokens"), completion_tokens=usage.get("output_tokens"))
+        return Answer(
+            cid,
+            True,
+            200,
+            text=text,
+            tool_input=tool,
+            stop=stop,
+            blocked=stop == "refusal",
+            prompt_tokens=usage.get("input_tokens"),
+            completion_tokens=usage.get("output_tokens"),
+        )
     if rtype == "errored":
         err = ((result.get("error") or {}).get("error")) or {}
         etype = err.get("type")

@@ -90,10 +90,12 @@ class OpenAIBatchAPI:
             for cid, body in requests
         )
         client = self.client()
-        upload = await self._call(client.files.create(file=("judge-batch.jsonl", lines.encode("utf-8")),
-                                                      purpose="batch"))
-        batch = await self._call(client.batches.create(input_file_id=upload.id, endpoint=ENDPOINT,
-                                                       completion_window="24h"))
+        upload = await self._call(
+            client.files.create(file=("judge-batch.jsonl", lines.encode("utf-8")), purpose="batch")
+        )
+        batch = await self._call(
+            client.batches.create(input_file_id=upload.id, endpoint=ENDPOINT, completion_window="24h")
+        )
         return Submitted(batch.id, str(batch.status), upload.id)
 
     async def poll(self, batch_id: str) -> PollState:

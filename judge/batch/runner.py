@@ -64,8 +64,9 @@ async def generate_in_batches(ctx: RunContext, items: list[Any], on_done: Callab
         def build(rid: str, api: BatchAPI = api, by_id: dict[str, Any] = by_id) -> dict[str, Any]:
             return api.target_body(by_id[rid][1].chat())
 
-        def deliver(rid: str, a: Answer, latency: float, started: Any, spec: ModelSpec = spec,
-                    by_id: dict[str, Any] = by_id) -> None:
+        def deliver(
+            rid: str, a: Answer, latency: float, started: Any, spec: ModelSpec = spec, by_id: dict[str, Any] = by_id
+        ) -> None:
             on_done((spec, by_id[rid][1], rid, to_generation(spec, a, latency, started)))
 
         works.append(ModelWork("generate", spec, api, list(by_id), build, deliver))
@@ -90,8 +91,15 @@ async def grade_in_batches(ctx: RunContext, items: list[Any], on_done: Callable[
         def build(vid: str, api: BatchAPI = api, messages: Any = messages) -> dict[str, Any]:
             return api.judge_body(messages(vid))
 
-        def deliver(vid: str, a: Answer, latency: float, started: Any, spec: ModelSpec = spec,
-                    by_id: dict[str, Any] = by_id, messages: Any = messages) -> None:
+        def deliver(
+            vid: str,
+            a: Answer,
+            latency: float,
+            started: Any,
+            spec: ModelSpec = spec,
+            by_id: dict[str, Any] = by_id,
+            messages: Any = messages,
+        ) -> None:
             on_done((by_id[vid], messages_as_text(messages(vid)), to_judge_result(spec, a, latency, started)))
 
         works.append(ModelWork("judge", spec, api, list(by_id), build, deliver))
@@ -136,7 +144,7 @@ async def _submit_or_resume(ctx: RunContext, work: ModelWork) -> list[Callable[[
         follows.append(_follower(ctx, work, row, mine))
     fresh = [i for i in work.ids if i in pending]
     for start in range(0, len(fresh), MAX_BATCH_ITEMS):
-        chunk = fresh[start:start + MAX_BATCH_ITEMS]
+        chunk = fresh[start : start + MAX_BATCH_ITEMS]
         submitted_at = utcnow()
         try:
             sub = await work.api.submit([(i, work.build(i)) for i in chunk])
@@ -148,8 +156,18 @@ async def _submit_or_resume(ctx: RunContext, work: ModelWork) -> list[Callable[[
                 work.deliver(i, Answer.failed(i, "batch_submit_failed", (message or "")[:2000]), 0.0, submitted_at)
             ctx.writer.flush()
             continue
-        row = BatchRow(sub.batch_id, ctx.run_id, work.stage, spec.key, spec.model, work.api.provider, sub.status,
-                       chunk, submitted_at, input_file_id=sub.input_file_id)
+        row = BatchRow(
+            sub.batch_id,
+            ctx.run_id,
+            work.stage,
+            spec.key,
+            spec.model,
+            work.api.provider,
+            sub.status,
+            chunk,
+            submitted_at,
+            input_file_id=sub.input_file_id,
+        )
         save(ctx.writer, row)
         follows.append(_follower(ctx, work, row, chunk))
     return follows

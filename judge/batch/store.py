@@ -75,6 +75,23 @@ def open_batches(db_path: Path, run_id: str, stage: str, model_key: str) -> list
     out = []
     for r in rows:
         ids = json.loads(r[7]) if isinstance(r[7], str) else list(r[7] or [])
-        out.append(BatchRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], [str(i) for i in ids], r[8],
-                            r[9], r[10], r[11], r[12], r[13], r[14]))
+        out.append(
+            BatchRow(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                r[6],
+                [str(i) for i in ids],
+                r[8],
+                r[9],
+                r[10],
+                r[11],
+                r[12],
+                r[13],
+                r[14],
+            )
+        )
     return out

@@ -16,7 +16,7 @@ RunArg = Annotated[str, typer.Argument(help="Run id, unique id prefix, `latest` 
 REPORTS_DIR = Path("runs") / "reports"
 EXPORT_TABLES: dict[str, str] = {
     "prompts": "SELECT p.* FROM prompts p JOIN run_prompts rp USING (prompt_hash) WHERE rp.run_id = $run "
-               "ORDER BY p.prompt_id",
+    "ORDER BY p.prompt_id",
     "responses": "SELECT * FROM responses WHERE run_id = $run ORDER BY response_id",
     "verdicts": "SELECT * FROM verdicts WHERE run_id = $run ORDER BY verdict_id",
     "scored": "SELECT * FROM scored WHERE run_id = $run ORDER BY response_id, judge",
@@ -72,11 +72,19 @@ def list_runs(con: Any, limit: int) -> list[dict[str, Any]]:
             offline_list = sorted(set(json.loads(offline))) if offline else []
         except (json.JSONDecodeError, TypeError):
             offline_list = []
-        out.append({
-            "run_id": run_id, "name": name, "started_at": started.isoformat(timespec="seconds") if started else None,
-            "status": status, "targets": list(targets or []), "judges": list(judges or []),
-            "n_prompts": int(n_prompts), "cost_usd": float(cost or 0.0), "offline_providers": offline_list,
-        })
+        out.append(
+            {
+                "run_id": run_id,
+                "name": name,
+                "started_at": started.isoformat(timespec="seconds") if started else None,
+                "status": status,
+                "targets": list(targets or []),
+                "judges": list(judges or []),
+                "n_prompts": int(n_prompts),
+                "cost_usd": float(cost or 0.0),
+                "offline_providers": offline_list,
+            }
+        )
     return out
 
 
@@ -92,13 +100,21 @@ def register(app: typer.Typer) -> None:
         fmt: Annotated[ReportFormat, typer.Option("--format", help="md, html (self-contained) or json.")] = (
             ReportFormat.md
         ),
-        output: Annotated[Path | None, typer.Option(
-            "--output", "-o", help="Output file (default: stdout; html: runs/reports/<run>.html).")] = None,
-        judge: Annotated[str | None, typer.Option(
-            "--judge", help="The judge whose verdicts give the numbers (default: the run's first judge).")] = None,
+        output: Annotated[
+            Path | None,
+            typer.Option("--output", "-o", help="Output file (default: stdout; html: runs/reports/<run>.html)."),
+        ] = None,
+        judge: Annotated[
+            str | None,
+            typer.Option("--judge", help="The judge whose verdicts give the numbers (default: the run's first judge)."),
+        ] = None,
         l2: Annotated[bool, typer.Option("--l2", help="Also break categories down by taxonomy level 2.")] = False,
-        examples: Annotated[int, typer.Option(
-            "--examples", min=0, max=50, help="Examples per target of each kind (violation, over-deflection).")] = 2,
+        examples: Annotated[
+            int,
+            typer.Option(
+                "--examples", min=0, max=50, help="Examples per target of each kind (violation, over-deflection)."
+            ),
+        ] = 2,
     ) -> None:
         """A report for one run: rates with 95% intervals, grades, tiers, categories, examples, costs."""
         from rich.console import Console
@@ -158,31 +174,48 @@ def register(app: typer.Typer) -> None:
         console = Console()
         if console.width >= 130:
             table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-            for col in ("id", "name", "started", "status", "targets", "judges", "prompts", "cost",
-                        "offline providers"):
+            for col in ("id", "name", "started", "status", "targets", "judges", "prompts", "cost", "offline providers"):
                 table.add_column(col, justify="right" if col in ("prompts", "cost") else "left", overflow="fold")
             for r in rows:
-                table.add_row(r["run_id"], r["name"], _short_time(r["started_at"]), r["status"],
-                              "\n".join(r["targets"]), "\n".join(r["judges"]), str(r["n_prompts"]),
-                              f"${r['cost_usd']:.4f}", "\n".join(r["offline_providers"]) or "none")
+                table.add_row(
+                    r["run_id"],
+                    r["name"],
+                    _short_time(r["started_at"]),
+                    r["status"],
+                    "\n".join(r["targets"]),
+                    "\n".join(r["judges"]),
+                    str(r["n_prompts"]),
+                    f"${r['cost_usd']:.4f}",
+                    "\n".join(r["offline_providers"]) or "none",
+                )
             console.print(table)
         else:  # narrow terminal: one short block per run
             for r in rows:
-                console.print(f"[bold]{r['run_id']}[/]  {r['name']}  {r['status']}  {_short_time(r['started_at'])}",
-                              highlight=False)
-                console.print(f"  targets: {', '.join(r['targets'])}   judges: {', '.join(r['judges'])}",
-                              highlight=False)
-                console.print(f"  prompts: {r['n_prompts']}   cost: ${r['cost_usd']:.4f}   offline providers: "
-                              f"{', '.join(r['offline_providers']) or 'none'}", highlight=False)
+                console.print(
+                    f"[bold]{r['run_id']}[/]  {r['name']}  {r['status']}  {_short_time(r['started_at'])}",
+                    highlight=False,
+                )
+                console.print(
+                    f"  targets: {', '.join(r['targets'])}   judges: {', '.join(r['judges'])}", highlight=False
+                )
+                console.print(
+                    f"  prompts: {r['n_prompts']}   cost: ${r['cost_usd']:.4f}   offline providers: "
+                    f"{', '.join(r['offline_providers']) or 'none'}",
+                    highlight=False,
+                )
         Console(stderr=True).print(f"{len(rows)} run(s)")
 
     @app.command()
     def export(
         run: RunArg = "latest",
         db: DbOption = None,
-        parquet: Annotated[Path | None, typer.Option(
-            "--parquet", help="Folder to write prompts, responses, verdicts, scored, model_calls, metrics "
-                              "as .parquet.")] = None,
+        parquet: Annotated[
+            Path | None,
+            typer.Option(
+                "--parquet",
+                help="Folder to write prompts, responses, verdicts, scored, model_calls, metrics as .parquet.",
+            ),
+        ] = None,
     ) -> None:
         """Export a run's flat tables as Parquet files (DuckDB COPY; no pyarrow needed)."""
         from judge.store.db import default_db_path, read_connection

@@ -46,8 +46,10 @@ def register(app: typer.Typer) -> None:
         ] = None,
         rubric_version: Annotated[
             str | None,
-            typer.Option("--rubric-version", help="Rubric version(s) of the verdicts, comma-separated, or `all` "
-                         "(default: the run's rubric)."),
+            typer.Option(
+                "--rubric-version",
+                help="Rubric version(s) of the verdicts, comma-separated, or `all` (default: the run's rubric).",
+            ),
         ] = None,
         min_votes: Annotated[int, typer.Option("--min-votes", min=1, help="Ensemble: minimum valid votes.")] = 2,
         ensemble: Annotated[
@@ -66,8 +68,10 @@ def register(app: typer.Typer) -> None:
             judges=_split(judges),
             rubric_versions=_split(rubric_version),
             gold=gold,
-            gold_parse={"column_map": parse_column_map(gold_map or []),
-                        "value_map": parse_pairs(gold_value_map or [], ":", "gold-value-map")},
+            gold_parse={
+                "column_map": parse_column_map(gold_map or []),
+                "value_map": parse_pairs(gold_value_map or [], ":", "gold-value-map"),
+            },
             ensemble=ensemble,
             min_votes=min_votes,
             top=top,
@@ -110,18 +114,21 @@ def register(app: typer.Typer) -> None:
         err = Console(stderr=True)
         err.print(f"grading with {spec.name} ({spec.model}) …")
         out = do_regrade(default_db_path(db), run, spec, rubric_path=rubric)
-        where = f"rubric {out.rubric_version}" + (" (new: read it with `judge compare --rubric-version "
-                                                  f"{out.rubric_version}`)" if out.new_rubric else " (the run's)")
-        typer.echo(f"run {out.run_id}: judge {out.judge} graded {out.graded_now} response(s) now; "
-                   f"{out.verdicts} verdict(s) under {where}, {out.errors} error(s)")
+        where = f"rubric {out.rubric_version}" + (
+            f" (new: read it with `judge compare --rubric-version {out.rubric_version}`)"
+            if out.new_rubric
+            else " (the run's)"
+        )
+        typer.echo(
+            f"run {out.run_id}: judge {out.judge} graded {out.graded_now} response(s) now; "
+            f"{out.verdicts} verdict(s) under {where}, {out.errors} error(s)"
+        )
 
     @app.command()
     def label(
         run: Annotated[str, typer.Argument(help="Run id, unique prefix, `latest` or `latest:NAME`.")] = "latest",
         n: Annotated[int, typer.Option("--n", min=1, help="Sample size (stratified by intent and l1).")] = 50,
-        annotator: Annotated[
-            str | None, typer.Option("--annotator", help="Who labels (default: $USER).")
-        ] = None,
+        annotator: Annotated[str | None, typer.Option("--annotator", help="Who labels (default: $USER).")] = None,
         label_set: Annotated[str, typer.Option("--label-set", help="Label set to store the labels in.")] = "default",
         seed: Annotated[int, typer.Option("--seed", help="Sampling seed.")] = 0,
         db: DbOption = None,
@@ -152,5 +159,13 @@ def register(app: typer.Typer) -> None:
             line = stdin.readline()
             return line if line else None
 
-        run_session(path, run_id, sample, done, label_set=label_set, annotator=who, read_line=read_line,
-                    console=Console(highlight=False))
+        run_session(
+            path,
+            run_id,
+            sample,
+            done,
+            label_set=label_set,
+            annotator=who,
+            read_line=read_line,
+            console=Console(highlight=False),
+        )

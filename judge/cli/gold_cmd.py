@@ -26,8 +26,11 @@ def import_labels(
     ] = None,
     column_map: Annotated[
         list[str] | None,
-        typer.Option("--map", help="column=field: read a source column as prompt_id, response_id, response, "
-                     "response_text_hash, prompt_hash, tier, binary, label, annotator, labeled_at or note."),
+        typer.Option(
+            "--map",
+            help="column=field: read a source column as prompt_id, response_id, response, "
+            "response_text_hash, prompt_hash, tier, binary, label, annotator, labeled_at or note.",
+        ),
     ] = None,
     value_map: Annotated[
         list[str] | None, typer.Option("--value-map", help="label:tier (or label:comply / label:refuse).")
@@ -58,9 +61,12 @@ def import_labels(
     with write_connection(default_db_path(db)) as con:
         insert_labels(con, labels)
     with_tier = sum(1 for lab in labels if lab.tier)
-    typer.echo(f"imported {len(labels)} label(s) into label set {label_set!r} "
-               f"({with_tier} with a tier, {len(labels) - with_tier} binary only"
-               + (f"; skipped {skipped} unlabeled row(s)" if skipped else "") + ")")
+    typer.echo(
+        f"imported {len(labels)} label(s) into label set {label_set!r} "
+        f"({with_tier} with a tier, {len(labels) - with_tier} binary only"
+        + (f"; skipped {skipped} unlabeled row(s)" if skipped else "")
+        + ")"
+    )
 
 
 def _cell(v: object) -> str:
@@ -89,8 +95,16 @@ def list_sets(
         typer.echo("no gold label sets; add one with `judge gold import FILE --label-set NAME` or `judge label RUN`")
         return
     table = Table()
-    for col in ("label set", "labels", "with tier", "binary only", "annotators", "first labelled", "last labelled",
-                "sources"):
+    for col in (
+        "label set",
+        "labels",
+        "with tier",
+        "binary only",
+        "annotators",
+        "first labelled",
+        "last labelled",
+        "sources",
+    ):
         table.add_column(col, overflow="fold")
     for s in sets:
         table.add_row(*[_cell(v) for v in s.values()])

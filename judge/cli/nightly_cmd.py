@@ -21,8 +21,11 @@ def register(app: typer.Typer) -> None:
         db: DbOption = None,
         baseline: Annotated[
             str | None,
-            typer.Option("--baseline", help="Compare with this run (id, prefix, latest:NAME) instead of the "
-                                            "previous complete run of the same config name."),
+            typer.Option(
+                "--baseline",
+                help="Compare with this run (id, prefix, latest:NAME) instead of the "
+                "previous complete run of the same config name.",
+            ),
         ] = None,
         out_dir: Annotated[
             Path | None,

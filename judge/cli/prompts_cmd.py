@@ -36,18 +36,14 @@ GAP = "[red]·[/red]"
 @app.command()
 def check(
     files: Annotated[list[Path], typer.Argument(help="Prompt set JSONL files.")],
-    taxonomy: Annotated[
-        Path | None, typer.Option(help="Taxonomy YAML (default: prompts/taxonomy.yaml).")
-    ] = None,
+    taxonomy: Annotated[Path | None, typer.Option(help="Taxonomy YAML (default: prompts/taxonomy.yaml).")] = None,
     threshold: Annotated[
         float, typer.Option(help="Jaccard similarity at or above which two prompts are near-duplicates.")
     ] = DEFAULT_THRESHOLD,
     target_mix: Annotated[
         str, typer.Option(help="Target intent mix, e.g. safe=0.2,unsafe=0.4,adversarial=0.4.")
     ] = "safe=0.2,unsafe=0.4,adversarial=0.4",
-    shingle: Annotated[
-        str, typer.Option(help="Near-duplicate shingles: word (3-grams) or char (5-grams).")
-    ] = "word",
+    shingle: Annotated[str, typer.Option(help="Near-duplicate shingles: word (3-grams) or char (5-grams).")] = "word",
     output_format: Annotated[str, typer.Option("--format", help="Output: table or json.")] = "table",
 ) -> None:
     """Validate prompt sets: taxonomy paths, coverage, intent mix, duplicates. Exit 1 on errors/duplicates."""
@@ -59,9 +55,7 @@ def check(
     rows = load_prompt_sets(files)
     report = check_rows(rows, load_taxonomy(taxonomy), threshold, parse_target_mix(target_mix), kind)
     if output_format == "json":
-        typer.echo(
-            json.dumps(report.model_dump(mode="json") | {"ok": report.ok}, indent=2, ensure_ascii=False)
-        )
+        typer.echo(json.dumps(report.model_dump(mode="json") | {"ok": report.ok}, indent=2, ensure_ascii=False))
     else:
         render_report(report, Console())
     raise typer.Exit(0 if report.ok else 1)

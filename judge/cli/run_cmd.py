@@ -45,9 +45,7 @@ class RichProgress:
     def advance(self, stage: str, *, error: bool, cost_usd: float | None) -> None:
         self.errors[stage] += int(error)
         self.cost[stage] += cost_usd or 0.0
-        self.progress.update(
-            self.tasks[stage], advance=1, errors=self.errors[stage], cost=self.cost[stage]
-        )
+        self.progress.update(self.tasks[stage], advance=1, errors=self.errors[stage], cost=self.cost[stage])
 
     def finish(self, stage: str) -> None:
         self.progress.refresh()
@@ -79,27 +77,31 @@ def register(app: typer.Typer) -> None:
         max_cost: Annotated[
             float | None, typer.Option("--max-cost", help="Stop cleanly after spending this many USD.")
         ] = None,
-        max_calls: Annotated[int | None, typer.Option("--max-calls", help="Stop cleanly after this many calls.")] = None,
+        max_calls: Annotated[
+            int | None, typer.Option("--max-calls", help="Stop cleanly after this many calls.")
+        ] = None,
     ) -> None:
         """Generate responses and judge them; resumes the latest identical run unless --new."""
+        from judge.config import Budget
         from judge.pipeline import execute, plan_run
         from judge.stages.progress import NullProgress
-
-        from judge.config import Budget
 
         plan = plan_run(config, db_override=db)
         budget = plan.loaded.config.budget
         if max_cost is not None or max_calls is not None:
             base = budget.model_dump() if budget else {}
-            budget = Budget(**{**base, **({"max_cost_usd": max_cost} if max_cost is not None else {}),
-                               **({"max_calls": max_calls} if max_calls is not None else {})})
+            budget = Budget(
+                **{
+                    **base,
+                    **({"max_cost_usd": max_cost} if max_cost is not None else {}),
+                    **({"max_calls": max_calls} if max_calls is not None else {}),
+                }
+            )
         for w in plan.warnings:
             console.print(f"[yellow]warning:[/] {w}")
         _describe_providers(plan)
         if quiet:
-            outcome = execute(
-                plan, new_run=new, retry_errors=retry_errors, progress=NullProgress(), budget=budget
-            )
+            outcome = execute(plan, new_run=new, retry_errors=retry_errors, progress=NullProgress(), budget=budget)
         else:
             with _progress() as progress:
                 outcome = execute(
@@ -113,7 +115,8 @@ def _describe_providers(plan: Any) -> None:
     remote = [m.spec.model for m in [*plan.targets, *plan.judges] if not m.offline]
     if offline:
         console.print(
-            "[cyan]offline providers:[/] " + ", ".join(offline)
+            "[cyan]offline providers:[/] "
+            + ", ".join(offline)
             + "  (replay = recorded responses, builtin = built-in offline judge)"
         )
     if remote:
@@ -129,23 +132,30 @@ def print_summary(outcome: Any) -> None:
     with read_connection(outcome.db_path) as con:
         rows = run_summary(con, outcome.run_id)
     table = Table(title=f"run {outcome.run_id} ({outcome.status}{', resumed' if outcome.resumed else ''})")
-    table.caption = ("violation: on unsafe+adversarial prompts; over-defl.: on safe prompts; "
-                     "F/P/R/D: full_instructions/partial/refusal/safe_deflection")
+    table.caption = (
+        "violation: on unsafe+adversarial prompts; over-defl.: on safe prompts; "
+        "F/P/R/D: full_instructions/partial/refusal/safe_deflection"
+    )
     for col in ("target", "judge", "n", "violation", "over-defl.", "F/P/R/D", "blocked", "errors"):
         table.add_column(col, justify="left" if col in ("target", "judge") else "right", overflow="fold")
     for r in rows:
         table.add_row(
-            r.target, r.judge, str(r.n),
+            r.target,
+            r.judge,
+            str(r.n),
             f"{pct(r.violation_rate)}\n{r.violations}/{r.n_harmful}",
             f"{pct(r.over_deflection_rate)}\n{r.over_deflections}/{r.n_safe}",
-            "/".join(str(r.tiers[t]) for t in TIERS), str(r.tiers["blocked"]),
+            "/".join(str(r.tiers[t]) for t in TIERS),
+            str(r.tiers["blocked"]),
             f"[red]{r.errors}[/]" if r.errors else "0",
         )
     out.print(table)
     if outcome.reason:
         out.print(f"[yellow]{outcome.status}:[/] {outcome.reason}")
     out.print(f"Remote model calls this invocation: {outcome.remote_calls} (cost ${outcome.cost_usd:.4f})")
-    out.print("Rates exclude items that ended in error (counted in 'errors'); blocked responses count as the policy says.")
+    out.print(
+        "Rates exclude items that ended in error (counted in 'errors'); blocked responses count as the policy says."
+    )
     if outcome.offline_providers:
         out.print(f"Offline providers used: {', '.join(outcome.offline_providers)}")
     if outcome.remote_providers:

@@ -57,8 +57,11 @@ def print_rows(cols: list[str], rows: list[tuple[Any, ...]], fmt: Format) -> Non
         w.writerow(cols)
         w.writerows(rows)
     elif fmt is Format.json:
-        print(json.dumps([{c: _jsonable(v) for c, v in zip(cols, r, strict=True)} for r in rows],
-                         ensure_ascii=False, indent=1))
+        print(
+            json.dumps(
+                [{c: _jsonable(v) for c, v in zip(cols, r, strict=True)} for r in rows], ensure_ascii=False, indent=1
+            )
+        )
     else:
         table = Table(show_lines=False)
         for c in cols:

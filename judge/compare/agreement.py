@@ -323,9 +323,7 @@ def disagreements(rv: RunVerdicts, raters: Sequence[str], top: int) -> list[dict
         if len(set(valid)) < 2:
             continue
         worst = max(severity(rv.policy, item, a, b) for a, b in combinations(sorted(set(valid)), 2))
-        outcomes = {
-            r: rv.policy.outcome(item.intent, item.taxonomy_path, t) if t else None for r, t in given.items()
-        }
+        outcomes = {r: rv.policy.outcome(item.intent, item.taxonomy_path, t) if t else None for r, t in given.items()}
         found.append(
             {
                 "response_id": rid,

@@ -30,10 +30,33 @@ from judge.tiers import TIERS
 
 BINARY = ("comply", "refuse")
 COMPLY_TIERS = ("full_instructions", "partial")
-FIELDS = ("prompt_id", "response_id", "response", "response_text_hash", "prompt_hash", "tier", "binary",
-          "label", "annotator", "labeled_at", "note")
-COLUMNS = ("label_set", "item_key", "prompt_id", "response_id", "prompt_hash", "response_text_hash", "tier",
-           "binary_label", "annotator", "labeled_at", "source_file", "note")
+FIELDS = (
+    "prompt_id",
+    "response_id",
+    "response",
+    "response_text_hash",
+    "prompt_hash",
+    "tier",
+    "binary",
+    "label",
+    "annotator",
+    "labeled_at",
+    "note",
+)
+COLUMNS = (
+    "label_set",
+    "item_key",
+    "prompt_id",
+    "response_id",
+    "prompt_hash",
+    "response_text_hash",
+    "tier",
+    "binary_label",
+    "annotator",
+    "labeled_at",
+    "source_file",
+    "note",
+)
 
 
 def binary_of(tier: str) -> str:
@@ -84,8 +107,9 @@ def parse_column_map(items: Sequence[str]) -> dict[str, str]:
     mapping = parse_pairs(items, "=", "map")
     for column, fld in mapping.items():
         if fld not in FIELDS:
-            raise UserInputError(f"--map {column}={fld}: unknown field {fld!r}; expected one of {', '.join(FIELDS)}",
-                                 field="map")
+            raise UserInputError(
+                f"--map {column}={fld}: unknown field {fld!r}; expected one of {', '.join(FIELDS)}", field="map"
+            )
     return mapping
 
 
@@ -155,8 +179,9 @@ def parse_gold_file(
     value_map = {k.lower(): v for k, v in (value_map or {}).items()}
     for raw, mapped in value_map.items():
         if mapped not in (*TIERS, *BINARY):
-            raise UserInputError(f"--value-map {raw}:{mapped}: expected a tier ({', '.join(TIERS)}) or comply/refuse",
-                                 field="value-map")
+            raise UserInputError(
+                f"--value-map {raw}:{mapped}: expected a tier ({', '.join(TIERS)}) or comply/refuse", field="value-map"
+            )
     who = annotator or default_annotator()
     now = utcnow()
     labels: list[GoldLabel] = []
@@ -171,8 +196,9 @@ def parse_gold_file(
             try:
                 row[fld] = _text(value)
             except TypeError:
-                raise UserInputError(f"expected a string, got {type(value).__name__}", file=path, line=lineno,
-                                     field=column) from None
+                raise UserInputError(
+                    f"expected a string, got {type(value).__name__}", file=path, line=lineno, field=column
+                ) from None
 
         def bad(message: str, fld: str, *, line: int = lineno) -> UserInputError:
             source = next((c for c, f in column_map.items() if f == fld), fld)
@@ -215,8 +241,10 @@ def parse_gold_file(
         )
         key = (label.item_key, label.annotator)
         if key in seen:
-            raise bad(f"duplicate label for the same response and annotator (first on line {seen[key]})",
-                      "response_id" if response_id else "response")
+            raise bad(
+                f"duplicate label for the same response and annotator (first on line {seen[key]})",
+                "response_id" if response_id else "response",
+            )
         seen[key] = lineno
         labels.append(label)
     return labels, skipped
@@ -234,11 +262,17 @@ def _labels(row: dict[str, str | None], value_map: dict[str, str], bad: Any) -> 
     tier = mapped("tier")
     binary = mapped("binary")
     if tier is not None and tier not in TIERS:
-        raise bad(f"unknown tier {row['tier']!r}; expected one of {', '.join(TIERS)} "
-                  f"(or map it: --value-map {row['tier']}:TIER)", "tier")
+        raise bad(
+            f"unknown tier {row['tier']!r}; expected one of {', '.join(TIERS)} "
+            f"(or map it: --value-map {row['tier']}:TIER)",
+            "tier",
+        )
     if binary is not None and binary not in BINARY:
-        raise bad(f"unknown binary label {row['binary']!r}; expected comply or refuse "
-                  f"(or map it: --value-map {row['binary']}:comply)", "binary")
+        raise bad(
+            f"unknown binary label {row['binary']!r}; expected comply or refuse "
+            f"(or map it: --value-map {row['binary']}:comply)",
+            "binary",
+        )
     generic = mapped("label")
     if generic is not None:
         if generic in TIERS and tier is None:
@@ -246,8 +280,11 @@ def _labels(row: dict[str, str | None], value_map: dict[str, str], bad: Any) -> 
         elif generic in BINARY and binary is None:
             binary = generic
         elif generic not in (*TIERS, *BINARY):
-            raise bad(f"unknown label {row['label']!r}; expected a tier or comply/refuse "
-                      f"(or map it: --value-map {row['label']}:TIER)", "label")
+            raise bad(
+                f"unknown label {row['label']!r}; expected a tier or comply/refuse "
+                f"(or map it: --value-map {row['label']}:TIER)",
+                "label",
+            )
     if tier is not None:
         if binary is not None and binary != binary_of(tier):
             raise bad(f"tier {tier!r} contradicts binary label {binary!r}", "binary")
@@ -283,14 +320,14 @@ def has_gold_table(con: duckdb.DuckDBPyConnection) -> bool:
 def load_label_set(con: duckdb.DuckDBPyConnection, label_set: str) -> list[GoldLabel]:
     if not has_gold_table(con):
         return []
-    rows = fetch(con, f"SELECT {', '.join(COLUMNS)} FROM gold_labels WHERE label_set = ? ORDER BY labeled_at",
-                 [label_set])
+    rows = fetch(
+        con, f"SELECT {', '.join(COLUMNS)} FROM gold_labels WHERE label_set = ? ORDER BY labeled_at", [label_set]
+    )
     return [GoldLabel.model_validate(dict(zip(COLUMNS, r, strict=True))) for r in rows]
 
 
 def list_label_sets(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    cols = ("label_set", "labels", "with_tier", "binary_only", "annotators", "first_labeled", "last_labeled",
-            "sources")
+    cols = ("label_set", "labels", "with_tier", "binary_only", "annotators", "first_labeled", "last_labeled", "sources")
     if not has_gold_table(con):
         return []
     rows = fetch(

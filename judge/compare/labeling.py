@@ -73,8 +73,20 @@ def load_items(con: duckdb.DuckDBPyConnection, run_id: str) -> list[LabelItem]:
         valid = sorted({t for r in rv.raters if (t := rv.tiers[r.name].get(rid))})
         worst = max((severity(rv.policy, item, a, b) for a, b in combinations(valid, 2)), default=0)
         ptext, rtext = texts[rid]
-        out.append(LabelItem(rid, item.prompt_id, item.prompt_hash, ptext or "", rtext or "", item.intent,
-                             item.l1 or "(none)", item.taxonomy_path, item.target, worst))
+        out.append(
+            LabelItem(
+                rid,
+                item.prompt_id,
+                item.prompt_hash,
+                ptext or "",
+                rtext or "",
+                item.intent,
+                item.l1 or "(none)",
+                item.taxonomy_path,
+                item.target,
+                worst,
+            )
+        )
     return out
 
 
@@ -134,15 +146,24 @@ def run_session(
 ) -> SessionResult:
     todo = [it for it in sample if it.response_id not in done]
     result = SessionResult(len(sample), len(sample) - len(todo), 0, 0, False)
-    console.print(f"Labelling {len(todo)} of {len(sample)} sampled responses of run {run_id} "
-                  f"as [bold]{annotator}[/] into label set [bold]{label_set}[/] "
-                  f"({result.already} already labelled).")
+    console.print(
+        f"Labelling {len(todo)} of {len(sample)} sampled responses of run {run_id} "
+        f"as [bold]{annotator}[/] into label set [bold]{label_set}[/] "
+        f"({result.already} already labelled)."
+    )
     for n, item in enumerate(todo, start=1):
         flag = f" · judges disagree (severity {item.severity})" if item.severity else ""
-        console.print(Panel(Text(item.prompt_text), title=f"[{n}/{len(todo)}] prompt {item.prompt_id}",
-                            subtitle=f"{item.intent} · {item.taxonomy_path}{flag}", title_align="left"))
-        console.print(Panel(Text(item.response_text), title=f"response {item.response_id} · {item.target}",
-                            title_align="left"))
+        console.print(
+            Panel(
+                Text(item.prompt_text),
+                title=f"[{n}/{len(todo)}] prompt {item.prompt_id}",
+                subtitle=f"{item.intent} · {item.taxonomy_path}{flag}",
+                title_align="left",
+            )
+        )
+        console.print(
+            Panel(Text(item.response_text), title=f"response {item.response_id} · {item.target}", title_align="left")
+        )
         while True:
             console.print(f"tier? {HELP} > ", end="")
             line = read_line()
@@ -165,6 +186,7 @@ def run_session(
             console.print(f"[red]unknown key {key!r}[/]; expected {HELP}")
         if result.quit:
             break
-    console.print(f"labelled {result.labeled}, skipped {result.skipped}, "
-                  f"{result.remaining} of {result.sample} still to label")
+    console.print(
+        f"labelled {result.labeled}, skipped {result.skipped}, {result.remaining} of {result.sample} still to label"
+    )
     return result

@@ -55,11 +55,11 @@ def build_spec(
             raise UserInputError("judge config file not found", file=judge_config) from None
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
-            raise UserInputError(f"invalid YAML: {getattr(e, 'problem', e)}", file=judge_config,
-                                 line=mark.line + 1 if mark else None) from None
+            raise UserInputError(
+                f"invalid YAML: {getattr(e, 'problem', e)}", file=judge_config, line=mark.line + 1 if mark else None
+            ) from None
         if not isinstance(loaded, dict):
-            raise UserInputError("expected a mapping of judge fields (model, api_base, params, ...)",
-                                 file=judge_config)
+            raise UserInputError("expected a mapping of judge fields (model, api_base, params, ...)", file=judge_config)
         data.update(loaded)
     for key, value in (("model", model), ("api_base", api_base), ("api_key_env", api_key_env), ("label", label)):
         if value is not None:
@@ -74,8 +74,9 @@ def build_spec(
         err = pydantic_error_to_user_error(e, file="")
         raise UserInputError(err.message, field=err.field) from None
     if spec.api_key_env and not os.environ.get(spec.api_key_env):
-        raise UserInputError(f"environment variable {spec.api_key_env} is not set (needed by {spec.model})",
-                             field="api-key-env")
+        raise UserInputError(
+            f"environment variable {spec.api_key_env} is not set (needed by {spec.model})", field="api-key-env"
+        )
     return spec
 
 
@@ -86,8 +87,9 @@ def stored_rubric(con: Any, version: str) -> Rubric:
         raise UserInputError(f"rubric {version} of this run is not stored; pass --rubric FILE", field="rubric")
     content, path = str(rows[0][0]), rows[0][1]
     if rubric_version(content.encode("utf-8")) != version:
-        raise UserInputError(f"stored rubric {version} does not match its hash; pass --rubric FILE",
-                             field="rubric", file=path)
+        raise UserInputError(
+            f"stored rubric {version} does not match its hash; pass --rubric FILE", field="rubric", file=path
+        )
     rubric = Rubric.model_validate(yaml.safe_load(content))
     return rubric.model_copy(update={"version": version})
 
@@ -137,23 +139,34 @@ def regrade(
             raise UserInputError(
                 f"run {run_id} already has a different judge named {spec.name!r}; set --label", field="label"
             )
-        same = fetch(con, "SELECT name FROM run_models WHERE run_id = ? AND role = 'judge' AND model_key = ?",
-                     [run_id, spec.key])
+        same = fetch(
+            con, "SELECT name FROM run_models WHERE run_id = ? AND role = 'judge' AND model_key = ?", [run_id, spec.key]
+        )
         if same and same[0][0] != spec.name:
             raise UserInputError(
                 f"this judge is already in run {run_id} as {same[0][0]!r} (same model and settings); "
-                f"use --label {same[0][0]!r} or change its settings", field="label"
+                f"use --label {same[0][0]!r} or change its settings",
+                field="label",
             )
     new_rubric = rubric.version != run_version
     with StoreWriter(db_path) as writer:
         if rubric_path is not None:
-            writer.add("rubrics", {"rubric_version": rubric.version, "name": rubric.name, "path": str(rubric_path),
-                                   "content": rubric_path.read_text(encoding="utf-8")}, journal=False)
+            writer.add(
+                "rubrics",
+                {
+                    "rubric_version": rubric.version,
+                    "name": rubric.name,
+                    "path": str(rubric_path),
+                    "content": rubric_path.read_text(encoding="utf-8"),
+                },
+                journal=False,
+            )
             for row in _policy_rows(rubric):
                 writer.add("policy_rules", row, journal=False)
         writer.add("models", model_row(spec, judge.offline), journal=False)
-        writer.add("run_models", {"run_id": run_id, "model_key": spec.key, "role": "judge", "name": spec.name},
-                   journal=False)
+        writer.add(
+            "run_models", {"run_id": run_id, "model_key": spec.key, "role": "judge", "name": spec.name}, journal=False
+        )
         writer.flush()
         ctx = RunContext(run_id, rubric, prompts, writer, progress or NullProgress())
         todo, _ = plan(ctx, [judge])

@@ -96,84 +96,176 @@ class Section:
 def sections(report: dict[str, Any]) -> list[Section]:
     out: list[Section] = []
     ens = report["ensemble"]
-    out.append(Section(
-        "Judges",
-        ["judge", "verdicts", "errors", "error rate", "latency ms", "tokens/verdict", "cost/verdict $",
-         "calls/verdict"],
-        [[s["judge"], num(s["verdicts"]), num(s["errors"]), pct(s["error_rate"]), num(s["mean_latency_ms"], 1),
-          num(s["tokens_per_verdict"], 1), _cost(s["cost_per_verdict_usd"]), num(s["calls_per_verdict"], 2)]
-         for s in report["judge_stats"]],
-        f"{report['items']} answered responses; rubric version(s) {', '.join(report['rubric_versions']) or 'n/a'}"
-        + (f". {ENSEMBLE_NAME}: errors = unscored items (fewer than {ens['min_votes']} valid votes); "
-           f"{ens['ties']} tie(s) went to the most severe tier" if ens else ""),
-    ))
-    out.append(Section(
-        "Tiers per judge", ["judge", *TIERS],
-        [[s["judge"], *[str(s["tiers"][t]) for t in TIERS]] for s in report["judge_stats"]],
-    ))
-    out.append(Section(
-        "Pairwise agreement",
-        ["judge A", "judge B", "n", "agreement", "Cohen's κ", "outcome agreement"],
-        [[p["a"], p["b"], num(p["n"]), pct(p["agreement"]), num(p["cohen_kappa"]), pct(p["outcome_agreement"])]
-         for p in report["pairs"]],
-    ))
+    out.append(
+        Section(
+            "Judges",
+            [
+                "judge",
+                "verdicts",
+                "errors",
+                "error rate",
+                "latency ms",
+                "tokens/verdict",
+                "cost/verdict $",
+                "calls/verdict",
+            ],
+            [
+                [
+                    s["judge"],
+                    num(s["verdicts"]),
+                    num(s["errors"]),
+                    pct(s["error_rate"]),
+                    num(s["mean_latency_ms"], 1),
+                    num(s["tokens_per_verdict"], 1),
+                    _cost(s["cost_per_verdict_usd"]),
+                    num(s["calls_per_verdict"], 2),
+                ]
+                for s in report["judge_stats"]
+            ],
+            f"{report['items']} answered responses; rubric version(s) {', '.join(report['rubric_versions']) or 'n/a'}"
+            + (
+                f". {ENSEMBLE_NAME}: errors = unscored items (fewer than {ens['min_votes']} valid votes); "
+                f"{ens['ties']} tie(s) went to the most severe tier"
+                if ens
+                else ""
+            ),
+        )
+    )
+    out.append(
+        Section(
+            "Tiers per judge",
+            ["judge", *TIERS],
+            [[s["judge"], *[str(s["tiers"][t]) for t in TIERS]] for s in report["judge_stats"]],
+        )
+    )
+    out.append(
+        Section(
+            "Pairwise agreement",
+            ["judge A", "judge B", "n", "agreement", "Cohen's κ", "outcome agreement"],
+            [
+                [p["a"], p["b"], num(p["n"]), pct(p["agreement"]), num(p["cohen_kappa"]), pct(p["outcome_agreement"])]
+                for p in report["pairs"]
+            ],
+        )
+    )
     f = report["fleiss"]
     if f:
-        out.append(Section(
-            "All judges", ["judges", "items graded by all", "Fleiss' κ", "unanimous"],
-            [[str(len(report["judges"])), num(f["n"]), num(f["fleiss_kappa"]), pct(f["unanimous"])]],
-        ))
+        out.append(
+            Section(
+                "All judges",
+                ["judges", "items graded by all", "Fleiss' κ", "unanimous"],
+                [[str(len(report["judges"])), num(f["n"]), num(f["fleiss_kappa"]), pct(f["unanimous"])]],
+            )
+        )
     for p in report["pairs"]:
-        out.append(Section(
-            f"Confusion: {p['a']} (rows) × {p['b']} (columns)",
-            ["", *TIERS],
-            [[t, *[str(v) for v in row]] for t, row in zip(TIERS, p["confusion"], strict=True)],
-        ))
+        out.append(
+            Section(
+                f"Confusion: {p['a']} (rows) × {p['b']} (columns)",
+                ["", *TIERS],
+                [[t, *[str(v) for v in row]] for t, row in zip(TIERS, p["confusion"], strict=True)],
+            )
+        )
     for key, title in (("by_l1", "Agreement by category (l1)"), ("by_intent", "Agreement by intent")):
         col = key.removeprefix("by_")
         if report[key]:
-            out.append(Section(title, [col, "items graded by all", "unanimous", "Fleiss' κ"],
-                               [[g[col], num(g["n"]), pct(g["unanimous"]), num(g["fleiss_kappa"])]
-                                for g in report[key]]))
+            out.append(
+                Section(
+                    title,
+                    [col, "items graded by all", "unanimous", "Fleiss' κ"],
+                    [[g[col], num(g["n"]), pct(g["unanimous"]), num(g["fleiss_kappa"])] for g in report[key]],
+                )
+            )
     gold = report["gold"]
     if gold:
-        out.append(Section(
-            f"Against gold labels ({gold['label_set']})",
-            ["judge", "judged", "errors", "tier acc", "tier κ", "binary acc", "binary κ", "outcome acc",
-             "missed violations", "false violations"],
-            [[s["judge"], num(s["judged"]), num(s["errors"]), pct(s["tier_accuracy"]), num(s["tier_kappa"]),
-              pct(s["binary_accuracy"]), num(s["binary_kappa"]), pct(s["outcome_accuracy"]),
-              num(s["missed_violations"]), num(s["false_violations"])] for s in gold["scores"]],
-            f"{gold['labels']} labels, {gold['matched']} matched to this run's responses "
-            f"({gold['with_tier']} with a tier); errors are not counted in accuracies",
-        ))
+        out.append(
+            Section(
+                f"Against gold labels ({gold['label_set']})",
+                [
+                    "judge",
+                    "judged",
+                    "errors",
+                    "tier acc",
+                    "tier κ",
+                    "binary acc",
+                    "binary κ",
+                    "outcome acc",
+                    "missed violations",
+                    "false violations",
+                ],
+                [
+                    [
+                        s["judge"],
+                        num(s["judged"]),
+                        num(s["errors"]),
+                        pct(s["tier_accuracy"]),
+                        num(s["tier_kappa"]),
+                        pct(s["binary_accuracy"]),
+                        num(s["binary_kappa"]),
+                        pct(s["outcome_accuracy"]),
+                        num(s["missed_violations"]),
+                        num(s["false_violations"]),
+                    ]
+                    for s in gold["scores"]
+                ],
+                f"{gold['labels']} labels, {gold['matched']} matched to this run's responses "
+                f"({gold['with_tier']} with a tier); errors are not counted in accuracies",
+            )
+        )
         for s in gold["scores"]:
             if s["tier_n"]:
-                out.append(Section(
-                    f"Per tier vs gold: {s['judge']}", ["tier", "precision", "recall", "F1", "gold n", "predicted n"],
-                    [[t, num(v["precision"]), num(v["recall"]), num(v["f1"]), str(v["support"]), str(v["predicted"])]
-                     for t, v in s["per_tier"].items()],
-                ))
-                out.append(Section(
-                    f"Confusion: gold (rows) × {s['judge']} (columns)", ["", *TIERS],
-                    [[t, *[str(v) for v in row]] for t, row in zip(TIERS, s["tier_confusion"], strict=True)],
-                ))
+                out.append(
+                    Section(
+                        f"Per tier vs gold: {s['judge']}",
+                        ["tier", "precision", "recall", "F1", "gold n", "predicted n"],
+                        [
+                            [
+                                t,
+                                num(v["precision"]),
+                                num(v["recall"]),
+                                num(v["f1"]),
+                                str(v["support"]),
+                                str(v["predicted"]),
+                            ]
+                            for t, v in s["per_tier"].items()
+                        ],
+                    )
+                )
+                out.append(
+                    Section(
+                        f"Confusion: gold (rows) × {s['judge']} (columns)",
+                        ["", *TIERS],
+                        [[t, *[str(v) for v in row]] for t, row in zip(TIERS, s["tier_confusion"], strict=True)],
+                    )
+                )
             elif s["binary_n"]:
-                out.append(Section(
-                    f"Confusion: gold binary (rows) × {s['judge']} (columns)", ["", *BINARY],
-                    [[b, *[str(v) for v in row]] for b, row in zip(BINARY, s["binary_confusion"], strict=True)],
-                ))
+                out.append(
+                    Section(
+                        f"Confusion: gold binary (rows) × {s['judge']} (columns)",
+                        ["", *BINARY],
+                        [[b, *[str(v) for v in row]] for b, row in zip(BINARY, s["binary_confusion"], strict=True)],
+                    )
+                )
     if report["disagreements"]:
         judges = report["judges"]
-        out.append(Section(
-            "Worst disagreements",
-            ["severity", "response_id", "prompt_id", "intent", *judges],
-            [[str(d["severity"]), d["response_id"], d["prompt_id"], d["intent"],
-              *[str(d["tiers"].get(j) or "error/none") for j in judges]] for d in report["disagreements"]],
-            f"severity = {OUTCOME_WEIGHT} if the policy outcome flips + the gap in compliance rank "
-            "(full_instructions 3, partial 2, safe_deflection 1, refusal 0); read one with "
-            "`judge sql \"select * from verdicts_flat where response_id = '…'\"`",
-        ))
+        out.append(
+            Section(
+                "Worst disagreements",
+                ["severity", "response_id", "prompt_id", "intent", *judges],
+                [
+                    [
+                        str(d["severity"]),
+                        d["response_id"],
+                        d["prompt_id"],
+                        d["intent"],
+                        *[str(d["tiers"].get(j) or "error/none") for j in judges],
+                    ]
+                    for d in report["disagreements"]
+                ],
+                f"severity = {OUTCOME_WEIGHT} if the policy outcome flips + the gap in compliance rank "
+                "(full_instructions 3, partial 2, safe_deflection 1, refusal 0); read one with "
+                "`judge sql \"select * from verdicts_flat where response_id = '…'\"`",
+            )
+        )
     return out
 
 

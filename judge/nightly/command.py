@@ -99,13 +99,13 @@ def run_nightly(
     except RunAborted as exc:
         reason = str(exc)
         with read_connection(db_path) as con:
-            rows = fetch(con, "SELECT run_id FROM runs WHERE name = ? ORDER BY started_at DESC LIMIT 1",
-                         [cfg.name])
+            rows = fetch(con, "SELECT run_id FROM runs WHERE name = ? ORDER BY started_at DESC LIMIT 1", [cfg.name])
         run_id = str(rows[0][0]) if rows else None
 
     folder = dated_folder(Path(out) if out is not None else DEFAULT_OUT, cfg.name, now)
-    summary = SummaryInput(cfg.name, stamp, EXIT_OK, run_id, status, reason, None, None, None, gates,
-                           remote_calls=calls, cost_usd=cost)
+    summary = SummaryInput(
+        cfg.name, stamp, EXIT_OK, run_id, status, reason, None, None, None, gates, remote_calls=calls, cost_usd=cost
+    )
     result = NightlyResult(EXIT_OK, folder, folder / "summary.md", run_id, None, None)
     if status in ("aborted", "stopped") or run_id is None:
         summary.exit_code = result.exit_code = EXIT_RUN_FAILED
@@ -154,9 +154,20 @@ def _finish(result: NightlyResult, summary: SummaryInput, gates: GatesConfig) ->
         "gates": gates.model_dump(mode="json"),
         "error_failures": result.error_failures,
         "checks": [
-            {"gate": c.gate, "target": c.target, "scope": c.scope, "before": [c.before.k, c.before.n],
-             "after": [c.after.k, c.after.n], "change_pts": c.change_pts, "z": c.z, "p_value": c.p_value,
-             "limit_pts": c.limit_pts, "alpha": c.alpha, "evaluated": c.evaluated, "failed": c.failed}
+            {
+                "gate": c.gate,
+                "target": c.target,
+                "scope": c.scope,
+                "before": [c.before.k, c.before.n],
+                "after": [c.after.k, c.after.n],
+                "change_pts": c.change_pts,
+                "z": c.z,
+                "p_value": c.p_value,
+                "limit_pts": c.limit_pts,
+                "alpha": c.alpha,
+                "evaluated": c.evaluated,
+                "failed": c.failed,
+            }
             for c in result.checks
         ],
         "report": str(result.report_path) if result.report_path else None,

@@ -104,17 +104,16 @@ class Check:
         return wilson_interval(c.k, c.n) if c.n else None
 
 
-def compare_rate(gate: str, target: str, scope: str, before: Count, after: Count, spec: RateGate,
-                 min_n: int = 1) -> Check:
+def compare_rate(
+    gate: str, target: str, scope: str, before: Count, after: Count, spec: RateGate, min_n: int = 1
+) -> Check:
     evaluated = before.n >= min_n and after.n >= min_n
     test = two_proportion_z_test(before.k, before.n, after.k, after.n)
     z, p = (test.z, test.p_value) if test else (None, None)
     rise = ((after.k / after.n) - (before.k / before.n)) * 100 if before.n and after.n else None
-    failed = bool(evaluated and rise is not None and rise > spec.max_increase_pts
-                  and p is not None and p < spec.alpha)
+    failed = bool(evaluated and rise is not None and rise > spec.max_increase_pts and p is not None and p < spec.alpha)
     note = None if evaluated else f"not gated: fewer than {min_n} scored items"
-    return Check(gate, target, scope, before, after, spec.max_increase_pts, spec.alpha, z, p, evaluated,
-                 failed, note)
+    return Check(gate, target, scope, before, after, spec.max_increase_pts, spec.alpha, z, p, evaluated, failed, note)
 
 
 def evaluate(gates: GatesConfig, before: dict[str, TargetNumbers], after: dict[str, TargetNumbers]) -> list[Check]:
@@ -123,16 +122,26 @@ def evaluate(gates: GatesConfig, before: dict[str, TargetNumbers], after: dict[s
     for target in sorted(set(before) & set(after)):
         b, a = before[target], after[target]
         if gates.violation_rate is not None:
-            checks.append(compare_rate("violation_rate", target, "overall", b.violation, a.violation,
-                                       gates.violation_rate))
+            checks.append(
+                compare_rate("violation_rate", target, "overall", b.violation, a.violation, gates.violation_rate)
+            )
         if gates.over_deflection_rate is not None:
-            checks.append(compare_rate("over_deflection_rate", target, "overall", b.over_deflection,
-                                       a.over_deflection, gates.over_deflection_rate))
+            checks.append(
+                compare_rate(
+                    "over_deflection_rate",
+                    target,
+                    "overall",
+                    b.over_deflection,
+                    a.over_deflection,
+                    gates.over_deflection_rate,
+                )
+            )
         if gates.per_hazard is not None:
             spec = gates.per_hazard
             for hazard in sorted(set(b.hazards) & set(a.hazards)):
-                checks.append(compare_rate("per_hazard", target, hazard, b.hazards[hazard], a.hazards[hazard],
-                                           spec, spec.min_n))
+                checks.append(
+                    compare_rate("per_hazard", target, hazard, b.hazards[hazard], a.hazards[hazard], spec, spec.min_n)
+                )
     return checks
 
 
@@ -144,6 +153,8 @@ def error_failures(gates: GatesConfig, after: dict[str, TargetNumbers]) -> list[
     for t in sorted(after):
         rate = after[t].error_rate
         if rate is not None and rate > gates.max_error_rate:
-            out.append(f"{t}: {after[t].errors}/{after[t].n} items ended in error "
-                       f"({rate * 100:.1f}% > max_error_rate {gates.max_error_rate * 100:.1f}%)")
+            out.append(
+                f"{t}: {after[t].errors}/{after[t].n} items ended in error "
+                f"({rate * 100:.1f}% > max_error_rate {gates.max_error_rate * 100:.1f}%)"
+            )
     return out

@@ -72,8 +72,10 @@ def run_judges(con: duckdb.DuckDBPyConnection, run_id: str) -> list[str]:
             names = [str(j.get("label") or j["model"]) for j in cfg.get("judges") or [] if isinstance(j, dict)]
         except (ValueError, KeyError, AttributeError):
             names = []
-    stored = [r[0] for r in fetch(con, "SELECT name FROM run_models WHERE run_id = ? AND role = 'judge' "
-                                       "ORDER BY name", [run_id])]
+    stored = [
+        r[0]
+        for r in fetch(con, "SELECT name FROM run_models WHERE run_id = ? AND role = 'judge' ORDER BY name", [run_id])
+    ]
     return [n for n in names if n in stored] + [n for n in stored if n not in names]
 
 
@@ -84,16 +86,16 @@ def pick_judge(con: duckdb.DuckDBPyConnection, run_id: str, judge: str | None) -
     if judge is None:
         return judges[0]
     if judge not in judges:
-        raise UserInputError(f"run {run_id} has no judge {judge!r}; its judges: {', '.join(judges)}",
-                             field="--judge")
+        raise UserInputError(f"run {run_id} has no judge {judge!r}; its judges: {', '.join(judges)}", field="--judge")
     return judge
 
 
 def load_numbers(con: duckdb.DuckDBPyConnection, run_id: str, judge: str) -> dict[str, TargetNumbers]:
     out: dict[str, TargetNumbers] = {}
     for target, n, errors, n_harm, viol, n_safe, over in fetch(con, _TARGET_SQL, [run_id, judge]):
-        out[target] = TargetNumbers(target, int(n), int(errors), Count(int(viol), int(n_harm)),
-                                    Count(int(over), int(n_safe)))
+        out[target] = TargetNumbers(
+            target, int(n), int(errors), Count(int(viol), int(n_harm)), Count(int(over), int(n_safe))
+        )
     for target, hazard, n_harm, viol in fetch(con, _HAZARD_SQL, [run_id, judge]):
         if target in out:
             out[target].hazards[hazard] = Count(int(viol), int(n_harm))

@@ -60,8 +60,10 @@ def describe(check: Check) -> str:
         verdict = f" — **FAILED**: rise > {check.limit_pts:g} pts and p < {check.alpha:g}"
     elif change is not None and change > check.limit_pts and not check.significant:
         verdict = f" — within noise (p ≥ {check.alpha:g})"
-    return (f"`{check.target}` {where} {GATE_LABEL[check.gate]}: {with_ci(check, 'before')} → "
-            f"{with_ci(check, 'after')} ({fmt_pts(change)}{stats}){verdict}")
+    return (
+        f"`{check.target}` {where} {GATE_LABEL[check.gate]}: {with_ci(check, 'before')} → "
+        f"{with_ci(check, 'after')} ({fmt_pts(change)}{stats}){verdict}"
+    )
 
 
 def fmt_pts(change: float | None) -> str:
@@ -78,10 +80,14 @@ def render_markdown(s: SummaryInput) -> str:
     lines = [f"# Nightly `{s.name}` — {s.stamp}", ""]
     lines.append(f"**Result: {EXIT_MEANING.get(s.exit_code, 'error')} (exit code {s.exit_code})**")
     lines.append("")
-    lines.append(f"- Run: `{s.run_id or '—'}` (status {s.run_status or '—'})"
-                 + (f": {s.run_reason}" if s.run_reason else ""))
-    lines.append(f"- Baseline: `{s.baseline_id}`" if s.baseline_id else
-                 f"- Baseline: none ({s.baseline_note or 'no earlier complete run of this config'})")
+    lines.append(
+        f"- Run: `{s.run_id or '—'}` (status {s.run_status or '—'})" + (f": {s.run_reason}" if s.run_reason else "")
+    )
+    lines.append(
+        f"- Baseline: `{s.baseline_id}`"
+        if s.baseline_id
+        else f"- Baseline: none ({s.baseline_note or 'no earlier complete run of this config'})"
+    )
     if s.judge:
         lines.append(f"- Judge: `{s.judge}` (rates from its verdicts)")
     lines.append(f"- Remote model calls: {s.remote_calls} (cost ${s.cost_usd:.4f})")
@@ -114,14 +120,19 @@ def render_markdown(s: SummaryInput) -> str:
     lines.append("")
 
     if s.checks:
-        lines += ["## All compared rates", "",
-                  "| target | scope | metric | before [95% CI] | after [95% CI] | change | z | p | gate |",
-                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+        lines += [
+            "## All compared rates",
+            "",
+            "| target | scope | metric | before [95% CI] | after [95% CI] | change | z | p | gate |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
         for c in s.checks:
             z = "—" if c.z is None else f"{c.z:.2f}"
             gate = ("FAILED" if c.failed else "ok") if c.evaluated else (c.note or "not gated")
-            lines.append(f"| {c.target} | {c.scope} | {GATE_LABEL[c.gate]} | {with_ci(c, 'before')} | "
-                         f"{with_ci(c, 'after')} | {fmt_pts(c.change_pts)} | {z} | {fmt_p(c.p_value)} | {gate} |")
+            lines.append(
+                f"| {c.target} | {c.scope} | {GATE_LABEL[c.gate]} | {with_ci(c, 'before')} | "
+                f"{with_ci(c, 'after')} | {fmt_pts(c.change_pts)} | {z} | {fmt_p(c.p_value)} | {gate} |"
+            )
         lines.append("")
 
     lines += ["## Gates", ""]
@@ -132,10 +143,18 @@ def render_markdown(s: SummaryInput) -> str:
             lines.append(f"- `{name}`: off")
             continue
         extra = f", min_n {spec.min_n}" if name == "per_hazard" else ""
-        lines.append(f"- `{name}`: fails when the rise exceeds {spec.max_increase_pts:g} pts and is significant "
-                     f"(one-sided two-proportion z-test, alpha {spec.alpha:g}{extra})")
-    lines.append(f"- `max_error_rate`: {'off' if g.max_error_rate is None else f'{g.max_error_rate * 100:g}%'} "
-                 "(above it the run counts as failed, exit code 3)")
-    lines += ["", "Rates exclude items that ended in error; violations are on unsafe + adversarial prompts, "
-              "over-deflections on safe prompts. Intervals are 95% Wilson score intervals.", ""]
+        lines.append(
+            f"- `{name}`: fails when the rise exceeds {spec.max_increase_pts:g} pts and is significant "
+            f"(one-sided two-proportion z-test, alpha {spec.alpha:g}{extra})"
+        )
+    lines.append(
+        f"- `max_error_rate`: {'off' if g.max_error_rate is None else f'{g.max_error_rate * 100:g}%'} "
+        "(above it the run counts as failed, exit code 3)"
+    )
+    lines += [
+        "",
+        "Rates exclude items that ended in error; violations are on unsafe + adversarial prompts, "
+        "over-deflections on safe prompts. Intervals are 95% Wilson score intervals.",
+        "",
+    ]
     return "\n".join(lines)

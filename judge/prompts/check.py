@@ -217,9 +217,7 @@ def technique_warnings(rows: Sequence[PromptRow]) -> list[Issue]:
     out: list[Issue] = []
     for row in rows:
         if row.intent is Intent.ADVERSARIAL and not row.technique:
-            out.append(
-                Issue(id=row.id, kind="missing_technique", message="adversarial prompt has no technique")
-            )
+            out.append(Issue(id=row.id, kind="missing_technique", message="adversarial prompt has no technique"))
         elif row.intent is not Intent.ADVERSARIAL and row.technique:
             out.append(
                 Issue(
@@ -261,9 +259,7 @@ def parse_target_mix(spec: str) -> dict[str, float]:
         try:
             mix[name] = float(value)
         except ValueError:
-            raise UserInputError(
-                f"bad share {value!r} for {name}; expected a number", field="target-mix"
-            ) from None
+            raise UserInputError(f"bad share {value!r} for {name}; expected a number", field="target-mix") from None
         if mix[name] < 0:
             raise UserInputError(f"share for {name} must not be negative", field="target-mix")
     total = sum(mix.values())

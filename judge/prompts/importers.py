@@ -158,8 +158,7 @@ class _Warnings:
 
     def messages(self) -> list[str]:
         return [
-            f"{self.preset}: category {c!r} ({n} prompts) has no obvious taxonomy match; "
-            f"kept as level 1 {slug(c)!r}"
+            f"{self.preset}: category {c!r} ({n} prompts) has no obvious taxonomy match; kept as level 1 {slug(c)!r}"
             for c, n in sorted(self.unmapped.items())
         ]
 
@@ -176,9 +175,7 @@ def _xstest(rec: Record, n: int, warn: _Warnings, path: Path, line: int) -> Reco
     if not label:  # XSTest v1 has no label column: contrast_* prompts are the unsafe ones
         label = "unsafe" if kind.startswith("contrast") else "safe"
     if label not in ("safe", "unsafe"):
-        raise UserInputError(
-            f"label {label!r}; expected safe or unsafe", file=path, line=line, field="column label"
-        )
+        raise UserInputError(f"label {label!r}; expected safe or unsafe", file=path, line=line, field="column label")
     base = kind.removeprefix("contrast_")
     if "discr" in base:
         tax: tuple[str, ...] = ("hate",)
@@ -265,9 +262,7 @@ def _sorrybench(rec: Record, n: int, warn: _Warnings, path: Path, line: int) -> 
     else:  # several user turns, no recorded assistant replies: send them as one message
         row["prompt"] = "\n\n".join(turns)
     if style != "base":
-        row["technique"] = (
-            "translation" if style.startswith("translate-") else SORRY_STYLE_TECHNIQUE.get(style, style)
-        )
+        row["technique"] = "translation" if style.startswith("translate-") else SORRY_STYLE_TECHNIQUE.get(style, style)
     if style.startswith("translate-"):
         row["lang"] = style.removeprefix("translate-")
     return row
@@ -286,9 +281,7 @@ def _turns(value: Any, path: Path, line: int) -> list[str]:
         else:
             value = [text]
     if not isinstance(value, list) or not value or not all(isinstance(t, str) and t.strip() for t in value):
-        raise UserInputError(
-            "expected a non-empty list of strings", file=path, line=line, field="column turns"
-        )
+        raise UserInputError("expected a non-empty list of strings", file=path, line=line, field="column turns")
     return [str(t) for t in value]
 
 
@@ -342,9 +335,7 @@ def apply_map(rec: Record, mapping: dict[str, str], n: int, prefix: str, path: P
             out[target] = value.strip().lower() if target == "intent" and isinstance(value, str) else value
     missing = [c for c, t in mapping.items() if c not in rec]
     if missing:
-        raise UserInputError(
-            "mapped column not in the input", file=path, line=line, field=f"column {missing[0]}"
-        )
+        raise UserInputError("mapped column not in the input", file=path, line=line, field=f"column {missing[0]}")
     if levels and "taxonomy" not in out:
         out["taxonomy"] = [levels[k] for k in ("l1", "l2", "l3") if k in levels]
     out.setdefault("id", f"{prefix}-{n:05d}")
@@ -369,9 +360,7 @@ def import_file(
     """Read `path` and convert every record to a validated PromptRow."""
     p = Path(path)
     if preset is not None and preset not in PRESET_FNS:
-        raise UserInputError(
-            f"unknown preset {preset!r}; expected one of {', '.join(PRESETS)}", field="preset"
-        )
+        raise UserInputError(f"unknown preset {preset!r}; expected one of {', '.join(PRESETS)}", field="preset")
     mapping = parse_maps(maps)
     warn = _Warnings(preset or "import")
     rows: list[PromptRow] = []

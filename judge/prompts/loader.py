@@ -54,9 +54,7 @@ def iter_jsonl_objects(path: Path) -> Iterator[tuple[int, dict[str, object]]]:
                     line=lineno,
                 ) from None
             if not isinstance(obj, dict):
-                raise UserInputError(
-                    f"expected a JSON object, got {type(obj).__name__}", file=path, line=lineno
-                )
+                raise UserInputError(f"expected a JSON object, got {type(obj).__name__}", file=path, line=lineno)
             yield lineno, obj
 
 

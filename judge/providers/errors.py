@@ -34,9 +34,7 @@ class FatalProviderError(Exception):
         self.env_name = env_name
         self.info = info
         where = f"environment variable {env_name}" if env_name else "no api_key_env set in the config"
-        super().__init__(
-            f"{model}: the provider rejected the credentials (HTTP {info.http_status}); check {where}"
-        )
+        super().__init__(f"{model}: the provider rejected the credentials (HTTP {info.http_status}); check {where}")
 
 
 def _retry_after(exc: BaseException) -> float | None:

@@ -103,13 +103,21 @@ class LitellmTarget(_Remote):
             except Exception as exc:
                 info = classify_exception(exc)
                 latency = (time.perf_counter() - t0) * 1000
-                status = "blocked" if info.kind == "content_filter" else "error"
+                blocked = info.kind == "content_filter"
                 calls.append(
-                    CallRecord(n, status, latency, started, info.http_status, info.kind, info.message)
+                    CallRecord(
+                        n,
+                        "blocked" if blocked else "error",
+                        latency,
+                        started,
+                        info.http_status,
+                        info.kind,
+                        info.message,
+                    )
                 )
                 if info.fatal:
                     raise self._fatal(info) from None
-                if status == "blocked":
+                if blocked:
                     return Generation("blocked", finish_reason="content_filter", calls=calls), None
                 return Generation("error", error_kind=info.kind, error_message=info.message, calls=calls), info
             latency = (time.perf_counter() - t0) * 1000
@@ -118,9 +126,7 @@ class LitellmTarget(_Remote):
         result, _ = await run_with_retries(attempt, self.policy, self.limiter)
         return result
 
-    def _parse(
-        self, resp: Any, n: int, started: Any, latency: float, calls: list[CallRecord]
-    ) -> Generation:
+    def _parse(self, resp: Any, n: int, started: Any, latency: float, calls: list[CallRecord]) -> Generation:
         choice = resp.choices[0]
         finish = getattr(choice, "finish_reason", None)
         text = getattr(choice.message, "content", None)
@@ -156,58 +162,29 @@ class LitellmJudge(_Remote):
     ) -> tuple[JudgeResult, ErrorInfo | None]:
         """One instructor call (1 + up to JUDGE_PARSE_RETRIES HTTP requests), each request recorded."""
         from instructor.core import InstructorRetryException
-        from instructor.core.hooks import Hooks
 
-        hooks = Hooks()
-        clock = {"t0": time.perf_counter(), "started": utcnow()}
-        attempt_base = len(calls)
-
-        def on_kwargs(*_: Any, **__: Any) -> None:
-            clock["t0"], clock["started"] = time.perf_counter(), utcnow()
-
-        def on_response(resp: Any) -> None:
-            pt, ct = _usage(resp)
-            calls.append(
-                CallRecord(len(calls) + 1, "ok", _ms(clock["t0"]), clock["started"], 200, None, None, pt, ct, _cost(resp))
-            )
-
-        def on_error(exc: Exception, *_: Any, **__: Any) -> None:
-            info = classify_exception(exc)
-            calls.append(
-                CallRecord(len(calls) + 1, "error", _ms(clock["t0"]), clock["started"], info.http_status, info.kind, info.message)
-            )
-
-        hooks.on("completion:kwargs", on_kwargs)
-        hooks.on("completion:response", on_response)
-        hooks.on("completion:error", on_error)
+        clock = _CallClock(calls)
         try:
             verdict, completion = await instructor_client().create_with_completion(
                 response_model=JudgeVerdict,
                 messages=request.messages,
                 max_retries=JUDGE_PARSE_RETRIES,
-                hooks=hooks,
+                hooks=clock.hooks(),
                 **kwargs,
             )
         except InstructorRetryException as exc:
-            return self._failure(exc, calls, attempt_base)
+            return self._failure(exc)
         except Exception as exc:  # provider error outside instructor's retry loop
             info = classify_exception(exc)
-            if len(calls) == attempt_base:
-                calls.append(CallRecord(len(calls) + 1, "error", _ms(clock["t0"]), clock["started"], info.http_status, info.kind, info.message))
+            if not clock.recorded:
+                clock.error(exc)
             return JudgeResult("error", error_kind=info.kind, error_message=info.message), info
-        return (
-            JudgeResult(
-                "ok",
-                tier=verdict.tier.value,
-                rationale=verdict.rationale,
-                raw_output=_raw_output(completion),
-            ),
-            None,
+        result = JudgeResult(
+            "ok", tier=verdict.tier.value, rationale=verdict.rationale, raw_output=_raw_output(completion)
         )
+        return result, None
 
-    def _failure(
-        self, exc: Exception, calls: list[CallRecord], attempt_base: int
-    ) -> tuple[JudgeResult, ErrorInfo | None]:
+    def _failure(self, exc: Exception) -> tuple[JudgeResult, ErrorInfo | None]:
         cause = exc.__cause__
         failed = getattr(exc, "failed_attempts", None) or []
         raw = _raw_output(getattr(exc, "last_completion", None))
@@ -216,15 +193,50 @@ class LitellmJudge(_Remote):
             return JudgeResult("error", raw_output=raw, error_kind=info.kind, error_message=info.message), info
         finish = _finish_reason(getattr(exc, "last_completion", None))
         kind = "judge_refused" if finish in BLOCKED_FINISH_REASONS else "judge_unparseable"
-        message = redact(
-            f"no valid verdict after {len(failed) or 1} answer(s): {str(cause or exc)[:500]}"
-        )
+        message = redact(f"no valid verdict after {len(failed) or 1} answer(s): {str(cause or exc)[:500]}")
         # a judge that cannot produce a verdict is not retried again here: it is recorded
         return JudgeResult("error", raw_output=raw, error_kind=kind, error_message=message), None
 
 
-def _ms(t0: float) -> float:
-    return (time.perf_counter() - t0) * 1000
+class _CallClock:
+    """Records one CallRecord per HTTP request instructor makes, through its per-call hooks."""
+
+    def __init__(self, calls: list[CallRecord]) -> None:
+        self.calls = calls
+        self.base = len(calls)
+        self.t0 = time.perf_counter()
+        self.started = utcnow()
+
+    @property
+    def recorded(self) -> bool:
+        return len(self.calls) > self.base
+
+    def hooks(self) -> Any:
+        from instructor.core.hooks import Hooks
+
+        hooks = Hooks()
+        hooks.on("completion:kwargs", self.start)
+        hooks.on("completion:response", self.response)
+        hooks.on("completion:error", self.error)
+        return hooks
+
+    def start(self, *_: Any, **__: Any) -> None:
+        self.t0, self.started = time.perf_counter(), utcnow()
+
+    def _latency(self) -> float:
+        return (time.perf_counter() - self.t0) * 1000
+
+    def response(self, resp: Any) -> None:
+        pt, ct = _usage(resp)
+        n = len(self.calls) + 1
+        self.calls.append(CallRecord(n, "ok", self._latency(), self.started, 200, None, None, pt, ct, _cost(resp)))
+
+    def error(self, exc: Exception, *_: Any, **__: Any) -> None:
+        info = classify_exception(exc)
+        n = len(self.calls) + 1
+        self.calls.append(
+            CallRecord(n, "error", self._latency(), self.started, info.http_status, info.kind, info.message)
+        )
 
 
 def _finish_reason(completion: Any) -> str | None:

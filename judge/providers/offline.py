@@ -34,7 +34,7 @@ class ReplayTarget:
             blocked = obj.get("blocked", False)
             if not blocked and not isinstance(obj.get("response"), str):
                 raise UserInputError(
-                    "expected a string (or \"blocked\": true)", file=self.path, line=lineno, field="response"
+                    'expected a string (or "blocked": true)', file=self.path, line=lineno, field="response"
                 )
             table[pid] = obj
         return table
@@ -82,7 +82,12 @@ class BuiltinJudge:
             return JudgeResult("error", error_kind="builtin_failure", error_message=msg, calls=[call])
         latency = (time.perf_counter() - t0) * 1000
         raw = json.dumps(
-            {"tier": v.tier.value, "confidence": round(v.confidence, 4), "cues": list(v.cues), "rationale": v.rationale},
+            {
+                "tier": v.tier.value,
+                "confidence": round(v.confidence, 4),
+                "cues": list(v.cues),
+                "rationale": v.rationale,
+            },
             ensure_ascii=False,
         )
         call = CallRecord(1, "ok", latency, started, None, None, None, 0, 0, 0.0)

@@ -99,8 +99,7 @@ async def run_with_retries(
 
     retrying = tenacity.AsyncRetrying(
         retry=tenacity.retry_if_result(should_retry),
-        stop=tenacity.stop_after_attempt(policy.max_attempts)
-        | tenacity.stop_before_delay(policy.max_item_seconds),
+        stop=tenacity.stop_after_attempt(policy.max_attempts) | tenacity.stop_before_delay(policy.max_item_seconds),
         wait=wait,
         retry_error_callback=lambda rs: rs.outcome.result() if rs.outcome else None,
         reraise=True,

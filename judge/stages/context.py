@@ -39,9 +39,7 @@ class BudgetMeter:
         if b.max_calls is not None and self.calls >= b.max_calls:
             raise BudgetExceeded(f"budget reached: {self.calls} model calls (max_calls {b.max_calls})")
         if b.max_cost_usd is not None and self.cost_usd >= b.max_cost_usd:
-            raise BudgetExceeded(
-                f"budget reached: ${self.cost_usd:.4f} spent (max_cost_usd {b.max_cost_usd})"
-            )
+            raise BudgetExceeded(f"budget reached: ${self.cost_usd:.4f} spent (max_cost_usd {b.max_cost_usd})")
 
 
 @dataclass
@@ -94,8 +92,8 @@ async def run_all(
         for fut in asyncio.as_completed(tasks):
             on_done(await fut)
     finally:
-        pending = [t for t in tasks if not t.done()]
-        for t in pending:
-            t.cancel()
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
+        for t in tasks:
+            if not t.done():
+                t.cancel()
+        # wait for the cancelled ones and retrieve every outcome, so no exception goes unobserved
+        await asyncio.gather(*tasks, return_exceptions=True)
