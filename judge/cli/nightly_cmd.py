@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--baseline",
                 help="Compare with this run (id, prefix, latest:NAME) instead of the "
-                "previous complete run of the same config name.",
+                "previous finished run of the same config name.",
             ),
         ] = None,
         out_dir: Annotated[
@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option("--judge", help="Gate on this judge's verdicts (default: the first judge).")
         ] = None,
     ) -> None:
-        """Run CONFIG as a new run and gate regressions against the previous complete run.
+        """Run CONFIG as a new run and gate regressions against the previous finished run.
 
         Writes summary.md, gates.json (and report.html) to runs/nightly/NAME/YYYY-MM-DD_HHMMSS/.
         Exit codes: 0 nothing regressed, 1 a gate failed, 2 bad input, 3 the run did not complete.
