@@ -18,21 +18,10 @@ BATCH_DISCOUNT = 0.5  # batch APIs bill half the online price
 
 def batch_cost(spec: ModelSpec, prompt_tokens: int | None, completion_tokens: int | None) -> float | None:
     """litellm's online price for these tokens, at the batch discount; None when unknown."""
-    if prompt_tokens is None and completion_tokens is None:
-        return None
-    from judge.providers.litellm_backend import litellm_module
+    from judge.providers.litellm_backend import token_cost
 
-    litellm = litellm_module()
-    for model in (spec.model, spec.model.split("/", 1)[1]):
-        try:
-            prompt_cost, completion_cost = litellm.cost_per_token(
-                model=model, prompt_tokens=prompt_tokens or 0, completion_tokens=completion_tokens or 0
-            )
-        except Exception:
-            continue
-        total = float(prompt_cost or 0.0) + float(completion_cost or 0.0)
-        return total * BATCH_DISCOUNT if total else None
-    return None
+    total = token_cost(spec.model, prompt_tokens, completion_tokens)
+    return total * BATCH_DISCOUNT if total else None
 
 
 def call_record(spec: ModelSpec, a: Answer, status: str, latency_ms: float, started: datetime) -> CallRecord:

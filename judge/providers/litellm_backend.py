@@ -46,12 +46,24 @@ def instructor_client() -> Any:
     return instructor.from_litellm(litellm_module().acompletion)
 
 
-def _cost(resp: Any) -> float | None:
-    try:
-        cost = litellm_module().completion_cost(completion_response=resp)
-    except Exception:
+_UNPRICED: set[str] = set()  # models litellm has no price for: not looked up again
+
+
+def token_cost(model: str, prompt_tokens: int | None, completion_tokens: int | None) -> float | None:
+    """litellm's price for these tokens (model as in the config, e.g. openai/gpt-4o-mini); None if unknown."""
+    if (prompt_tokens is None and completion_tokens is None) or model in _UNPRICED:
         return None
-    return float(cost) if cost else None
+    litellm = litellm_module()
+    for name in (model, model.split("/", 1)[-1]):
+        try:
+            pc, cc = litellm.cost_per_token(
+                model=name, prompt_tokens=prompt_tokens or 0, completion_tokens=completion_tokens or 0
+            )
+        except Exception:
+            continue
+        return float(pc or 0.0) + float(cc or 0.0)
+    _UNPRICED.add(model)
+    return None
 
 
 def _usage(resp: Any) -> tuple[int | None, int | None]:
@@ -133,7 +145,10 @@ class LitellmTarget(_Remote):
         pt, ct = _usage(resp)
         blocked = finish in BLOCKED_FINISH_REASONS
         calls.append(
-            CallRecord(n, "blocked" if blocked else "ok", latency, started, 200, None, None, pt, ct, _cost(resp))
+            CallRecord(
+                n, "blocked" if blocked else "ok", latency, started, 200, None, None, pt, ct,
+                token_cost(self.spec.model, pt, ct),
+            )
         )
         if blocked:
             return Generation("blocked", text=text or None, finish_reason=finish, calls=calls)
@@ -163,7 +178,7 @@ class LitellmJudge(_Remote):
         """One instructor call (1 + up to JUDGE_PARSE_RETRIES HTTP requests), each request recorded."""
         from instructor.core import InstructorRetryException
 
-        clock = _CallClock(calls)
+        clock = _CallClock(self.spec.model, calls)
         try:
             verdict, completion = await instructor_client().create_with_completion(
                 response_model=JudgeVerdict,
@@ -201,7 +216,8 @@ class LitellmJudge(_Remote):
 class _CallClock:
     """Records one CallRecord per HTTP request instructor makes, through its per-call hooks."""
 
-    def __init__(self, calls: list[CallRecord]) -> None:
+    def __init__(self, model: str, calls: list[CallRecord]) -> None:
+        self.model = model
         self.calls = calls
         self.base = len(calls)
         self.t0 = time.perf_counter()
@@ -229,7 +245,8 @@ class _CallClock:
     def response(self, resp: Any) -> None:
         pt, ct = _usage(resp)
         n = len(self.calls) + 1
-        self.calls.append(CallRecord(n, "ok", self._latency(), self.started, 200, None, None, pt, ct, _cost(resp)))
+        cost = token_cost(self.model, pt, ct)
+        self.calls.append(CallRecord(n, "ok", self._latency(), self.started, 200, None, None, pt, ct, cost))
 
     def error(self, exc: Exception, *_: Any, **__: Any) -> None:
         info = classify_exception(exc)
