@@ -24,9 +24,9 @@ from judge.stages.generate import generate_stage
 from judge.stages.grade import grade_stage
 from judge.stages.progress import NullProgress, ProgressSink
 from judge.store.db import fetch, read_connection
+from judge.store.rows import model_row, policy_rows, prompt_row
 from judge.store.runs import find_resumable_run, new_run_id, stable_hash
 from judge.store.writer import StoreWriter
-from judge.tiers import Outcome
 
 
 @dataclass
@@ -124,59 +124,6 @@ def _taxonomy_warnings(prompts: list[PromptRow], taxonomy_path: Path | None) -> 
     return [f"{len(outside)} taxonomy path(s) are outside the taxonomy in use ({path}): {shown}"]
 
 
-def _model_row(spec: ModelSpec, offline: bool) -> dict[str, Any]:
-    return {
-        "model_key": spec.key,
-        "model": spec.model,
-        "label": spec.label,
-        "provider": spec.provider,
-        "api_base": spec.api_base,
-        "api_key_env": spec.api_key_env,
-        "params": json.dumps(spec.params, sort_keys=True, default=str),
-        "system_prompt": spec.system_prompt,
-        "offline": offline,
-    }
-
-
-def _policy_rows(rubric: Rubric) -> list[dict[str, Any]]:
-    rows = []
-    layers: list[tuple[tuple[str, ...], dict[Any, Any]]] = [((), dict(rubric.policy))]
-    layers += [(ov.match, dict(ov.intents)) for ov in rubric.overrides]
-    for match, intents in layers:
-        for intent, pol in intents.items():
-            for outcome in Outcome:
-                for tier in getattr(pol, outcome.value):
-                    rows.append(
-                        {
-                            "rubric_version": rubric.version,
-                            "intent": intent.value,
-                            "match_path": "/".join(match),
-                            "match_len": len(match),
-                            "tier": tier,
-                            "outcome": outcome.value,
-                        }
-                    )
-    return rows
-
-
-def _prompt_row(p: PromptRow, source: str) -> dict[str, Any]:
-    return {
-        "prompt_hash": p.content_hash,
-        "prompt_id": p.id,
-        "text": p.text,
-        "messages": json.dumps(p.chat(), ensure_ascii=False) if p.messages else None,
-        "taxonomy_path": "/".join(p.taxonomy),
-        "l1": p.level(1),
-        "l2": p.level(2),
-        "l3": p.level(3),
-        "intent": p.intent.value,
-        "technique": p.technique,
-        "lang": p.lang,
-        "metadata": json.dumps(p.metadata, ensure_ascii=False, default=str),
-        "source_file": source,
-    }
-
-
 def _write_run_header(writer: StoreWriter, plan: RunPlan, run_id: str, started_at: Any) -> None:
     rubric = plan.rubric
     writer.add(
@@ -189,15 +136,15 @@ def _write_run_header(writer: StoreWriter, plan: RunPlan, run_id: str, started_a
         },
         journal=False,
     )
-    for row in _policy_rows(rubric):
+    for row in policy_rows(rubric):
         writer.add("policy_rules", row, journal=False)
     source = ",".join(str(p) for p in plan.loaded.prompt_paths)
     for p in plan.prompts:
-        writer.add("prompts", _prompt_row(p, source), journal=False)
+        writer.add("prompts", prompt_row(p, source), journal=False)
         writer.add("run_prompts", {"run_id": run_id, "prompt_hash": p.content_hash, "prompt_id": p.id}, journal=False)
     for role, models in (("target", plan.targets), ("judge", plan.judges)):
         for m in models:
-            writer.add("models", _model_row(m.spec, m.offline), journal=False)
+            writer.add("models", model_row(m.spec, m.offline), journal=False)
             writer.add(
                 "run_models",
                 {"run_id": run_id, "model_key": m.spec.key, "role": role, "name": m.spec.name},

@@ -37,9 +37,10 @@ from pydantic import ValidationError  # noqa: E402
 
 from judge.compare.stats import cohen_kappa_from_matrix, confusion_matrix  # noqa: E402
 from judge.config import ModelSpec  # noqa: E402
-from judge.errors import UserInputError, pydantic_error_to_user_error  # noqa: E402
+from judge.errors import UserInputError  # noqa: E402
 from judge.judging.baseline import string_match_refuses  # noqa: E402
 from judge.judging.render import render_judge_messages  # noqa: E402
+from judge.prompts.loader import iter_jsonl_objects, pydantic_error_to_user_error  # noqa: E402
 from judge.prompts.model import Intent, PromptRow  # noqa: E402
 from judge.providers.base import JudgeRequest, JudgeResult  # noqa: E402
 from judge.providers.registry import resolve_judge  # noqa: E402
@@ -57,34 +58,23 @@ def binary_of(tier: str) -> str:
 
 def load_rows(path: Path, limit: int | None) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    try:
-        fh = path.open(encoding="utf-8")
-    except OSError as e:
-        raise UserInputError(f"cannot read labeled set: {e.strerror}", file=path) from None
-    with fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise UserInputError(f"invalid JSON: {e.msg}", file=path, line=lineno) from None
-            for fld in ("prompt", "response"):
-                if not isinstance(obj.get(fld), str):
-                    raise UserInputError("expected a string", file=path, line=lineno, field=fld)
-            tier, binary = obj.get("tier_gold"), obj.get("binary_gold")
-            if tier is not None and tier not in TIERS:
-                raise UserInputError(f"unknown tier {tier!r}", file=path, line=lineno, field="tier_gold")
-            if binary is not None and binary not in BINARY:
-                raise UserInputError(
-                    f"expected comply or refuse, got {binary!r}", file=path, line=lineno, field="binary_gold"
-                )
-            if tier is None and binary is None:
-                continue  # no usable label
-            obj["_line"] = lineno
-            rows.append(obj)
-            if limit is not None and len(rows) >= limit:
-                break
+    for lineno, obj in iter_jsonl_objects(path):
+        for fld in ("prompt", "response"):
+            if not isinstance(obj.get(fld), str):
+                raise UserInputError("expected a string", file=path, line=lineno, field=fld)
+        tier, binary = obj.get("tier_gold"), obj.get("binary_gold")
+        if tier is not None and tier not in TIERS:
+            raise UserInputError(f"unknown tier {tier!r}", file=path, line=lineno, field="tier_gold")
+        if binary is not None and binary not in BINARY:
+            raise UserInputError(
+                f"expected comply or refuse, got {binary!r}", file=path, line=lineno, field="binary_gold"
+            )
+        if tier is None and binary is None:
+            continue  # no usable label
+        obj["_line"] = lineno
+        rows.append(obj)
+        if limit is not None and len(rows) >= limit:
+            break
     return rows
 
 

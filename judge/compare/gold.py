@@ -7,9 +7,7 @@ never stored). It carries a tier, a binary comply/refuse label, or both (a tier 
 
 from __future__ import annotations
 
-import csv
 import getpass
-import json
 import os
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -114,35 +112,10 @@ def parse_column_map(items: Sequence[str]) -> dict[str, str]:
 
 
 def _rows(path: Path, fmt: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    try:
-        fh = path.open(encoding="utf-8", newline="")
-    except FileNotFoundError:
-        raise UserInputError("gold label file not found", file=path) from None
-    except OSError as e:
-        raise UserInputError(f"cannot read gold label file: {e.strerror}", file=path) from None
-    with fh:
-        try:
-            if fmt == "csv":
-                reader = csv.DictReader(fh)
-                if not reader.fieldnames:
-                    raise UserInputError("CSV file has no header row", file=path, line=1)
-                for row in reader:
-                    yield reader.line_num, {k: v for k, v in row.items() if k is not None}
-                return
-            for lineno, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise UserInputError(f"invalid JSON: {e.msg}", file=path, line=lineno) from None
-                if not isinstance(obj, dict):
-                    raise UserInputError("expected a JSON object", file=path, line=lineno)
-                yield lineno, obj
-        except UnicodeDecodeError:
-            raise UserInputError("file is not valid UTF-8", file=path) from None
-        except csv.Error as e:
-            raise UserInputError(f"invalid CSV: {e}", file=path) from None
+    """(line, record) pairs; the same reader, checks and one-line errors as prompt imports."""
+    from judge.prompts.importers import read_records
+
+    yield from read_records(path, "csv" if fmt == "csv" else "jsonl")
 
 
 def _text(value: Any) -> str | None:

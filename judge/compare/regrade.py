@@ -9,7 +9,6 @@ rubric version only; verdicts under another version are read with `judge compare
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,21 +93,6 @@ def stored_rubric(con: Any, version: str) -> Rubric:
     return rubric.model_copy(update={"version": version})
 
 
-def model_row(spec: ModelSpec, offline: bool) -> dict[str, Any]:
-    """The `models` row of a model (same shape as the pipeline writes)."""
-    return {
-        "model_key": spec.key,
-        "model": spec.model,
-        "label": spec.label,
-        "provider": spec.provider,
-        "api_base": spec.api_base,
-        "api_key_env": spec.api_key_env,
-        "params": json.dumps(spec.params, sort_keys=True, default=str),
-        "system_prompt": spec.system_prompt,
-        "offline": offline,
-    }
-
-
 def regrade(
     db_path: Path,
     run_ref: str,
@@ -117,10 +101,10 @@ def regrade(
     rubric_path: Path | None = None,
     progress: ProgressSink | None = None,
 ) -> RegradeOutcome:
-    from judge.pipeline import _policy_rows  # the pipeline's own flattening of the policy
     from judge.providers.registry import resolve_judge
     from judge.stages.context import RunContext
     from judge.stages.grade import grade_stage, plan
+    from judge.store.rows import model_row, policy_rows
     from judge.store.writer import StoreWriter
 
     judge = resolve_judge(spec)
@@ -161,7 +145,7 @@ def regrade(
                 },
                 journal=False,
             )
-            for row in _policy_rows(rubric):
+            for row in policy_rows(rubric):
                 writer.add("policy_rules", row, journal=False)
         writer.add("models", model_row(spec, judge.offline), journal=False)
         writer.add(
