@@ -213,7 +213,7 @@ def execute(
                 run_id = find_resumable_run(con, plan.loaded.config.name, plan.fingerprint)
             resumed = run_id is not None
         if run_id is None:
-            run_id = new_run_id(plan.loaded.config.name, utcnow(), plan.fingerprint)
+            run_id = new_run_id(plan.loaded.config.name, utcnow())
         else:
             resumed = True
         started = (_started_at(db_path, run_id) if resumed else None) or utcnow()

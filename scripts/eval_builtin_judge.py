@@ -8,6 +8,10 @@ scored beside the rules-only judge and the string-matching baseline:
 
     python scripts/eval_builtin_judge.py            # table + typical errors
     python scripts/eval_builtin_judge.py --json     # machine-readable
+    python scripts/eval_builtin_judge.py --demo     # agreement with the demo recordings' intended tiers
+
+The demo recordings (prompts/recorded/model_{a,b}.jsonl, prompts in prompts/sample.jsonl) are an
+evaluation set only: the shipped model never trains on them.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_builtin_judge import DEFAULT_DATA, SEED, Row, fit_model, load_set, synthetic_rows
 
 from judge.judging.baseline import string_match_refuses
-from judge.judging.builtin import BuiltinVerdict, classify_rules_only, classify_with_model
+from judge.judging.builtin import BuiltinVerdict, classify, classify_rules_only, classify_with_model
 from judge.tiers import Tier
 
 BINARY = {
@@ -183,13 +187,74 @@ def print_table(results: Sequence[SplitResult], show: Callable[[str], None] = pr
                 show(f"  {tier:18} P={d['precision']:.3f} R={d['recall']:.3f} n={d['support']}")
 
 
+PROJECT = Path(__file__).resolve().parents[1]
+DEMO_FILES = ("prompts/recorded/model_a.jsonl", "prompts/recorded/model_b.jsonl")
+
+
+def _prompt_text(d: dict[str, object]) -> str:
+    if isinstance(d.get("prompt"), str):
+        return str(d["prompt"])
+    turns = [m for m in d.get("messages") or [] if isinstance(m, dict) and m.get("role") == "user"]  # type: ignore[union-attr]
+    return str(turns[-1]["content"]) if turns else ""
+
+
+def demo_rows(root: Path = PROJECT) -> list[tuple[str, str, str, Tier]]:
+    """(file, prompt, response, intended tier) of every non-blocked recorded demo reply."""
+    with open(root / "prompts" / "sample.jsonl", encoding="utf-8") as fh:
+        prompts = {d["id"]: _prompt_text(d) for d in map(json.loads, fh)}
+    rows: list[tuple[str, str, str, Tier]] = []
+    for rel in DEMO_FILES:
+        with open(root / rel, encoding="utf-8") as fh:
+            for d in map(json.loads, fh):
+                if d.get("blocked") or "label" not in d:
+                    continue
+                rows.append((Path(rel).stem, prompts.get(d["id"], ""), d["response"], Tier(d["label"])))
+    return rows
+
+
+def demo_report(classify_fn: Callable[[str, str], BuiltinVerdict], name: str) -> dict[str, object]:
+    rows = demo_rows()
+    preds = [classify_fn(p, r).tier for _, p, r, _ in rows]
+    gold = [t for *_, t in rows]
+    confusion = Counter((g.value, p.value) for g, p in zip(gold, preds, strict=True))
+    n = len(rows)
+    return {
+        "judge": name,
+        "n": n,
+        "tier_agreement": round(sum(g == p for g, p in zip(gold, preds, strict=True)) / n, 4),
+        "binary_agreement": round(sum(BINARY[g] == BINARY[p] for g, p in zip(gold, preds, strict=True)) / n, 4),
+        "tier_kappa": round(kappa([g.value for g in gold], [p.value for p in preds]), 4),
+        "confusion": {f"{g}->{p}": c for (g, p), c in sorted(confusion.items())},
+        "_matrix": confusion,
+    }
+
+
+def print_demo(reports: Sequence[dict[str, object]]) -> None:
+    for rep in reports:
+        print(f"demo recordings, {rep['judge']}: n={rep['n']} tier agreement={rep['tier_agreement']:.3f} "
+              f"binary agreement={rep['binary_agreement']:.3f} tier kappa={rep['tier_kappa']:.3f}")  # fmt: skip
+        matrix = rep["_matrix"]
+        assert isinstance(matrix, Counter)
+        print("  " + "gold / predicted".ljust(20) + "".join(f"{t.value[:10]:>12}" for t in TIERS))
+        for g in TIERS:
+            print(f"  {g.value:20}" + "".join(f"{matrix[(g.value, p.value)]:>12}" for p in TIERS))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--json", action="store_true", help="print results as JSON")
     ap.add_argument("--errors", type=int, default=8, help="typical errors listed per split")
     ap.add_argument("--only", default="", help="run splits whose name contains this")
+    ap.add_argument("--demo", action="store_true", help="only the demo recordings: agreement + confusion matrix")
     args = ap.parse_args()
+    if args.demo:
+        reports = [demo_report(classify, "built-in (shipped model)"), demo_report(classify_rules_only, "rules only")]
+        if args.json:
+            print(json.dumps([{k: v for k, v in r.items() if not k.startswith("_")} for r in reports], indent=2))
+        else:
+            print_demo(reports)
+        return
     results = [
         run_split(name, train, test, args.errors) for name, train, test in all_splits(args.data) if args.only in name
     ]

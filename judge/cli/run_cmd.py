@@ -98,7 +98,7 @@ def register(app: typer.Typer) -> None:
                 }
             )
         for w in plan.warnings:
-            console.print(f"[yellow]warning:[/] {w}")
+            console.print(f"[yellow]warning:[/] {w}", soft_wrap=True)
         _describe_providers(plan)
         if quiet:
             outcome = execute(plan, new_run=new, retry_errors=retry_errors, progress=NullProgress(), budget=budget)

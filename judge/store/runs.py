@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from datetime import datetime
 from typing import Any
 
@@ -18,8 +19,9 @@ def stable_hash(*parts: object, n: int = 20) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:n]
 
 
-def new_run_id(name: str, now: datetime, fingerprint: str) -> str:
-    return f"{name}-{now:%Y%m%d-%H%M%S}-{fingerprint[:4]}"
+def new_run_id(name: str, now: datetime) -> str:
+    """Readable and unique: the config name, the start time and a random suffix."""
+    return f"{name}-{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
 
 
 def find_resumable_run(con: duckdb.DuckDBPyConnection, name: str, fingerprint: str) -> str | None:

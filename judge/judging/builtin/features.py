@@ -3,7 +3,8 @@
 Two kinds of features, both computed from the response only (the prompt contributes just a
 word-overlap ratio, via the rules), so that topic words of a training set do not leak in:
 - hashed word unigrams + bigrams of the whole response, plus a separate "head" copy for the first
-  tokens (where refusals and compliance openers sit), binary and L2-normalised;
+  tokens (where refusals and compliance openers sit), binary and L2-normalised; a token's id is its
+  CRC32, a bigram's id mixes the two token ids (no string building), then ids fold into 2^18 buckets;
 - the dense rule features of `rules.analyze` (flags and log counts) and the rule verdict one-hot.
 
 Hashing uses CRC32, so feature indices are identical in every process (unlike `hash()`).
@@ -15,41 +16,60 @@ import itertools
 import math
 import re
 import zlib
+from collections.abc import Sequence
 
 from judge.judging.builtin.rules import Analysis, RuleVerdict
 from judge.tiers import Tier
 
-FEATURES_VERSION = "feat-1"
+FEATURES_VERSION = "feat-2"
 N_BUCKETS = 1 << 18
 HEAD_TOKENS = 24
 MAX_TOKENS = 700
 
 _TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?|\d+|[^\x00-\x7f\s]")
-_DIGITS = re.compile(r"\d+")
 
 
-def tokens(normalized_text: str) -> list[str]:
-    """Tokens of an already-normalised (lower-cased) response; numbers collapse to '0'."""
-    return [("0" if t[0].isdigit() else t) for t in _TOKEN.findall(normalized_text)[:MAX_TOKENS]]
+_TOKEN_IDS: dict[str, int] = {}  # token -> CRC32 memo (deterministic, so memoising is safe)
+_TOKEN_IDS_MAX = 200_000
+_MIX = 0x9E3779B1  # odd 32-bit multiplier combining two token ids into a bigram id
+_HEAD_SALT = 0x5BD1E995  # separates the head copy of a gram from the whole-text copy
+_MASK32 = 0xFFFFFFFF
 
 
-def _grams(normalized_text: str) -> set[str]:
-    toks = tokens(normalized_text)
-    grams: set[str] = set(toks)
-    grams.update(a + " " + b for a, b in itertools.pairwise(toks))
-    head = toks[:HEAD_TOKENS]
-    grams.update("^" + t for t in head)
-    grams.update("^" + a + " " + b for a, b in itertools.pairwise(head))
+def _token_ids(normalized_text: str) -> list[int]:
+    memo, crc = _TOKEN_IDS, zlib.crc32
+    out: list[int] = []
+    for t in _TOKEN.findall(normalized_text)[:MAX_TOKENS]:
+        if t[0].isdigit():
+            t = "0"
+        h = memo.get(t)
+        if h is None:
+            h = crc(t.encode("utf-8"))
+            if len(memo) < _TOKEN_IDS_MAX:
+                memo[t] = h
+        out.append(h)
+    return out
+
+
+def _gram_ids(normalized_text: str) -> set[int]:
+    """32-bit ids of the distinct unigrams, bigrams and head copies (CRC32 of tokens, mixed for bigrams)."""
+    ids = _token_ids(normalized_text)
+    grams: set[int] = set(ids)
+    bigrams = [((a * _MIX) ^ b) & _MASK32 for a, b in itertools.pairwise(ids)]
+    grams.update(bigrams)
+    head = ids[:HEAD_TOKENS]
+    grams.update(h ^ _HEAD_SALT for h in head)
+    grams.update(((g + 1) * _MIX ^ _HEAD_SALT) & _MASK32 for g in bigrams[: max(len(head) - 1, 0)])
     return grams
 
 
 def hashed_indices(normalized_text: str) -> tuple[list[int], float]:
-    """Fast path: bucket of every distinct n-gram (collisions repeat) and the shared L2 weight."""
-    grams = _grams(normalized_text)
+    """Bucket of every distinct n-gram (collisions repeat) and the shared L2 weight."""
+    grams = _gram_ids(normalized_text)
     if not grams:
         return [], 0.0
-    crc, mask = zlib.crc32, N_BUCKETS - 1
-    return [crc(g.encode("utf-8")) & mask for g in grams], 1.0 / math.sqrt(len(grams))
+    mask = N_BUCKETS - 1
+    return [g & mask for g in grams], 1.0 / math.sqrt(len(grams))
 
 
 def hashed_features(normalized_text: str) -> dict[int, float]:
@@ -69,8 +89,9 @@ def dense_names(analysis: Analysis) -> list[str]:
     return sorted(analysis.values) + [f"rule_tier={t.value}" for t in _RULE_TIERS]
 
 
-def dense_features(analysis: Analysis, verdict: RuleVerdict, names: list[str]) -> list[float]:
+def dense_features(analysis: Analysis, verdict: RuleVerdict, names: Sequence[str]) -> list[float]:
     """Dense vector in the order of `names` (missing values are 0)."""
-    values = dict(analysis.values)
-    values[f"rule_tier={verdict.tier.value}"] = verdict.certainty
-    return [values.get(n, 0.0) for n in names]
+    values = analysis.values
+    rule_key = f"rule_tier={verdict.tier.value}"
+    get = values.get
+    return [verdict.certainty if n == rule_key else get(n, 0.0) for n in names]

@@ -91,10 +91,10 @@ class LearnedModel:
 
     def head_probs(self, indices: list[int], weight: float, dense: list[float]) -> tuple[float, float, float]:
         """(P(comply), P(refusal | refuse), P(full | comply)) from hashed indices and dense features."""
-        z = self._bias + self._dense_w @ np.asarray(dense, dtype=np.float64)
+        z = self._bias + self._dense_w @ np.array(dense, dtype=np.float64)
         if indices:
-            z = z + weight * self._table[np.asarray(indices, dtype=np.int64)].sum(axis=0)
-        pc, pr, pf = (_sigmoid(float(v)) for v in z)
+            z = z + weight * self._table[np.array(indices, dtype=np.intp)].sum(axis=0)
+        pc, pr, pf = (_sigmoid(v) for v in z.tolist())
         return pc, pr, pf
 
     def tier_probs(self, indices: list[int], weight: float, dense: list[float]) -> dict[Tier, float]:
