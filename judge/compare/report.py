@@ -138,16 +138,32 @@ def sections(report: dict[str, Any]) -> list[Section]:
             [[s["judge"], *[str(s["tiers"][t]) for t in TIERS]] for s in report["judge_stats"]],
         )
     )
-    out.append(
-        Section(
-            "Pairwise agreement",
-            ["judge A", "judge B", "n", "agreement", "Cohen's κ", "outcome agreement"],
-            [
-                [p["a"], p["b"], num(p["n"]), pct(p["agreement"]), num(p["cohen_kappa"]), pct(p["outcome_agreement"])]
-                for p in report["pairs"]
-            ],
+    if len(report["judges"]) < 2:
+        out.append(
+            Section(
+                "Pairwise agreement",
+                ["note"],
+                [["this run has one judge: add another with `judge regrade RUN --judge MODEL`"]],
+            )
         )
-    )
+    else:
+        out.append(
+            Section(
+                "Pairwise agreement",
+                ["judge A", "judge B", "n", "agreement", "Cohen's κ", "outcome agreement"],
+                [
+                    [
+                        p["a"],
+                        p["b"],
+                        num(p["n"]),
+                        pct(p["agreement"]),
+                        num(p["cohen_kappa"]),
+                        pct(p["outcome_agreement"]),
+                    ]
+                    for p in report["pairs"]
+                ],
+            )
+        )
     f = report["fleiss"]
     if f:
         out.append(
