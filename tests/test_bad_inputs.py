@@ -54,7 +54,7 @@ CONFIGS = {
     "invalid_yaml.yaml": [":2:", "invalid YAML"],
     "bad_name.yaml": ["field 'name'", "should match pattern"],
     "key_variable_not_set.yaml": ["field 'judges.0.api_key_env'", "JUDGE_TEST_UNSET_KEY_VAR is not set"],
-    "bad_recordings_file.yaml": ["bad_json_line.jsonl:1:", "field 'response'", "expected a string"],
+    "bad_recordings_file.yaml": ["bad_json_line.jsonl:1:", "field 'prompt'", "unknown field"],
 }
 
 

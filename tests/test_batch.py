@@ -14,9 +14,9 @@ import duckdb
 import pytest
 from pipeline_helpers import ROOT, anthropic_model, openai_model, write_config, write_prompts
 
-from judge.batch import runner
-from judge.batch.answers import BATCH_DISCOUNT
 from judge.pipeline import execute, plan_run
+from judge.providers.batch import runner
+from judge.providers.batch.answers import BATCH_DISCOUNT
 from judge.providers.litellm_backend import litellm_module
 
 GPT, CLAUDE = "gpt-4o-mini", "claude-haiku-4-5"  # names litellm has prices for

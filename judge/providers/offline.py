@@ -7,11 +7,30 @@ import time
 from functools import cached_property
 from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
 from judge.config import ModelSpec
-from judge.errors import UserInputError
+from judge.errors import pydantic_error_to_user_error
 from judge.prompts.loader import iter_jsonl_objects
 from judge.prompts.model import PromptRow
 from judge.providers.base import CallRecord, Generation, JudgeRequest, JudgeResult, utcnow
+
+
+class RecordedResponse(BaseModel):
+    """One recorded answer: a response text, or a provider block. `label` is the author's tier."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1)
+    response: str | None = None
+    blocked: bool = False
+    label: str | None = None
+
+    @model_validator(mode="after")
+    def _text_or_blocked(self) -> RecordedResponse:
+        if self.blocked == (self.response is not None):
+            raise ValueError('expected a string "response" or "blocked": true (not both)')
+        return self
 
 
 class ReplayTarget:
@@ -25,18 +44,14 @@ class ReplayTarget:
         self.path = Path(spec.recordings)
 
     @cached_property
-    def recordings(self) -> dict[str, dict[str, object]]:
-        table: dict[str, dict[str, object]] = {}
+    def recordings(self) -> dict[str, RecordedResponse]:
+        table: dict[str, RecordedResponse] = {}
         for lineno, obj in iter_jsonl_objects(self.path):
-            pid = obj.get("id")
-            if not isinstance(pid, str) or not pid:
-                raise UserInputError("expected a non-empty string", file=self.path, line=lineno, field="id")
-            blocked = obj.get("blocked", False)
-            if not blocked and not isinstance(obj.get("response"), str):
-                raise UserInputError(
-                    'expected a string (or "blocked": true)', file=self.path, line=lineno, field="response"
-                )
-            table[pid] = obj
+            try:
+                rec = RecordedResponse.model_validate(obj)
+            except ValidationError as e:
+                raise pydantic_error_to_user_error(e, file=self.path, line=lineno) from None
+            table[rec.id] = rec
         return table
 
     def preflight(self) -> None:
@@ -51,10 +66,10 @@ class ReplayTarget:
             msg = f"no recorded response for prompt id {prompt.id!r} in {self.path.name}"
             call = CallRecord(1, "error", latency, started, None, "no_recording", msg)
             return Generation("error", error_kind="no_recording", error_message=msg, calls=[call])
-        if rec.get("blocked"):
+        if rec.blocked:
             call = CallRecord(1, "blocked", latency, started)
             return Generation("blocked", finish_reason="content_filter", calls=[call])
-        text = str(rec["response"])
+        text = rec.response or ""
         call = CallRecord(1, "ok", latency, started, None, None, None, 0, 0, 0.0)
         return Generation("ok", text=text, finish_reason="stop", calls=[call])
 

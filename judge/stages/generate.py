@@ -63,7 +63,7 @@ async def generate_stage(ctx: RunContext, targets: list[TargetModel]) -> None:
     await run_all([_job(*it) for it in online], on_done)
     batched = [it for it in items if it[0].spec.batch]
     if batched:
-        from judge.batch.runner import generate_in_batches
+        from judge.providers.batch.runner import generate_in_batches
 
         await generate_in_batches(ctx, batched, on_done)
     ctx.writer.flush()

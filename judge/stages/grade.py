@@ -96,7 +96,7 @@ async def grade_stage(ctx: RunContext, judges: list[JudgeModel]) -> None:
     await run_all([_job(ctx, item) for item in items if not item.judge.spec.batch], on_done)
     batched = [item for item in items if item.judge.spec.batch]
     if batched:
-        from judge.batch.runner import grade_in_batches
+        from judge.providers.batch.runner import grade_in_batches
 
         await grade_in_batches(ctx, batched, on_done)
     ctx.writer.flush()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from judge.batch.base import JUDGE_TOOL, Answer, PollState, Submitted, kind_for_status, model_name
 from judge.config import ModelSpec
 from judge.judging.verdict import JudgeVerdict
+from judge.providers.batch.base import JUDGE_TOOL, Answer, PollState, Submitted, kind_for_status, model_name
 from judge.providers.errors import ErrorInfo, FatalProviderError
 from judge.secrets import api_key_from_env, redact
 

@@ -15,12 +15,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from judge.batch.answers import to_generation, to_judge_result
-from judge.batch.base import Answer, BatchAPI, BatchUnavailable, PollState
-from judge.batch.store import BatchRow, open_batches, save
 from judge.config import ModelSpec
 from judge.judging.render import messages_as_text, render_judge_messages
 from judge.providers.base import utcnow
+from judge.providers.batch.answers import to_generation, to_judge_result
+from judge.providers.batch.base import Answer, BatchAPI, BatchUnavailable, PollState
+from judge.providers.batch.store import BatchRow, open_batches, save
 from judge.providers.errors import ErrorInfo, FatalProviderError
 from judge.secrets import redact
 from judge.stages.context import RunContext
@@ -31,11 +31,11 @@ MAX_POLL_FAILURES = 5  # consecutive failed polls before the run stops (a rerun 
 
 def make_api(spec: ModelSpec) -> BatchAPI:
     if spec.provider == "openai":
-        from judge.batch.openai_batch import OpenAIBatchAPI
+        from judge.providers.batch.openai_batch import OpenAIBatchAPI
 
         return OpenAIBatchAPI(spec)
     if spec.provider == "anthropic":
-        from judge.batch.anthropic_batch import AnthropicBatchAPI
+        from judge.providers.batch.anthropic_batch import AnthropicBatchAPI
 
         return AnthropicBatchAPI(spec)
     raise ValueError(f"no batch API for {spec.model}")

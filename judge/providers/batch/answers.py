@@ -7,10 +7,10 @@ from datetime import datetime
 
 from pydantic import ValidationError
 
-from judge.batch.base import Answer
 from judge.config import ModelSpec
 from judge.judging.verdict import JudgeVerdict
 from judge.providers.base import CallRecord, Generation, JudgeResult
+from judge.providers.batch.base import Answer
 from judge.secrets import redact
 
 BATCH_DISCOUNT = 0.5  # batch APIs bill half the online price
