@@ -139,6 +139,8 @@ class StoreWriter:
             if self._journal_fd is not None:
                 os.close(self._journal_fd)
                 self._journal_fd = None
+                if self.journal_path.exists() and self.journal_path.stat().st_size == 0:
+                    self.journal_path.unlink()  # everything reached the database
             self._lock.release()
 
     def __enter__(self) -> StoreWriter:
