@@ -196,8 +196,7 @@ def _yaml_line_of(text: str, key: str) -> int | None:
     return None
 
 
-def load_config(path: str | Path, *, db_override: str | Path | None = None) -> LoadedConfig:
-    path = Path(path)
+def _read_yaml_mapping(path: Path) -> tuple[str, dict[str, Any]]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -213,61 +212,72 @@ def load_config(path: str | Path, *, db_override: str | Path | None = None) -> L
         ) from None
     if not isinstance(data, dict):
         raise UserInputError("expected a YAML mapping at the top level", file=path)
+    return text, data
+
+
+def _validate(path: Path, text: str, data: dict[str, Any]) -> RunConfig:
     try:
-        cfg = RunConfig.model_validate(data)
+        return RunConfig.model_validate(data)
     except ValidationError as e:
         err = pydantic_error_to_user_error(e, file=path)
         last_key = next((str(p) for p in reversed(e.errors()[0]["loc"]) if isinstance(p, str)), None)
-        err.line = _yaml_line_of(text, last_key) if last_key else None
-        raise UserInputError(err.message, file=path, line=err.line, field=err.field) from None
+        line = _yaml_line_of(text, last_key) if last_key else None
+        raise UserInputError(err.message, file=path, line=line, field=err.field) from None
 
-    base = path.resolve().parent
-    prompt_paths = tuple(_resolve(base, p) for p in cfg.prompts)
-    for n, p in enumerate(prompt_paths):
-        if not p.is_file():
+
+class _Paths:
+    """Resolves a config's relative paths against its folder; missing files name the field."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path, self.text = path, text
+        self.base = path.resolve().parent
+
+    def existing(self, value: str, *, what: str, field: str, key: str) -> Path:
+        resolved = _resolve(self.base, value)
+        if not resolved.is_file():
             raise UserInputError(
-                f"prompt file {cfg.prompts[n]!r} not found (resolved to {p})",
-                file=path,
-                line=_yaml_line_of(text, "prompts"),
-                field=f"prompts.{n}",
+                f"{what} file {value!r} not found (resolved to {resolved})",
+                file=self.path,
+                line=_yaml_line_of(self.text, key),
+                field=field,
             )
-    rubric_path = _resolve(base, cfg.rubric)
-    if not rubric_path.is_file():
-        raise UserInputError(
-            f"rubric file {cfg.rubric!r} not found (resolved to {rubric_path})",
-            file=path,
-            line=_yaml_line_of(text, "rubric"),
-            field="rubric",
-        )
-    specs = []
-    for role, group in (("targets", cfg.targets), ("judges", cfg.judges)):
-        fixed = []
-        for n, spec in enumerate(group):
+        return resolved
+
+    def with_recordings(self, role: str, specs: tuple[ModelSpec, ...]) -> tuple[ModelSpec, ...]:
+        """The specs with each replay target's recordings path resolved (and checked)."""
+        out = []
+        for n, spec in enumerate(specs):
             if spec.recordings is not None:
-                rec = _resolve(base, spec.recordings)
-                if not rec.is_file():
-                    raise UserInputError(
-                        f"recordings file {spec.recordings!r} not found (resolved to {rec})",
-                        file=path,
-                        line=_yaml_line_of(text, "recordings"),
-                        field=f"{role}.{n}.recordings",
-                    )
+                field = f"{role}.{n}.recordings"
+                rec = self.existing(spec.recordings, what="recordings", field=field, key="recordings")
                 spec = spec.model_copy(update={"recordings": str(rec)})
-            fixed.append(spec)
-        specs.append(tuple(fixed))
-    cfg = cfg.model_copy(update={"targets": specs[0], "judges": specs[1]})
+            out.append(spec)
+        return tuple(out)
+
+
+def load_config(path: str | Path, *, db_override: str | Path | None = None) -> LoadedConfig:
+    """Read, validate and resolve a run config; every problem is one UserInputError."""
+    path = Path(path)
+    text, data = _read_yaml_mapping(path)
+    cfg = _validate(path, text, data)
+    paths = _Paths(path, text)
+    prompt_paths = tuple(
+        paths.existing(p, what="prompt", field=f"prompts.{n}", key="prompts") for n, p in enumerate(cfg.prompts)
+    )
+    rubric_path = paths.existing(cfg.rubric, what="rubric", field="rubric", key="rubric")
+    taxonomy_path = (
+        paths.existing(cfg.taxonomy, what="taxonomy", field="taxonomy", key="taxonomy") if cfg.taxonomy else None
+    )
+    cfg = cfg.model_copy(
+        update={
+            "targets": paths.with_recordings("targets", cfg.targets),
+            "judges": paths.with_recordings("judges", cfg.judges),
+        }
+    )
     if db_override is not None:
         db_path = Path(db_override)
     else:
-        db_path = _resolve(base, cfg.db) if "db" in data else _default_db(base)
-    taxonomy_path = _resolve(base, cfg.taxonomy) if cfg.taxonomy else None
-    if taxonomy_path is not None and not taxonomy_path.is_file():
-        raise UserInputError(
-            f"taxonomy file {cfg.taxonomy!r} not found (resolved to {taxonomy_path})",
-            file=path,
-            line=_yaml_line_of(text, "taxonomy"),
-            field="taxonomy",
-        )
+        db_path = _resolve(paths.base, cfg.db) if "db" in data else _default_db(paths.base)
     config_hash = hashlib.sha256(json.dumps(cfg.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:16]
     return LoadedConfig(
         path=path,
@@ -281,7 +291,9 @@ def load_config(path: str | Path, *, db_override: str | Path | None = None) -> L
 
 
 def _default_db(config_dir: Path) -> Path:
-    """`runs/judge.duckdb` of the project the config lives in (its folder is usually runs/)."""
+    """$JUDGE_DB, else `runs/judge.duckdb` of the project the config lives in (usually runs/)."""
+    if os.environ.get("JUDGE_DB"):
+        return Path(os.environ["JUDGE_DB"])
     if config_dir.name == "runs":
         return config_dir / "judge.duckdb"
     return Path(DEFAULT_DB)

@@ -196,6 +196,31 @@ def _open_items(db_path: Path, run_id: str) -> dict[str, int]:
     return dict(zip(keys, (int(v) for v in rows[0]), strict=True))
 
 
+def _choose_run(plan: RunPlan, *, new_run: bool, run_id: str | None) -> tuple[str, bool]:
+    """(run id, resumed): the given run, else the latest identical run unless new_run, else a new one."""
+    if run_id is not None:
+        return run_id, True
+    if not new_run:
+        with read_connection(plan.loaded.db_path) as con:
+            found = find_resumable_run(con, plan.loaded.config.name, plan.fingerprint)
+        if found is not None:
+            return found, True
+    return new_run_id(plan.loaded.config.name, utcnow()), False
+
+
+def _stages_outcome(ctx: RunContext, plan: RunPlan) -> tuple[str, str | None]:
+    """Run both stages; return how the run ended (status, reason). Unexpected errors propagate."""
+    try:
+        asyncio.run(_run_stages(ctx, plan))
+    except FatalProviderError as exc:
+        return "aborted", str(exc)
+    except BudgetExceeded as exc:
+        return "stopped", f"{exc}; rerun to continue"
+    except KeyboardInterrupt:
+        return "stopped", "interrupted"
+    return "complete", None
+
+
 def execute(
     plan: RunPlan,
     *,
@@ -205,20 +230,13 @@ def execute(
     progress: ProgressSink | None = None,
     budget: Budget | None = None,
 ) -> RunOutcome:
+    """Generate and judge what the run is missing; the run's final status is always recorded."""
     db_path = plan.loaded.db_path
+    cfg = plan.loaded.config
     with StoreWriter(db_path) as writer:
-        resumed = False
-        if run_id is None and not new_run:
-            with read_connection(db_path) as con:
-                run_id = find_resumable_run(con, plan.loaded.config.name, plan.fingerprint)
-            resumed = run_id is not None
-        if run_id is None:
-            run_id = new_run_id(plan.loaded.config.name, utcnow())
-        else:
-            resumed = True
+        run_id, resumed = _choose_run(plan, new_run=new_run, run_id=run_id)
         started = (_started_at(db_path, run_id) if resumed else None) or utcnow()
         _write_run_header(writer, plan, run_id, started)
-        cfg = plan.loaded.config
         ctx = RunContext(
             run_id,
             plan.rubric,
@@ -230,17 +248,12 @@ def execute(
             reuse_responses=cfg.reuse_responses,
             meter=BudgetMeter(budget or cfg.budget),
         )
-        status, reason = "complete", None
+        status: str = "failed"
+        reason: str | None = "unexpected error"
         try:
-            asyncio.run(_run_stages(ctx, plan))
-        except FatalProviderError as exc:
-            status, reason = "aborted", str(exc)
-        except BudgetExceeded as exc:
-            status, reason = "stopped", f"{exc}; rerun to continue"
-        except KeyboardInterrupt:
-            status, reason = "stopped", "interrupted"
+            status, reason = _stages_outcome(ctx, plan)
         except BaseException as exc:  # a bug or an unexpected failure: never recorded as complete
-            status, reason = "failed", f"{type(exc).__name__}: {redact(str(exc))}"
+            reason = f"{type(exc).__name__}: {redact(str(exc))}"
             raise
         finally:
             writer.flush()
