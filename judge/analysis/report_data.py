@@ -234,6 +234,143 @@ def _truncate(text: str | None, limit: int) -> tuple[str, bool]:
     return text[:limit].rstrip() + TRUNCATION_MARK, True
 
 
+class _Metrics:
+    """The run's metric rows, looked up by (target, level, category, intent), and graded against the reference."""
+
+    def __init__(self, rows: list[MetricRow], reference: str) -> None:
+        self.rows = rows
+        self.reference = reference
+        self.by_key = {(r.target, r.level, r.category, r.intent): r for r in rows}
+
+    def get(self, target: str, level: str, category: str | None, intent: str) -> MetricRow | None:
+        return self.by_key.get((target, level, category, intent))
+
+    def grade(self, target: str, level: str, category: str | None) -> Grade:
+        mine, ref = self.get(target, level, category, "harmful"), self.get(self.reference, level, category, "harmful")
+        return grade_counts(
+            mine.violations if mine else 0,
+            mine.n_scored if mine else 0,
+            ref.violations if ref else 0,
+            ref.n_scored if ref else 0,
+        )
+
+
+def _rate(r: MetricRow | None, kind: str = "violation") -> Rate:
+    if r is None:
+        return Rate.of(0, 0)
+    return r.violation if kind == "violation" else r.over_deflection
+
+
+def _resolve_models(
+    con: duckdb.DuckDBPyConnection, run_id: str, config: dict[str, Any], judge: str | None
+) -> tuple[list[str], list[str], str, str]:
+    """(targets, judges, the chosen judge, the reference target), in the config's order."""
+    targets = _ordered_models(con, run_id, "target", _names(config.get("targets")))
+    judges = _ordered_models(con, run_id, "judge", _names(config.get("judges")))
+    if not targets or not judges:
+        raise UserInputError(f"run {run_id} has no targets or no judges recorded", field="RUN")
+    if judge is None:
+        judge = judges[0]
+    elif judge not in judges:
+        raise UserInputError(f"run {run_id} has no judge {judge!r}; its judges: {', '.join(judges)}", field="--judge")
+    reference = config.get("reference_target")
+    if reference not in targets:
+        reference = targets[0]
+    return targets, judges, judge, reference
+
+
+def _headline_row(m: _Metrics, target: str) -> HeadlineRow:
+    everything = m.get(target, "overall", None, "all")
+    n = everything.n if everything else 0
+    errors = everything.errors if everything else 0
+    blocked = everything.blocked if everything else 0
+    return HeadlineRow(
+        target=target,
+        is_reference=target == m.reference,
+        n=n,
+        violation=_rate(m.get(target, "overall", None, "harmful")),
+        violation_unsafe=_rate(m.get(target, "overall", None, "unsafe")),
+        violation_adversarial=_rate(m.get(target, "overall", None, "adversarial")),
+        over_deflection=_rate(m.get(target, "overall", None, "safe"), "over_deflection"),
+        errors=errors,
+        error_rate=errors / n if n else None,
+        blocked=blocked,
+        blocked_rate=blocked / n if n else None,
+        grade=m.grade(target, "overall", None),
+    )
+
+
+def _tier_rows(m: _Metrics, targets: list[str]) -> list[TierRow]:
+    tiers = []
+    for t in targets:
+        for intent in INTENTS:
+            r = m.get(t, "overall", None, intent)
+            if r is not None:
+                tiers.append(TierRow(target=t, intent=intent, n=r.n, counts={k: r.tiers[k] for k in TIER_KEYS}))
+    return tiers
+
+
+def _category_rows(m: _Metrics, targets: list[str]) -> list[CategoryRow]:
+    categories = []
+    cat_keys = sorted(
+        {(r.level, r.category, r.l1, r.l2) for r in m.rows if r.level != "overall" and r.category},
+        key=lambda k: (k[2] or "", k[0], k[1] or ""),
+    )
+    for level, category, l1, l2 in cat_keys:
+        for t in targets:
+            everything = m.get(t, level, category, "all")
+            if everything is None:
+                continue
+            categories.append(
+                CategoryRow(
+                    target=t,
+                    level=level,
+                    category=category,
+                    l1=l1,
+                    l2=l2,
+                    n=everything.n,
+                    violation=_rate(m.get(t, level, category, "harmful")),
+                    over_deflection=_rate(m.get(t, level, category, "safe"), "over_deflection"),
+                    errors=everything.errors,
+                    blocked=everything.blocked,
+                    grade=m.grade(t, level, category) if level == "l1" else None,
+                )
+            )
+    return categories
+
+
+def _worst_key(rate: Rate) -> tuple[float, int]:
+    return (-(rate.rate or 0.0), -rate.k)
+
+
+def _worst_categories(categories: list[CategoryRow]) -> list[CategoryRow]:
+    return sorted(
+        (c for c in categories if c.level == "l1" and c.violation.n >= WORST_MIN_N and c.violation.k > 0),
+        key=lambda c: (*_worst_key(c.violation), c.category, c.target),
+    )[:WORST_TOP]
+
+
+def _worst_techniques(con: duckdb.DuckDBPyConnection, run_id: str, judge: str) -> list[TechniqueRow]:
+    return sorted(
+        (r for r in technique_rows(con, run_id, judge=judge) if r.violation.n >= WORST_MIN_N and r.violation.k > 0),
+        key=lambda r: (*_worst_key(r.violation), r.technique, r.target),
+    )[:WORST_TOP]
+
+
+def _run_info(run_id: str, row: dict[str, Any]) -> RunInfo:
+    return RunInfo(
+        run_id=run_id,
+        name=str(row.get("name")),
+        status=str(row.get("status")),
+        status_reason=row.get("status_reason"),
+        started_at=_iso(row.get("started_at")),
+        finished_at=_iso(row.get("finished_at")),
+        rubric_version=row.get("rubric_version"),
+        config_path=row.get("config_path"),
+        judge_version=row.get("judge_version"),
+    )
+
+
 def build_report(
     con: duckdb.DuckDBPyConnection,
     run_id: str,
@@ -247,139 +384,33 @@ def build_report(
     if not row:
         raise UserInputError(f"no run {run_id!r} in this database", field="RUN")
     config = _config(row)
-    targets = _ordered_models(con, run_id, "target", _names(config.get("targets")))
-    judges = _ordered_models(con, run_id, "judge", _names(config.get("judges")))
-    if not targets or not judges:
-        raise UserInputError(f"run {run_id} has no targets or no judges recorded", field="RUN")
-    if judge is None:
-        judge = judges[0]
-    elif judge not in judges:
-        raise UserInputError(f"run {run_id} has no judge {judge!r}; its judges: {', '.join(judges)}", field="--judge")
-    reference = config.get("reference_target")
-    if reference not in targets:
-        reference = targets[0]
-
+    targets, judges, judge, reference = _resolve_models(con, run_id, config, judge)
     levels = ("overall", "l1", "l2") if level2 else ("overall", "l1")
-    rows = metric_rows(con, run_id, judge=judge, levels=levels)
-    by_key = {(r.target, r.level, r.category, r.intent): r for r in rows}
-
-    def get(target: str, level: str, category: str | None, intent: str) -> MetricRow | None:
-        return by_key.get((target, level, category, intent))
-
-    def rate(r: MetricRow | None, kind: str = "violation") -> Rate:
-        if r is None:
-            return Rate.of(0, 0)
-        return r.violation if kind == "violation" else r.over_deflection
-
-    def grade(target: str, level: str, category: str | None) -> Grade:
-        mine, ref = get(target, level, category, "harmful"), get(reference, level, category, "harmful")
-        return grade_counts(
-            mine.violations if mine else 0,
-            mine.n_scored if mine else 0,
-            ref.violations if ref else 0,
-            ref.n_scored if ref else 0,
-        )
-
-    headline = []
-    tiers = []
-    for t in targets:
-        everything = get(t, "overall", None, "all")
-        n = everything.n if everything else 0
-        errors = everything.errors if everything else 0
-        blocked = everything.blocked if everything else 0
-        headline.append(
-            HeadlineRow(
-                target=t,
-                is_reference=t == reference,
-                n=n,
-                violation=rate(get(t, "overall", None, "harmful")),
-                violation_unsafe=rate(get(t, "overall", None, "unsafe")),
-                violation_adversarial=rate(get(t, "overall", None, "adversarial")),
-                over_deflection=rate(get(t, "overall", None, "safe"), "over_deflection"),
-                errors=errors,
-                error_rate=errors / n if n else None,
-                blocked=blocked,
-                blocked_rate=blocked / n if n else None,
-                grade=grade(t, "overall", None),
-            )
-        )
-        for intent in INTENTS:
-            r = get(t, "overall", None, intent)
-            if r is not None:
-                tiers.append(TierRow(target=t, intent=intent, n=r.n, counts={k: r.tiers[k] for k in TIER_KEYS}))
-
-    categories = []
-    cat_keys = sorted(
-        {(r.level, r.category, r.l1, r.l2) for r in rows if r.level != "overall" and r.category},
-        key=lambda k: (k[2] or "", k[0], k[1] or ""),
-    )
-    for level, category, l1, l2 in cat_keys:
-        for t in targets:
-            everything = get(t, level, category, "all")
-            if everything is None:
-                continue
-            categories.append(
-                CategoryRow(
-                    target=t,
-                    level=level,
-                    category=category,
-                    l1=l1,
-                    l2=l2,
-                    n=everything.n,
-                    violation=rate(get(t, level, category, "harmful")),
-                    over_deflection=rate(get(t, level, category, "safe"), "over_deflection"),
-                    errors=everything.errors,
-                    blocked=everything.blocked,
-                    grade=grade(t, level, category) if level == "l1" else None,
-                )
-            )
-
-    def worst_key(rate: Rate) -> tuple[float, int]:
-        return (-(rate.rate or 0.0), -rate.k)
-
-    worst_categories = sorted(
-        (c for c in categories if c.level == "l1" and c.violation.n >= WORST_MIN_N and c.violation.k > 0),
-        key=lambda c: (*worst_key(c.violation), c.category, c.target),
-    )[:WORST_TOP]
-    worst_techniques = sorted(
-        (r for r in technique_rows(con, run_id, judge=judge) if r.violation.n >= WORST_MIN_N and r.violation.k > 0),
-        key=lambda r: (*worst_key(r.violation), r.technique, r.target),
-    )[:WORST_TOP]
-
+    m = _Metrics(metric_rows(con, run_id, judge=judge, levels=levels), reference)
+    categories = _category_rows(m, targets)
     providers = _providers(con, run_id)
-    offline = config_offline(row)
     return Report(
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         generated_by=f"judge {__version__}",
-        run=RunInfo(
-            run_id=run_id,
-            name=str(row.get("name")),
-            status=str(row.get("status")),
-            status_reason=row.get("status_reason"),
-            started_at=_iso(row.get("started_at")),
-            finished_at=_iso(row.get("finished_at")),
-            rubric_version=row.get("rubric_version"),
-            config_path=row.get("config_path"),
-            judge_version=row.get("judge_version"),
-        ),
+        run=_run_info(run_id, row),
         judge=judge,
         judges=judges,
         targets=targets,
         reference_target=reference,
         denominator_rule=DENOMINATOR_RULE,
         grade_rule=GRADE_RULE,
-        headline=headline,
-        tiers=tiers,
+        headline=[_headline_row(m, t) for t in targets],
+        tiers=_tier_rows(m, targets),
         category_levels=list(levels[1:]),
         categories=categories,
-        worst_categories=worst_categories,
-        worst_techniques=worst_techniques,
+        worst_categories=_worst_categories(categories),
+        worst_techniques=_worst_techniques(con, run_id, judge),
         examples=_examples(con, run_id, judge, examples_per_target),
         agreement=pairwise_agreement(con, run_id) if len(judges) > 1 else [],
         providers=providers,
         total_calls=sum(p.calls for p in providers),
         total_cost_usd=sum(p.cost_usd for p in providers),
-        offline_providers=offline,
+        offline_providers=config_offline(row),
     )
 
 

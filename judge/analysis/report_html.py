@@ -15,6 +15,8 @@ from judge.analysis.report_data import (
     TIER_KEYS,
     CategoryRow,
     Example,
+    HeadlineRow,
+    ProviderRow,
     Report,
     fmt_cost,
     fmt_grade,
@@ -134,9 +136,9 @@ def heatmap_chart(report: Report) -> str:
     )
 
 
-def render_html(report: Report) -> str:
+def _page_head(report: Report) -> list[str]:
     run = report.run
-    h: list[str] = [
+    return [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
@@ -154,45 +156,50 @@ def render_html(report: Report) -> str:
         f"Generated {escape(report.generated_at)} by {escape(report.generated_by)}",
         "</div>",
         f'<p class="rule">{escape(report.denominator_rule)}</p>',
-        "<h2>Headline</h2>",
     ]
-    rows = []
-    for r in report.headline:
-        name = escape(r.target) + (' <span class="k">(reference)</span>' if r.is_reference else "")
-        err_cls = ' class="err"' if r.errors else ""
-        rows.append(
-            "<tr>"
-            + _td(name, left=True, raw=True)
-            + _td(_rate(r.violation), raw=True)
-            + _td(_rate(r.violation_unsafe), raw=True)
-            + _td(_rate(r.violation_adversarial), raw=True)
-            + _td(_rate(r.over_deflection), raw=True)
-            + _td(_grade(r.grade), raw=True)
-            + _td(fmt_rel(r.grade))
-            + _td(r.n)
-            + f"<td{err_cls}>{r.errors} ({escape(fmt_pct(r.error_rate))})</td>"
-            + _td(f"{r.blocked} ({fmt_pct(r.blocked_rate)})")
-            + "</tr>"
-        )
-    h.append(
-        _table(
-            [
-                "target",
-                "violation (unsafe+adv.)",
-                "violation (unsafe)",
-                "violation (adversarial)",
-                "over-deflection (safe)",
-                "grade",
-                "rel.",
-                "n",
-                "errors",
-                "blocked",
-            ],
-            rows,
-        )
+
+
+def _headline_row(r: HeadlineRow) -> str:
+    name = escape(r.target) + (' <span class="k">(reference)</span>' if r.is_reference else "")
+    err_cls = ' class="err"' if r.errors else ""
+    return (
+        "<tr>"
+        + _td(name, left=True, raw=True)
+        + _td(_rate(r.violation), raw=True)
+        + _td(_rate(r.violation_unsafe), raw=True)
+        + _td(_rate(r.violation_adversarial), raw=True)
+        + _td(_rate(r.over_deflection), raw=True)
+        + _td(_grade(r.grade), raw=True)
+        + _td(fmt_rel(r.grade))
+        + _td(r.n)
+        + f"<td{err_cls}>{r.errors} ({escape(fmt_pct(r.error_rate))})</td>"
+        + _td(f"{r.blocked} ({fmt_pct(r.blocked_rate)})")
+        + "</tr>"
     )
-    h.append(f'<p class="rule">{escape(report.grade_rule)}</p>')
-    h += [
+
+
+def _headline_section(report: Report) -> list[str]:
+    headers = [
+        "target",
+        "violation (unsafe+adv.)",
+        "violation (unsafe)",
+        "violation (adversarial)",
+        "over-deflection (safe)",
+        "grade",
+        "rel.",
+        "n",
+        "errors",
+        "blocked",
+    ]
+    return [
+        "<h2>Headline</h2>",
+        _table(headers, [_headline_row(r) for r in report.headline]),
+        f'<p class="rule">{escape(report.grade_rule)}</p>',
+    ]
+
+
+def _charts_section(report: Report) -> list[str]:
+    return [
         "<h2>Charts</h2>",
         '<div class="charts">',
         tier_chart(report),
@@ -201,100 +208,128 @@ def render_html(report: Report) -> str:
         heatmap_chart(report),
         "</div>",
     ]
-    h.append("<h2>Tiers by intent</h2>")
-    h.append(
-        _table(
-            ["target", "intent", "n", *(TIER_LABELS[k] for k in TIER_KEYS)],
-            [
-                "<tr>"
-                + _td(t.target, left=True)
-                + _td(t.intent, left=True)
-                + _td(t.n)
-                + "".join(_td(t.counts[k]) for k in TIER_KEYS)
-                + "</tr>"
-                for t in report.tiers
-            ],
-            left=2,
-        )
-    )
+
+
+def _tiers_section(report: Report) -> list[str]:
+    rows = [
+        "<tr>"
+        + _td(t.target, left=True)
+        + _td(t.intent, left=True)
+        + _td(t.n)
+        + "".join(_td(t.counts[k]) for k in TIER_KEYS)
+        + "</tr>"
+        for t in report.tiers
+    ]
+    return [
+        "<h2>Tiers by intent</h2>",
+        _table(["target", "intent", "n", *(TIER_LABELS[k] for k in TIER_KEYS)], rows, left=2),
+    ]
+
+
+def _categories_sections(report: Report) -> list[str]:
+    h: list[str] = []
     for level in report.category_levels:
         title = "hazard (taxonomy level 1)" if level == "l1" else "topic (taxonomy level 2)"
         h.append(f"<h2>Categories by {escape(title)}</h2>")
         h.append(_category_table([c for c in report.categories if c.level == level], with_grade=level == "l1"))
-    h.append("<h2>Worst categories</h2>")
-    h.append(
+    return h
+
+
+def _worst_categories_section(report: Report) -> list[str]:
+    return [
+        "<h2>Worst categories</h2>",
         _category_table(report.worst_categories, with_grade=True)
         if report.worst_categories
-        else "<p>No category has violations.</p>"
-    )
-    h.append("<h2>Worst adversarial techniques</h2>")
-    if report.worst_techniques:
-        h.append(
-            _table(
-                ["technique", "target", "violation", "errors"],
-                [
-                    "<tr>"
-                    + _td(t.technique, left=True)
-                    + _td(t.target, left=True)
-                    + _td(_rate(t.violation), raw=True)
-                    + _td(t.errors)
-                    + "</tr>"
-                    for t in report.worst_techniques
-                ],
-                left=2,
-            )
-        )
-    else:
-        h.append("<p>No adversarial technique led to a violation.</p>")
+        else "<p>No category has violations.</p>",
+    ]
+
+
+def _worst_techniques_section(report: Report) -> list[str]:
+    if not report.worst_techniques:
+        return ["<h2>Worst adversarial techniques</h2>", "<p>No adversarial technique led to a violation.</p>"]
+    rows = [
+        "<tr>"
+        + _td(t.technique, left=True)
+        + _td(t.target, left=True)
+        + _td(_rate(t.violation), raw=True)
+        + _td(t.errors)
+        + "</tr>"
+        for t in report.worst_techniques
+    ]
+    return [
+        "<h2>Worst adversarial techniques</h2>",
+        _table(["technique", "target", "violation", "errors"], rows, left=2),
+    ]
+
+
+def _examples_sections(report: Report) -> list[str]:
+    h: list[str] = []
     for kind, title in (("violation", "Violating responses"), ("over_deflection", "Over-deflected safe prompts")):
         h.append(f"<h2>Examples: {escape(title.lower())}</h2>")
         examples = [e for e in report.examples if e.kind == kind]
         h.append("".join(_example(e) for e in examples) if examples else "<p>None.</p>")
-    h.append("<h2>Judge agreement</h2>")
-    if report.agreement:
-        h.append(
-            _table(
-                ["judge A", "judge B", "n", "agree", "percent agreement", "Cohen's kappa"],
-                [
-                    "<tr>"
-                    + _td(a.judge_a, left=True)
-                    + _td(a.judge_b, left=True)
-                    + _td(a.n)
-                    + _td(a.agree)
-                    + _td(fmt_pct(a.percent))
-                    + _td(fmt_kappa(a.kappa))
-                    + "</tr>"
-                    for a in report.agreement
-                ],
-                left=2,
-            )
-        )
-    else:
-        h.append("<p>One judge graded this run: no agreement to report.</p>")
-    h.append("<h2>Providers, calls and cost</h2>")
-    h.append(
-        _table(
-            ["role", "name", "model", "provider", "calls", "errors", "blocked", "tokens in", "tokens out", "cost"],
-            [
-                "<tr>"
-                + _td(p.role, left=True)
-                + _td(p.name, left=True)
-                + _td(p.model, left=True)
-                + _td(p.kind, left=True)
-                + _td(p.calls)
-                + _td(p.errors)
-                + _td(p.blocked)
-                + _td(p.prompt_tokens)
-                + _td(p.completion_tokens)
-                + _td(fmt_cost(p.cost_usd))
-                + "</tr>"
-                for p in report.providers
-            ],
-            left=4,
-        )
+    return h
+
+
+def _agreement_section(report: Report) -> list[str]:
+    if not report.agreement:
+        return ["<h2>Judge agreement</h2>", "<p>One judge graded this run: no agreement to report.</p>"]
+    rows = [
+        "<tr>"
+        + _td(a.judge_a, left=True)
+        + _td(a.judge_b, left=True)
+        + _td(a.n)
+        + _td(a.agree)
+        + _td(fmt_pct(a.percent))
+        + _td(fmt_kappa(a.kappa))
+        + "</tr>"
+        for a in report.agreement
+    ]
+    headers = ["judge A", "judge B", "n", "agree", "percent agreement", "Cohen's kappa"]
+    return ["<h2>Judge agreement</h2>", _table(headers, rows, left=2)]
+
+
+def _provider_row(p: ProviderRow) -> str:
+    return (
+        "<tr>"
+        + _td(p.role, left=True)
+        + _td(p.name, left=True)
+        + _td(p.model, left=True)
+        + _td(p.kind, left=True)
+        + _td(p.calls)
+        + _td(p.errors)
+        + _td(p.blocked)
+        + _td(p.prompt_tokens)
+        + _td(p.completion_tokens)
+        + _td(fmt_cost(p.cost_usd))
+        + "</tr>"
     )
-    h.append(f"<p>Total: {report.total_calls} calls, {escape(fmt_cost(report.total_cost_usd))}.")
+
+
+def _providers_section(report: Report) -> list[str]:
+    headers = ["role", "name", "model", "provider", "calls", "errors", "blocked", "tokens in", "tokens out", "cost"]
+    h = [
+        "<h2>Providers, calls and cost</h2>",
+        _table(headers, [_provider_row(p) for p in report.providers], left=4),
+        f"<p>Total: {report.total_calls} calls, {escape(fmt_cost(report.total_cost_usd))}.",
+    ]
     if report.offline_providers:
         h.append(f" Offline providers used: {escape(', '.join(report.offline_providers))}.")
-    h.append("</p></body></html>")
+    return h
+
+
+def render_html(report: Report) -> str:
+    h = [
+        *_page_head(report),
+        *_headline_section(report),
+        *_charts_section(report),
+        *_tiers_section(report),
+        *_categories_sections(report),
+        *_worst_categories_section(report),
+        *_worst_techniques_section(report),
+        *_examples_sections(report),
+        *_agreement_section(report),
+        *_providers_section(report),
+        "</p></body></html>",
+    ]
     return "\n".join(h) + "\n"

@@ -9,6 +9,8 @@ from judge.analysis.report_data import (
     TIER_KEYS,
     CategoryRow,
     Example,
+    HeadlineRow,
+    ProviderRow,
     Report,
     fmt_cost,
     fmt_grade,
@@ -62,9 +64,9 @@ def _example(e: Example) -> list[str]:
     return out
 
 
-def render_markdown(report: Report) -> str:
+def _header(report: Report) -> list[str]:
     run = report.run
-    lines = [
+    return [
         f"# Safety report: run `{run.run_id}`",
         "",
         f"- Run: **{run.name}**, status {run.status}"
@@ -77,60 +79,81 @@ def render_markdown(report: Report) -> str:
         "",
         f"> {report.denominator_rule}",
         "",
-        "## Headline",
-        "",
     ]
-    lines += table(
-        [
-            "target",
-            "violation (unsafe+adv.)",
-            "violation (unsafe)",
-            "violation (adversarial)",
-            "over-deflection (safe)",
-            "grade",
-            "rel.",
-            "n",
-            "errors",
-            "blocked",
-        ],
-        [
-            [
-                h.target + (" (reference)" if h.is_reference else ""),
-                fmt_rate(h.violation),
-                fmt_rate(h.violation_unsafe),
-                fmt_rate(h.violation_adversarial),
-                fmt_rate(h.over_deflection),
-                fmt_grade(h.grade),
-                fmt_rel(h.grade),
-                h.n,
-                f"{h.errors} ({fmt_pct(h.error_rate)})",
-                f"{h.blocked} ({fmt_pct(h.blocked_rate)})",
-            ]
-            for h in report.headline
-        ],
-    )
-    lines += ["", f"_{report.grade_rule}_", "", "## Tiers by intent", ""]
-    lines += table(
-        ["target", "intent", "n", *TIER_KEYS],
-        [[t.target, t.intent, t.n, *(t.counts[k] for k in TIER_KEYS)] for t in report.tiers],
-    )
+
+
+def _headline_row(h: HeadlineRow) -> list[object]:
+    return [
+        h.target + (" (reference)" if h.is_reference else ""),
+        fmt_rate(h.violation),
+        fmt_rate(h.violation_unsafe),
+        fmt_rate(h.violation_adversarial),
+        fmt_rate(h.over_deflection),
+        fmt_grade(h.grade),
+        fmt_rel(h.grade),
+        h.n,
+        f"{h.errors} ({fmt_pct(h.error_rate)})",
+        f"{h.blocked} ({fmt_pct(h.blocked_rate)})",
+    ]
+
+
+def _headline_section(report: Report) -> list[str]:
+    headers = [
+        "target",
+        "violation (unsafe+adv.)",
+        "violation (unsafe)",
+        "violation (adversarial)",
+        "over-deflection (safe)",
+        "grade",
+        "rel.",
+        "n",
+        "errors",
+        "blocked",
+    ]
+    lines = ["## Headline", "", *table(headers, [_headline_row(h) for h in report.headline])]
+    return [*lines, "", f"_{report.grade_rule}_"]
+
+
+def _tiers_section(report: Report) -> list[str]:
+    return [
+        "",
+        "## Tiers by intent",
+        "",
+        *table(
+            ["target", "intent", "n", *TIER_KEYS],
+            [[t.target, t.intent, t.n, *(t.counts[k] for k in TIER_KEYS)] for t in report.tiers],
+        ),
+    ]
+
+
+def _categories_sections(report: Report) -> list[str]:
+    lines: list[str] = []
     for level in report.category_levels:
         rows = [c for c in report.categories if c.level == level]
         title = "hazard (taxonomy level 1)" if level == "l1" else "topic (taxonomy level 2)"
         lines += ["", f"## Categories by {title}", "", *_category_table(rows, with_grade=level == "l1")]
-    lines += ["", "## Worst categories", ""]
+    return lines
+
+
+def _worst_categories_section(report: Report) -> list[str]:
+    lines = ["", "## Worst categories", ""]
     if report.worst_categories:
-        lines += _category_table(report.worst_categories, with_grade=True)
-    else:
-        lines.append("No category has violations.")
-    lines += ["", "## Worst adversarial techniques", ""]
+        return lines + _category_table(report.worst_categories, with_grade=True)
+    return [*lines, "No category has violations."]
+
+
+def _worst_techniques_section(report: Report) -> list[str]:
+    lines = ["", "## Worst adversarial techniques", ""]
     if report.worst_techniques:
-        lines += table(
+        return lines + table(
             ["technique", "target", "violation", "errors"],
             [[t.technique, t.target, fmt_rate(t.violation), t.errors] for t in report.worst_techniques],
         )
-    else:
-        lines.append("No adversarial technique led to a violation.")
+    return [*lines, "No adversarial technique led to a violation."]
+
+
+def _examples_sections(report: Report) -> list[str]:
+    lines: list[str] = []
     for kind, title in (("violation", "Violating responses"), ("over_deflection", "Over-deflected safe prompts")):
         lines += ["", f"## Examples: {title.lower()}", ""]
         examples = [e for e in report.examples if e.kind == kind]
@@ -138,34 +161,53 @@ def render_markdown(report: Report) -> str:
             lines.append("None.")
         for e in examples:
             lines += _example(e)
-    lines += ["", "## Judge agreement", ""]
+    return lines
+
+
+def _agreement_section(report: Report) -> list[str]:
+    lines = ["", "## Judge agreement", ""]
     if report.agreement:
-        lines += table(
+        return lines + table(
             ["judge A", "judge B", "n", "agree", "percent agreement", "Cohen's kappa"],
             [[a.judge_a, a.judge_b, a.n, a.agree, fmt_pct(a.percent), fmt_kappa(a.kappa)] for a in report.agreement],
         )
-    else:
-        lines.append("One judge graded this run: no agreement to report.")
-    lines += ["", "## Providers, calls and cost", ""]
-    lines += table(
-        ["role", "name", "model", "provider", "calls", "errors", "blocked", "tokens in", "tokens out", "cost"],
-        [
-            [
-                p.role,
-                p.name,
-                p.model,
-                p.kind,
-                p.calls,
-                p.errors,
-                p.blocked,
-                p.prompt_tokens,
-                p.completion_tokens,
-                fmt_cost(p.cost_usd),
-            ]
-            for p in report.providers
-        ],
-    )
+    return [*lines, "One judge graded this run: no agreement to report."]
+
+
+def _provider_row(p: ProviderRow) -> list[object]:
+    return [
+        p.role,
+        p.name,
+        p.model,
+        p.kind,
+        p.calls,
+        p.errors,
+        p.blocked,
+        p.prompt_tokens,
+        p.completion_tokens,
+        fmt_cost(p.cost_usd),
+    ]
+
+
+def _providers_section(report: Report) -> list[str]:
+    headers = ["role", "name", "model", "provider", "calls", "errors", "blocked", "tokens in", "tokens out", "cost"]
+    lines = ["", "## Providers, calls and cost", "", *table(headers, [_provider_row(p) for p in report.providers])]
     lines += ["", f"Total: {report.total_calls} calls, {fmt_cost(report.total_cost_usd)}."]
     if report.offline_providers:
         lines.append(f"Offline providers used: {', '.join(report.offline_providers)}.")
+    return lines
+
+
+def render_markdown(report: Report) -> str:
+    lines = [
+        *_header(report),
+        *_headline_section(report),
+        *_tiers_section(report),
+        *_categories_sections(report),
+        *_worst_categories_section(report),
+        *_worst_techniques_section(report),
+        *_examples_sections(report),
+        *_agreement_section(report),
+        *_providers_section(report),
+    ]
     return "\n".join(lines) + "\n"

@@ -102,6 +102,69 @@ class Cell:
     n: int
 
 
+# heatmap layout (pixels)
+HEAT_LABEL_W, HEAT_CELL_W, HEAT_CELL_H, HEAT_TITLE_H, HEAT_HEAD_H = 240, 150, 34, 28, 30
+HEAT_LEGEND_W = 300
+
+
+def _heat_cell(x: int, y: int, row: str, col: str, cell: Cell | None) -> list[str]:
+    """One grid cell: grey 'n/a' without a rate, else coloured by the rate with the rate and k/n."""
+    cell_w, cell_h = HEAT_CELL_W, HEAT_CELL_H
+    if cell is None or cell.rate is None:
+        return [
+            f'<rect x="{x}" y="{y}" width="{cell_w}" height="{cell_h}" fill="#e0e0e0" stroke="#fff"/>',
+            _text(x + cell_w / 2, y + cell_h * 0.62, "n/a", size=11, anchor="middle", fill="#666"),
+        ]
+    tip = f"{row} × {col}: {_pct(cell.rate)} ({cell.k}/{cell.n})"
+    fill = "#fff" if cell.rate > 0.5 else "#111"
+    return [
+        f'<rect x="{x}" y="{y}" width="{cell_w}" height="{cell_h}" fill="{heat_colour(cell.rate)}" '
+        f'stroke="#fff"><title>{escape(tip)}</title></rect>',
+        _text(
+            x + cell_w / 2,
+            y + cell_h * 0.62,
+            f"{_pct(cell.rate)} ({cell.k}/{cell.n})",
+            size=12,
+            anchor="middle",
+            fill=fill,
+        ),
+    ]
+
+
+def _heat_grid(
+    rows: Sequence[str], cols: Sequence[str], cells: dict[tuple[str, str], Cell], row_labels: dict[str, str] | None
+) -> list[str]:
+    """Column headers, then per row its label and its cells."""
+    label_w, cell_w, cell_h, top = HEAT_LABEL_W, HEAT_CELL_W, HEAT_CELL_H, HEAT_TITLE_H + HEAT_HEAD_H
+    out = [
+        _text(label_w + cell_w * (j + 0.5), top - 10, col, anchor="middle", weight="bold") for j, col in enumerate(cols)
+    ]
+    for i, row in enumerate(rows):
+        y = top + i * cell_h
+        out.append(_text(label_w - 8, y + cell_h * 0.62, (row_labels or {}).get(row, row), anchor="end"))
+        for j, col in enumerate(cols):
+            out += _heat_cell(label_w + j * cell_w, y, row, col, cells.get((row, col)))
+    return out
+
+
+def _heat_legend(ly: int) -> list[str]:
+    """A gradient from 0% to 100% at height ly, and a grey swatch for cells without scored items."""
+    label_w, legend_w = HEAT_LABEL_W, HEAT_LEGEND_W
+    out = [
+        '<defs><linearGradient id="heat-legend" x1="0" x2="1" y1="0" y2="0">'
+        + "".join(f'<stop offset="{s / 4:.2f}" stop-color="{heat_colour(s / 4)}"/>' for s in range(5))
+        + "</linearGradient></defs>",
+        _text(label_w - 8, ly + 12, "violation rate", size=11, anchor="end", fill="#555"),
+        f'<rect x="{label_w}" y="{ly}" width="{legend_w}" height="14" fill="url(#heat-legend)" '
+        f'stroke="#999" stroke-width="0.5"/>',
+    ]
+    for s in range(5):
+        out.append(_text(label_w + legend_w * s / 4, ly + 30, f"{s * 25}%", size=11, anchor="middle", fill="#555"))
+    out.append(f'<rect x="{label_w + legend_w + 30}" y="{ly}" width="14" height="14" fill="#e0e0e0"/>')
+    out.append(_text(label_w + legend_w + 50, ly + 12, "no scored items", size=11, fill="#555"))
+    return out
+
+
 def heatmap(
     rows: Sequence[str],
     cols: Sequence[str],
@@ -111,59 +174,15 @@ def heatmap(
     row_labels: dict[str, str] | None = None,
 ) -> str:
     """A rows × cols grid coloured by rate, each cell showing the rate and k/n; a colour legend."""
-    label_w, cell_w, cell_h, title_h, head_h = 240, 150, 34, 28, 30
-    legend_w = 300
-    width = max(label_w + cell_w * len(cols) + 20, label_w + legend_w + 170)
-    grid_h = cell_h * len(rows)
-    height = title_h + head_h + grid_h + 64
+    width = max(HEAT_LABEL_W + HEAT_CELL_W * len(cols) + 20, HEAT_LABEL_W + HEAT_LEGEND_W + 170)
+    grid_h = HEAT_CELL_H * len(rows)
+    height = HEAT_TITLE_H + HEAT_HEAD_H + grid_h + 64
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{escape(title)}" width="{width}" '
         f'height="{height}" viewBox="0 0 {width} {height}" style="{FONT}">',
         _text(0, 18, title, size=15, weight="bold"),
+        *_heat_grid(rows, cols, cells, row_labels),
+        *_heat_legend(HEAT_TITLE_H + HEAT_HEAD_H + grid_h + 20),
+        "</svg>",
     ]
-    for j, col in enumerate(cols):
-        out.append(_text(label_w + cell_w * (j + 0.5), title_h + head_h - 10, col, anchor="middle", weight="bold"))
-    for i, row in enumerate(rows):
-        y = title_h + head_h + i * cell_h
-        out.append(_text(label_w - 8, y + cell_h * 0.62, (row_labels or {}).get(row, row), anchor="end"))
-        for j, col in enumerate(cols):
-            x = label_w + j * cell_w
-            cell = cells.get((row, col))
-            if cell is None or cell.rate is None:
-                out.append(f'<rect x="{x}" y="{y}" width="{cell_w}" height="{cell_h}" fill="#e0e0e0" stroke="#fff"/>')
-                out.append(_text(x + cell_w / 2, y + cell_h * 0.62, "n/a", size=11, anchor="middle", fill="#666"))
-                continue
-            tip = f"{row} × {col}: {_pct(cell.rate)} ({cell.k}/{cell.n})"
-            out.append(
-                f'<rect x="{x}" y="{y}" width="{cell_w}" height="{cell_h}" fill="{heat_colour(cell.rate)}" '
-                f'stroke="#fff"><title>{escape(tip)}</title></rect>'
-            )
-            fill = "#fff" if cell.rate > 0.5 else "#111"
-            out.append(
-                _text(
-                    x + cell_w / 2,
-                    y + cell_h * 0.62,
-                    f"{_pct(cell.rate)} ({cell.k}/{cell.n})",
-                    size=12,
-                    anchor="middle",
-                    fill=fill,
-                )
-            )
-    # legend: a gradient from 0% to 100%
-    ly = title_h + head_h + grid_h + 20
-    out.append(
-        '<defs><linearGradient id="heat-legend" x1="0" x2="1" y1="0" y2="0">'
-        + "".join(f'<stop offset="{s / 4:.2f}" stop-color="{heat_colour(s / 4)}"/>' for s in range(5))
-        + "</linearGradient></defs>"
-    )
-    out.append(_text(label_w - 8, ly + 12, "violation rate", size=11, anchor="end", fill="#555"))
-    out.append(
-        f'<rect x="{label_w}" y="{ly}" width="{legend_w}" height="14" fill="url(#heat-legend)" '
-        f'stroke="#999" stroke-width="0.5"/>'
-    )
-    for s in range(5):
-        out.append(_text(label_w + legend_w * s / 4, ly + 30, f"{s * 25}%", size=11, anchor="middle", fill="#555"))
-    out.append(f'<rect x="{label_w + legend_w + 30}" y="{ly}" width="14" height="14" fill="#e0e0e0"/>')
-    out.append(_text(label_w + legend_w + 50, ly + 12, "no scored items", size=11, fill="#555"))
-    out.append("</svg>")
     return "".join(out)

@@ -128,15 +128,8 @@ def _run_judges(con: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple[str, 
     ]
 
 
-def load_run_verdicts(
-    con: duckdb.DuckDBPyConnection,
-    run_id: str,
-    *,
-    judges: Sequence[str] | None = None,
-    rubric_versions: Sequence[str] | None = None,
-) -> RunVerdicts:
-    run = run_row(con, run_id)
-    run_rubric = str(run.get("rubric_version") or "")
+def _load_items(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Item]:
+    """The run's answered responses (status ok), by response_id."""
     items: dict[str, Item] = {}
     for rid, pid, phash, target, intent, path, l1, text in fetch(
         con,
@@ -146,90 +139,144 @@ def load_run_verdicts(
         [run_id],
     ):
         items[rid] = Item(rid, pid, phash, target, intent, path, l1, text_hash(text or ""))
+    return items
 
-    rows = fetch(
+
+def _load_verdict_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple[Any, ...]]:
+    return fetch(
         con,
         """SELECT response_id, judge, judge_key, rubric_version, status, tier, latency_ms,
                   prompt_tokens, completion_tokens, cost_usd, verdict_id
            FROM verdicts WHERE run_id = ? ORDER BY judge, rubric_version, response_id""",
         [run_id],
     )
+
+
+def _select_versions(
+    run_id: str, run_rubric: str, rows: Sequence[tuple[Any, ...]], rubric_versions: Sequence[str] | None
+) -> list[str]:
+    """The rubric versions to read: the run's own by default, `all` present, or the named ones (checked)."""
     present_versions = sorted({str(r[3]) for r in rows})
     if not rubric_versions:
-        versions = [run_rubric]
-    elif list(rubric_versions) == ["all"]:
-        versions = present_versions or [run_rubric]
-    else:
-        versions = list(dict.fromkeys(rubric_versions))
-        unknown = [v for v in versions if v not in present_versions]
-        if unknown:
-            raise UserInputError(
-                f"no verdicts under rubric version {unknown[0]!r} in run {run_id}; "
-                f"present: {', '.join(present_versions) or 'none'} (or 'all')",
-                field="rubric-version",
-            )
-    qualify = len(versions) > 1
+        return [run_rubric]
+    if list(rubric_versions) == ["all"]:
+        return present_versions or [run_rubric]
+    versions = list(dict.fromkeys(rubric_versions))
+    unknown = [v for v in versions if v not in present_versions]
+    if unknown:
+        raise UserInputError(
+            f"no verdicts under rubric version {unknown[0]!r} in run {run_id}; "
+            f"present: {', '.join(present_versions) or 'none'} (or 'all')",
+            field="rubric-version",
+        )
+    return versions
 
-    calls = dict(
+
+def _judge_call_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[Any, Any]:
+    """verdict_id -> number of model calls it took."""
+    return dict(
         fetch(
             con,
             "SELECT item_id, count(*) FROM model_calls WHERE run_id = ? AND stage = 'judge' GROUP BY item_id",
             [run_id],
         )
     )
-    raters: dict[tuple[str, str], Rater] = {}
-    tiers: dict[str, dict[str, str | None]] = {}
-    usage: dict[str, RaterUsage] = {}
-    # judges of the run without any verdict yet still appear (all missing)
-    if run_rubric in versions and not qualify:
-        for name, key in _run_judges(con, run_id):
-            raters.setdefault((key, run_rubric), Rater(name, name, key, run_rubric))
+
+
+def _add_usage(u: RaterUsage, status: str, lat: Any, ptok: Any, ctok: Any, cost: Any, calls: int) -> None:
+    u.verdicts += 1
+    u.ok += int(status == "ok")
+    u.errors += int(status != "ok")
+    if lat is not None:
+        u.latency_ms.append(float(lat))
+    if ptok is not None:
+        u.prompt_tokens.append(int(ptok))
+    if ctok is not None:
+        u.completion_tokens.append(int(ctok))
+    if cost is not None:
+        u.cost_usd.append(float(cost))
+    u.calls += calls
+
+
+@dataclass
+class _Collected:
+    raters: dict[tuple[str, str], Rater] = field(default_factory=dict)  # (judge_key, rubric_version) -> rater
+    tiers: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    usage: dict[str, RaterUsage] = field(default_factory=dict)
+
+
+def _collect_verdicts(
+    rows: Sequence[tuple[Any, ...]],
+    versions: Sequence[str],
+    items: dict[str, Item],
+    calls: dict[Any, Any],
+    qualify: bool,
+    into: _Collected,
+) -> None:
+    """Add the raters, their tiers and usage from the verdict rows under the chosen rubric versions."""
     for rid, judge, key, version, status, tier, lat, ptok, ctok, cost, vid in rows:
         if version not in versions or rid not in items:
             continue
         name = f"{judge}@{version}" if qualify else judge
-        rater = raters.setdefault((key, version), Rater(name, judge, key, version))
-        tiers.setdefault(rater.name, {})[rid] = tier if status == "ok" else None
-        u = usage.setdefault(rater.name, RaterUsage())
-        u.verdicts += 1
-        u.ok += int(status == "ok")
-        u.errors += int(status != "ok")
-        if lat is not None:
-            u.latency_ms.append(float(lat))
-        if ptok is not None:
-            u.prompt_tokens.append(int(ptok))
-        if ctok is not None:
-            u.completion_tokens.append(int(ctok))
-        if cost is not None:
-            u.cost_usd.append(float(cost))
-        u.calls += int(calls.get(vid, 0))
-    ordered = sorted(raters.values(), key=lambda r: r.name)
+        rater = into.raters.setdefault((key, version), Rater(name, judge, key, version))
+        into.tiers.setdefault(rater.name, {})[rid] = tier if status == "ok" else None
+        u = into.usage.setdefault(rater.name, RaterUsage())
+        _add_usage(u, status, lat, ptok, ctok, cost, int(calls.get(vid, 0)))
+
+
+def _choose_raters(
+    run_id: str, raters: Sequence[Rater], tiers: dict[str, Any], judges: Sequence[str] | None
+) -> list[Rater]:
+    """Raters by name; the asked-for judges (by rater or judge name) in that order, else those with verdicts."""
+    ordered = sorted(raters, key=lambda r: r.name)
     names = [r.name for r in ordered]
     if len(set(names)) != len(names):  # two judges with one label under one rubric version
         dup = next(n for n in names if names.count(n) > 1)
         raise UserInputError(f"two judges of run {run_id} are both named {dup!r}", field="judges")
-    if judges:
-        chosen: list[Rater] = []
-        for want in judges:
-            match = [r for r in ordered if want in (r.name, r.judge)]
-            if not match:
-                raise UserInputError(
-                    f"no judge {want!r} in run {run_id}; judges: {', '.join(names) or 'none'}", field="judges"
-                )
-            chosen += [r for r in match if r not in chosen]
-        ordered = chosen
-    else:  # e.g. a judge added by `judge regrade --rubric` has no verdicts under the run's rubric
-        ordered = [r for r in ordered if r.name in tiers]
+    if not judges:  # e.g. a judge added by `judge regrade --rubric` has no verdicts under the run's rubric
+        return [r for r in ordered if r.name in tiers]
+    chosen: list[Rater] = []
+    for want in judges:
+        match = [r for r in ordered if want in (r.name, r.judge)]
+        if not match:
+            raise UserInputError(
+                f"no judge {want!r} in run {run_id}; judges: {', '.join(names) or 'none'}", field="judges"
+            )
+        chosen += [r for r in match if r not in chosen]
+    return chosen
+
+
+def load_run_verdicts(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    *,
+    judges: Sequence[str] | None = None,
+    rubric_versions: Sequence[str] | None = None,
+) -> RunVerdicts:
+    run = run_row(con, run_id)
+    run_rubric = str(run.get("rubric_version") or "")
+    items = _load_items(con, run_id)
+    rows = _load_verdict_rows(con, run_id)
+    versions = _select_versions(run_id, run_rubric, rows, rubric_versions)
+    qualify = len(versions) > 1
+    calls = _judge_call_counts(con, run_id)
+    found = _Collected()
+    # judges of the run without any verdict yet still appear (all missing)
+    if run_rubric in versions and not qualify:
+        for name, key in _run_judges(con, run_id):
+            found.raters.setdefault((key, run_rubric), Rater(name, name, key, run_rubric))
+    _collect_verdicts(rows, versions, items, calls, qualify, found)
+    ordered = _choose_raters(run_id, list(found.raters.values()), found.tiers, judges)
     for r in ordered:
-        tiers.setdefault(r.name, {})
-        usage.setdefault(r.name, RaterUsage())
+        found.tiers.setdefault(r.name, {})
+        found.usage.setdefault(r.name, RaterUsage())
     return RunVerdicts(
         run_id,
         run_rubric,
         items,
         ordered,
-        {r.name: tiers[r.name] for r in ordered},
-        {r.name: usage[r.name] for r in ordered},
+        {r.name: found.tiers[r.name] for r in ordered},
+        {r.name: found.usage[r.name] for r in ordered},
         Policy.load(con, run_rubric),
     )
 

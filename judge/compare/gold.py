@@ -10,7 +10,7 @@ from __future__ import annotations
 import getpass
 import os
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -128,6 +128,104 @@ def _text(value: Any) -> str | None:
     return value.strip() or None
 
 
+def _gold_format(path: Path, fmt: str | None) -> str:
+    fmt = fmt or ("csv" if path.suffix.lower() == ".csv" else "jsonl")
+    if fmt not in ("jsonl", "csv"):
+        raise UserInputError(f"unknown format {fmt!r}; expected jsonl or csv", field="format")
+    return fmt
+
+
+def _checked_value_map(value_map: dict[str, str] | None) -> dict[str, str]:
+    """--value-map with lower-cased keys; every value must be a tier or comply/refuse."""
+    value_map = {k.lower(): v for k, v in (value_map or {}).items()}
+    for raw, mapped in value_map.items():
+        if mapped not in (*TIERS, *BINARY):
+            raise UserInputError(
+                f"--value-map {raw}:{mapped}: expected a tier ({', '.join(TIERS)}) or comply/refuse", field="value-map"
+            )
+    return value_map
+
+
+@dataclass(frozen=True)
+class _GoldFile:
+    """What every row of one gold file is read with."""
+
+    path: Path
+    label_set: str
+    column_map: dict[str, str]
+    value_map: dict[str, str]
+    annotator: str
+    now: datetime
+    skip_unlabeled: bool
+
+    def error(self, line: int) -> Callable[[str, str], UserInputError]:
+        """An error factory for one line: (message, field) -> error naming the source column of the field."""
+
+        def bad(message: str, fld: str) -> UserInputError:
+            return UserInputError(message, file=self.path, line=line, field=_source(self.column_map, fld))
+
+        return bad
+
+
+def _mapped_row(gf: _GoldFile, lineno: int, raw_row: dict[str, Any]) -> dict[str, str | None]:
+    """The row's known fields (after --map) as stripped strings; other columns are ignored."""
+    row: dict[str, str | None] = {}
+    for column, value in raw_row.items():
+        fld = gf.column_map.get(column, column)
+        if fld not in FIELDS:
+            continue  # other columns of the source are ignored
+        try:
+            row[fld] = _text(value)
+        except TypeError:
+            raise UserInputError(
+                f"expected a string, got {type(value).__name__}", file=gf.path, line=lineno, field=column
+            ) from None
+    return row
+
+
+def _labeled_at(row: dict[str, str | None], default: datetime, bad: Callable[[str, str], UserInputError]) -> datetime:
+    if not row.get("labeled_at"):
+        return default
+    try:
+        return datetime.fromisoformat(str(row["labeled_at"]))
+    except ValueError:
+        raise bad(f"expected an ISO date-time, got {row['labeled_at']!r}", "labeled_at") from None
+
+
+def _parse_row(gf: _GoldFile, lineno: int, raw_row: dict[str, Any]) -> GoldLabel | None:
+    """One row as a label; None for an unlabeled row when those are skipped."""
+    row = _mapped_row(gf, lineno, raw_row)
+    bad = gf.error(lineno)
+    tier, binary = _labels(row, gf.value_map, bad)
+    if tier is None and binary is None:
+        if gf.skip_unlabeled:
+            return None
+        raise bad("no label: expected a tier, binary or label value (or pass --skip-unlabeled)", "tier")
+    prompt_id = row.get("prompt_id")
+    if not prompt_id:
+        raise bad("required field is missing", "prompt_id")
+    response_id = row.get("response_id")
+    rhash = row.get("response_text_hash")
+    if row.get("response") is not None:  # the text as given (unstripped) is hashed
+        rhash = text_hash(str(raw_row.get(_source(gf.column_map, "response")) or row["response"]))
+    if not response_id and not rhash:
+        raise bad("a label needs a response_id, or the response text (or its response_text_hash)", "response")
+    return GoldLabel(
+        label_set=gf.label_set,
+        item_key=item_key(prompt_id, response_id, rhash),
+        prompt_id=prompt_id,
+        response_id=response_id,
+        prompt_hash=row.get("prompt_hash"),
+        response_text_hash=rhash,
+        tier=tier,  # type: ignore[arg-type]
+        binary_label=binary,  # type: ignore[arg-type]
+        annotator=row.get("annotator") or gf.annotator,
+        labeled_at=_labeled_at(row, gf.now, bad),
+        source_file=str(gf.path),
+        note=row.get("note"),
+    )
+
+
 def parse_gold_file(
     path: str | Path,
     *,
@@ -143,80 +241,26 @@ def parse_gold_file(
     Raises a one-line UserInputError (file, line, field) on the first bad row; nothing is written.
     """
     path = Path(path)
-    fmt = fmt or ("csv" if path.suffix.lower() == ".csv" else "jsonl")
-    if fmt not in ("jsonl", "csv"):
-        raise UserInputError(f"unknown format {fmt!r}; expected jsonl or csv", field="format")
+    fmt = _gold_format(path, fmt)
     if not label_set.strip():
         raise UserInputError("label set name must not be empty", field="label-set")
-    column_map = column_map or {}
-    value_map = {k.lower(): v for k, v in (value_map or {}).items()}
-    for raw, mapped in value_map.items():
-        if mapped not in (*TIERS, *BINARY):
-            raise UserInputError(
-                f"--value-map {raw}:{mapped}: expected a tier ({', '.join(TIERS)}) or comply/refuse", field="value-map"
-            )
-    who = annotator or default_annotator()
-    now = utcnow()
+    checked_value_map = _checked_value_map(value_map)
+    gf = _GoldFile(
+        path, label_set, column_map or {}, checked_value_map, annotator or default_annotator(), utcnow(), skip_unlabeled
+    )
     labels: list[GoldLabel] = []
     seen: dict[tuple[str, str], int] = {}
     skipped = 0
     for lineno, raw_row in _rows(path, fmt):
-        row: dict[str, str | None] = {}
-        for column, value in raw_row.items():
-            fld = column_map.get(column, column)
-            if fld not in FIELDS:
-                continue  # other columns of the source are ignored
-            try:
-                row[fld] = _text(value)
-            except TypeError:
-                raise UserInputError(
-                    f"expected a string, got {type(value).__name__}", file=path, line=lineno, field=column
-                ) from None
-
-        def bad(message: str, fld: str, *, line: int = lineno) -> UserInputError:
-            source = next((c for c, f in column_map.items() if f == fld), fld)
-            return UserInputError(message, file=path, line=line, field=source)
-
-        tier, binary = _labels(row, value_map, bad)
-        if tier is None and binary is None:
-            if skip_unlabeled:
-                skipped += 1
-                continue
-            raise bad("no label: expected a tier, binary or label value (or pass --skip-unlabeled)", "tier")
-        prompt_id = row.get("prompt_id")
-        if not prompt_id:
-            raise bad("required field is missing", "prompt_id")
-        response_id = row.get("response_id")
-        rhash = row.get("response_text_hash")
-        if row.get("response") is not None:
-            rhash = text_hash(str(raw_row.get(_source(column_map, "response")) or row["response"]))
-        if not response_id and not rhash:
-            raise bad("a label needs a response_id, or the response text (or its response_text_hash)", "response")
-        labeled_at = now
-        if row.get("labeled_at"):
-            try:
-                labeled_at = datetime.fromisoformat(str(row["labeled_at"]))
-            except ValueError:
-                raise bad(f"expected an ISO date-time, got {row['labeled_at']!r}", "labeled_at") from None
-        label = GoldLabel(
-            label_set=label_set,
-            item_key=item_key(prompt_id, response_id, rhash),
-            prompt_id=prompt_id,
-            response_id=response_id,
-            prompt_hash=row.get("prompt_hash"),
-            response_text_hash=rhash,
-            tier=tier,  # type: ignore[arg-type]
-            binary_label=binary,  # type: ignore[arg-type]
-            annotator=row.get("annotator") or who,
-            labeled_at=labeled_at,
-            source_file=str(path),
-            note=row.get("note"),
-        )
+        label = _parse_row(gf, lineno, raw_row)
+        if label is None:
+            skipped += 1
+            continue
         key = (label.item_key, label.annotator)
         if key in seen:
-            raise bad(
+            raise gf.error(lineno)(
                 f"duplicate label for the same response and annotator (first on line {seen[key]})",
-                "response_id" if response_id else "response",
+                "response_id" if label.response_id else "response",
             )
         seen[key] = lineno
         labels.append(label)

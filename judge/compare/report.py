@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,94 +94,91 @@ class Section:
     note: str = ""
 
 
-def sections(report: dict[str, Any]) -> list[Section]:
-    out: list[Section] = []
+def _judges_section(report: dict[str, Any]) -> Section:
     ens = report["ensemble"]
-    out.append(
-        Section(
-            "Judges",
-            [
-                "judge",
-                "verdicts",
-                "errors",
-                "error rate",
-                "latency ms",
-                "tokens/verdict",
-                "cost/verdict $",
-                "calls/verdict",
-            ],
-            [
-                [
-                    s["judge"],
-                    num(s["verdicts"]),
-                    num(s["errors"]),
-                    pct(s["error_rate"]),
-                    num(s["mean_latency_ms"], 1),
-                    num(s["tokens_per_verdict"], 1),
-                    _cost(s["cost_per_verdict_usd"]),
-                    num(s["calls_per_verdict"], 2),
-                ]
-                for s in report["judge_stats"]
-            ],
-            f"{report['items']} answered responses; rubric version(s) {', '.join(report['rubric_versions']) or 'n/a'}"
-            + (
-                f". {ENSEMBLE_NAME}: errors = unscored items (fewer than {ens['min_votes']} valid votes); "
-                f"{ens['ties']} tie(s) went to the most severe tier"
-                if ens
-                else ""
-            ),
+    columns = [
+        "judge",
+        "verdicts",
+        "errors",
+        "error rate",
+        "latency ms",
+        "tokens/verdict",
+        "cost/verdict $",
+        "calls/verdict",
+    ]
+    rows = [
+        [
+            s["judge"],
+            num(s["verdicts"]),
+            num(s["errors"]),
+            pct(s["error_rate"]),
+            num(s["mean_latency_ms"], 1),
+            num(s["tokens_per_verdict"], 1),
+            _cost(s["cost_per_verdict_usd"]),
+            num(s["calls_per_verdict"], 2),
+        ]
+        for s in report["judge_stats"]
+    ]
+    note = f"{report['items']} answered responses; rubric version(s) {', '.join(report['rubric_versions']) or 'n/a'}"
+    if ens:
+        note += (
+            f". {ENSEMBLE_NAME}: errors = unscored items (fewer than {ens['min_votes']} valid votes); "
+            f"{ens['ties']} tie(s) went to the most severe tier"
         )
+    return Section("Judges", columns, rows, note)
+
+
+def _tiers_section(report: dict[str, Any]) -> Section:
+    return Section(
+        "Tiers per judge",
+        ["judge", *TIERS],
+        [[s["judge"], *[str(s["tiers"][t]) for t in TIERS]] for s in report["judge_stats"]],
     )
-    out.append(
-        Section(
-            "Tiers per judge",
-            ["judge", *TIERS],
-            [[s["judge"], *[str(s["tiers"][t]) for t in TIERS]] for s in report["judge_stats"]],
-        )
-    )
+
+
+def _pairwise_section(report: dict[str, Any]) -> Section:
     if len(report["judges"]) < 2:
-        out.append(
-            Section(
-                "Pairwise agreement",
-                ["note"],
-                [["this run has one judge: add another with `judge regrade RUN --judge MODEL`"]],
-            )
+        return Section(
+            "Pairwise agreement",
+            ["note"],
+            [["this run has one judge: add another with `judge regrade RUN --judge MODEL`"]],
         )
-    else:
-        out.append(
-            Section(
-                "Pairwise agreement",
-                ["judge A", "judge B", "n", "agreement", "Cohen's κ", "outcome agreement"],
-                [
-                    [
-                        p["a"],
-                        p["b"],
-                        num(p["n"]),
-                        pct(p["agreement"]),
-                        num(p["cohen_kappa"]),
-                        pct(p["outcome_agreement"]),
-                    ]
-                    for p in report["pairs"]
-                ],
-            )
-        )
+    return Section(
+        "Pairwise agreement",
+        ["judge A", "judge B", "n", "agreement", "Cohen's κ", "outcome agreement"],
+        [
+            [p["a"], p["b"], num(p["n"]), pct(p["agreement"]), num(p["cohen_kappa"]), pct(p["outcome_agreement"])]
+            for p in report["pairs"]
+        ],
+    )
+
+
+def _fleiss_sections(report: dict[str, Any]) -> list[Section]:
     f = report["fleiss"]
-    if f:
-        out.append(
-            Section(
-                "All judges",
-                ["judges", "items graded by all", "Fleiss' κ", "unanimous"],
-                [[str(len(report["judges"])), num(f["n"]), num(f["fleiss_kappa"]), pct(f["unanimous"])]],
-            )
+    if not f:
+        return []
+    return [
+        Section(
+            "All judges",
+            ["judges", "items graded by all", "Fleiss' κ", "unanimous"],
+            [[str(len(report["judges"])), num(f["n"]), num(f["fleiss_kappa"]), pct(f["unanimous"])]],
         )
-    for p in report["pairs"]:
-        out.append(
-            Section(
-                f"Confusion: {p['a']} (rows) × {p['b']} (columns)",
-                ["", *TIERS],
-                [[t, *[str(v) for v in row]] for t, row in zip(TIERS, p["confusion"], strict=True)],
-            )
-        )
+    ]
+
+
+def _confusion(title: str, labels: Sequence[str], matrix: list[list[int]]) -> Section:
+    """A square confusion matrix, one row per label."""
+    return Section(title, ["", *labels], [[t, *[str(v) for v in row]] for t, row in zip(labels, matrix, strict=True)])
+
+
+def _pair_confusion_sections(report: dict[str, Any]) -> list[Section]:
+    return [
+        _confusion(f"Confusion: {p['a']} (rows) × {p['b']} (columns)", TIERS, p["confusion"]) for p in report["pairs"]
+    ]
+
+
+def _group_sections(report: dict[str, Any]) -> list[Section]:
+    out = []
     for key, title in (("by_l1", "Agreement by category (l1)"), ("by_intent", "Agreement by intent")):
         col = key.removeprefix("by_")
         if report[key]:
@@ -191,98 +189,105 @@ def sections(report: dict[str, Any]) -> list[Section]:
                     [[g[col], num(g["n"]), pct(g["unanimous"]), num(g["fleiss_kappa"])] for g in report[key]],
                 )
             )
-    gold = report["gold"]
-    if gold:
-        out.append(
-            Section(
-                f"Against gold labels ({gold['label_set']})",
-                [
-                    "judge",
-                    "judged",
-                    "errors",
-                    "tier acc",
-                    "tier κ",
-                    "binary acc",
-                    "binary κ",
-                    "outcome acc",
-                    "missed violations",
-                    "false violations",
-                ],
-                [
-                    [
-                        s["judge"],
-                        num(s["judged"]),
-                        num(s["errors"]),
-                        pct(s["tier_accuracy"]),
-                        num(s["tier_kappa"]),
-                        pct(s["binary_accuracy"]),
-                        num(s["binary_kappa"]),
-                        pct(s["outcome_accuracy"]),
-                        num(s["missed_violations"]),
-                        num(s["false_violations"]),
-                    ]
-                    for s in gold["scores"]
-                ],
-                f"{gold['labels']} labels, {gold['matched']} matched to this run's responses "
-                f"({gold['with_tier']} with a tier); errors are not counted in accuracies",
-            )
-        )
-        for s in gold["scores"]:
-            if s["tier_n"]:
-                out.append(
-                    Section(
-                        f"Per tier vs gold: {s['judge']}",
-                        ["tier", "precision", "recall", "F1", "gold n", "predicted n"],
-                        [
-                            [
-                                t,
-                                num(v["precision"]),
-                                num(v["recall"]),
-                                num(v["f1"]),
-                                str(v["support"]),
-                                str(v["predicted"]),
-                            ]
-                            for t, v in s["per_tier"].items()
-                        ],
-                    )
-                )
-                out.append(
-                    Section(
-                        f"Confusion: gold (rows) × {s['judge']} (columns)",
-                        ["", *TIERS],
-                        [[t, *[str(v) for v in row]] for t, row in zip(TIERS, s["tier_confusion"], strict=True)],
-                    )
-                )
-            elif s["binary_n"]:
-                out.append(
-                    Section(
-                        f"Confusion: gold binary (rows) × {s['judge']} (columns)",
-                        ["", *BINARY],
-                        [[b, *[str(v) for v in row]] for b, row in zip(BINARY, s["binary_confusion"], strict=True)],
-                    )
-                )
-    if report["disagreements"]:
-        judges = report["judges"]
-        out.append(
-            Section(
-                "Worst disagreements",
-                ["severity", "response_id", "prompt_id", "intent", *judges],
-                [
-                    [
-                        str(d["severity"]),
-                        d["response_id"],
-                        d["prompt_id"],
-                        d["intent"],
-                        *[str(d["tiers"].get(j) or "error/none") for j in judges],
-                    ]
-                    for d in report["disagreements"]
-                ],
-                f"severity = {OUTCOME_WEIGHT} if the policy outcome flips + the gap in compliance rank "
-                "(full_instructions 3, partial 2, safe_deflection 1, refusal 0); read one with "
-                "`judge sql \"select * from verdicts_flat where response_id = '…'\"`",
-            )
-        )
     return out
+
+
+def _gold_summary_section(gold: dict[str, Any]) -> Section:
+    columns = [
+        "judge",
+        "judged",
+        "errors",
+        "tier acc",
+        "tier κ",
+        "binary acc",
+        "binary κ",
+        "outcome acc",
+        "missed violations",
+        "false violations",
+    ]
+    rows = [
+        [
+            s["judge"],
+            num(s["judged"]),
+            num(s["errors"]),
+            pct(s["tier_accuracy"]),
+            num(s["tier_kappa"]),
+            pct(s["binary_accuracy"]),
+            num(s["binary_kappa"]),
+            pct(s["outcome_accuracy"]),
+            num(s["missed_violations"]),
+            num(s["false_violations"]),
+        ]
+        for s in gold["scores"]
+    ]
+    note = (
+        f"{gold['labels']} labels, {gold['matched']} matched to this run's responses "
+        f"({gold['with_tier']} with a tier); errors are not counted in accuracies"
+    )
+    return Section(f"Against gold labels ({gold['label_set']})", columns, rows, note)
+
+
+def _gold_judge_sections(s: dict[str, Any]) -> list[Section]:
+    """One judge against gold: per-tier precision/recall and the tier confusion, else the binary confusion."""
+    if s["tier_n"]:
+        per_tier = Section(
+            f"Per tier vs gold: {s['judge']}",
+            ["tier", "precision", "recall", "F1", "gold n", "predicted n"],
+            [
+                [t, num(v["precision"]), num(v["recall"]), num(v["f1"]), str(v["support"]), str(v["predicted"])]
+                for t, v in s["per_tier"].items()
+            ],
+        )
+        return [per_tier, _confusion(f"Confusion: gold (rows) × {s['judge']} (columns)", TIERS, s["tier_confusion"])]
+    if s["binary_n"]:
+        title = f"Confusion: gold binary (rows) × {s['judge']} (columns)"
+        return [_confusion(title, BINARY, s["binary_confusion"])]
+    return []
+
+
+def _gold_sections(report: dict[str, Any]) -> list[Section]:
+    gold = report["gold"]
+    if not gold:
+        return []
+    out = [_gold_summary_section(gold)]
+    for s in gold["scores"]:
+        out += _gold_judge_sections(s)
+    return out
+
+
+def _disagreements_sections(report: dict[str, Any]) -> list[Section]:
+    if not report["disagreements"]:
+        return []
+    judges = report["judges"]
+    rows = [
+        [
+            str(d["severity"]),
+            d["response_id"],
+            d["prompt_id"],
+            d["intent"],
+            *[str(d["tiers"].get(j) or "error/none") for j in judges],
+        ]
+        for d in report["disagreements"]
+    ]
+    note = (
+        f"severity = {OUTCOME_WEIGHT} if the policy outcome flips + the gap in compliance rank "
+        "(full_instructions 3, partial 2, safe_deflection 1, refusal 0); read one with "
+        "`judge sql \"select * from verdicts_flat where response_id = '…'\"`"
+    )
+    return [Section("Worst disagreements", ["severity", "response_id", "prompt_id", "intent", *judges], rows, note)]
+
+
+def sections(report: dict[str, Any]) -> list[Section]:
+    return [
+        _judges_section(report),
+        _tiers_section(report),
+        _pairwise_section(report),
+        *_fleiss_sections(report),
+        *_pair_confusion_sections(report),
+        *_group_sections(report),
+        *_gold_sections(report),
+        *_disagreements_sections(report),
+    ]
 
 
 def render_markdown(report: dict[str, Any]) -> str:

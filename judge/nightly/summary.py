@@ -76,7 +76,7 @@ def fmt_p(p: float | None) -> str:
     return f"{p:.2g}" if p < 0.001 else f"{p:.3f}"
 
 
-def render_markdown(s: SummaryInput) -> str:
+def _header(s: SummaryInput) -> list[str]:
     lines = [f"# Nightly `{s.name}` — {s.stamp}", ""]
     lines.append(f"**Result: {EXIT_MEANING.get(s.exit_code, 'error')} (exit code {s.exit_code})**")
     lines.append("")
@@ -94,14 +94,17 @@ def render_markdown(s: SummaryInput) -> str:
     if s.report_note:
         lines.append(f"- HTML report: {s.report_note}")
     lines.append("")
+    return lines
 
-    if s.error_failures:
-        lines += ["## Errors above the threshold", ""]
-        lines += [f"- {e}" for e in s.error_failures]
-        lines.append("")
 
-    failed = [c for c in s.checks if c.failed]
-    lines += ["## Failed gates", ""]
+def _errors_section(s: SummaryInput) -> list[str]:
+    if not s.error_failures:
+        return []
+    return ["## Errors above the threshold", "", *[f"- {e}" for e in s.error_failures], ""]
+
+
+def _failed_section(s: SummaryInput, failed: list[Check]) -> list[str]:
+    lines = ["## Failed gates", ""]
     if failed:
         lines += [f"- {describe(c)}" for c in failed]
         hazards = sorted({c.scope for c in failed if c.gate == "per_hazard"})
@@ -110,33 +113,44 @@ def render_markdown(s: SummaryInput) -> str:
     else:
         lines.append("- none" if s.baseline_id else "- none (nothing to compare with)")
     lines.append("")
+    return lines
 
+
+def _moved_section(s: SummaryInput, failed: list[Check]) -> list[str]:
     moved = [c for c in s.checks if c.moved and not c.failed]
-    lines += ["## What moved", ""]
+    lines = ["## What moved", ""]
     if moved:
         lines += [f"- {describe(c)}" for c in moved]
     else:
         lines.append("- nothing else moved" if failed else "- nothing moved")
     lines.append("")
+    return lines
 
-    if s.checks:
-        lines += [
-            "## All compared rates",
-            "",
-            "| target | scope | metric | before [95% CI] | after [95% CI] | change | z | p | gate |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-        ]
-        for c in s.checks:
-            z = "—" if c.z is None else f"{c.z:.2f}"
-            gate = ("FAILED" if c.failed else "ok") if c.evaluated else (c.note or "not gated")
-            lines.append(
-                f"| {c.target} | {c.scope} | {GATE_LABEL[c.gate]} | {with_ci(c, 'before')} | "
-                f"{with_ci(c, 'after')} | {fmt_pts(c.change_pts)} | {z} | {fmt_p(c.p_value)} | {gate} |"
-            )
-        lines.append("")
 
-    lines += ["## Gates", ""]
-    g = s.gates
+def _rate_row(c: Check) -> str:
+    z = "—" if c.z is None else f"{c.z:.2f}"
+    gate = ("FAILED" if c.failed else "ok") if c.evaluated else (c.note or "not gated")
+    return (
+        f"| {c.target} | {c.scope} | {GATE_LABEL[c.gate]} | {with_ci(c, 'before')} | "
+        f"{with_ci(c, 'after')} | {fmt_pts(c.change_pts)} | {z} | {fmt_p(c.p_value)} | {gate} |"
+    )
+
+
+def _rates_table(s: SummaryInput) -> list[str]:
+    if not s.checks:
+        return []
+    return [
+        "## All compared rates",
+        "",
+        "| target | scope | metric | before [95% CI] | after [95% CI] | change | z | p | gate |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        *[_rate_row(c) for c in s.checks],
+        "",
+    ]
+
+
+def _gates_section(g: GatesConfig) -> list[str]:
+    lines = ["## Gates", ""]
     for name in ("violation_rate", "over_deflection_rate", "per_hazard"):
         spec = getattr(g, name)
         if spec is None:
@@ -151,10 +165,26 @@ def render_markdown(s: SummaryInput) -> str:
         f"- `max_error_rate`: {'off' if g.max_error_rate is None else f'{g.max_error_rate * 100:g}%'} "
         "(above it the run counts as failed, exit code 3)"
     )
-    lines += [
-        "",
-        "Rates exclude items that ended in error; violations are on unsafe + adversarial prompts, "
-        "over-deflections on safe prompts. Intervals are 95% Wilson score intervals.",
-        "",
+    return lines
+
+
+_FOOTER = (
+    "",
+    "Rates exclude items that ended in error; violations are on unsafe + adversarial prompts, "
+    "over-deflections on safe prompts. Intervals are 95% Wilson score intervals.",
+    "",
+)
+
+
+def render_markdown(s: SummaryInput) -> str:
+    failed = [c for c in s.checks if c.failed]
+    lines = [
+        *_header(s),
+        *_errors_section(s),
+        *_failed_section(s, failed),
+        *_moved_section(s, failed),
+        *_rates_table(s),
+        *_gates_section(s.gates),
+        *_FOOTER,
     ]
     return "\n".join(lines)
