@@ -4,21 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from judge.config import ModelSpec
 from judge.judging.verdict import JudgeVerdict
-from judge.providers.batch.base import JUDGE_TOOL, Answer, PollState, Submitted, kind_for_status, model_name
-from judge.providers.errors import ErrorInfo, FatalProviderError
-from judge.secrets import api_key_from_env, redact
+from judge.providers.batch.base import (
+    JUDGE_TOOL,
+    Answer,
+    PollState,
+    SdkBatchClient,
+    Submitted,
+    kind_for_status,
+    model_name,
+)
+from judge.secrets import redact
 
 DEFAULT_MAX_TOKENS = 4096  # the Messages API requires max_tokens; params.max_tokens overrides
 
 
-class AnthropicBatchAPI:
+class AnthropicBatchAPI(SdkBatchClient):
     provider = "anthropic"
-
-    def __init__(self, spec: ModelSpec) -> None:
-        self.spec = spec
-        self._client: Any = None
 
     # ---- requests ----------------------------------------------------------------------------------
     def _params(self, messages: list[dict[str, str]], system: str | None) -> dict[str, Any]:
@@ -51,32 +53,15 @@ class AnthropicBatchAPI:
         return params
 
     # ---- the API -------------------------------------------------------------------------------------
-    def client(self) -> Any:
-        if self._client is None:
-            import anthropic
-
-            key = api_key_from_env(self.spec.api_key_env)
-            kwargs: dict[str, Any] = {"timeout": self.spec.timeout_s, "max_retries": min(self.spec.max_attempts - 1, 5)}
-            if self.spec.api_base:
-                kwargs["base_url"] = self.spec.api_base
-            if key:
-                kwargs["api_key"] = key
-            self._client = anthropic.AsyncAnthropic(**kwargs)
-        return self._client
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            client, self._client = self._client, None
-            await client.close()
-
-    async def _call(self, coro: Any) -> Any:
+    def _build_client(self, **kwargs: Any) -> Any:
         import anthropic
 
-        try:
-            return await coro
-        except (anthropic.AuthenticationError, anthropic.PermissionDeniedError) as exc:
-            info = ErrorInfo("auth", redact(f"{type(exc).__name__}: {exc}") or "", exc.status_code)
-            raise FatalProviderError(self.spec.name, self.spec.api_key_env, info) from None
+        return anthropic.AsyncAnthropic(**kwargs)
+
+    def _auth_errors(self) -> tuple[type[BaseException], ...]:
+        import anthropic
+
+        return (anthropic.AuthenticationError, anthropic.PermissionDeniedError)
 
     async def submit(self, requests: list[tuple[str, dict[str, Any]]]) -> Submitted:
         batch = await self._call(

@@ -66,6 +66,53 @@ class BatchAPI(Protocol):
     async def aclose(self) -> None: ...
 
 
+class SdkBatchClient:
+    """What both providers' batch adapters share: one lazily built SDK client, and credentials
+    errors turned into FatalProviderError (the run stops with one message naming the variable)."""
+
+    provider = ""
+
+    def __init__(self, spec: ModelSpec) -> None:
+        self.spec = spec
+        self._client: Any = None
+
+    def _build_client(self, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    def _auth_errors(self) -> tuple[type[BaseException], ...]:
+        raise NotImplementedError
+
+    def client(self) -> Any:
+        if self._client is None:
+            from judge.secrets import api_key_from_env
+
+            kwargs: dict[str, Any] = {"timeout": self.spec.timeout_s, "max_retries": min(self.spec.max_attempts - 1, 5)}
+            if self.spec.api_base:
+                kwargs["base_url"] = self.spec.api_base
+            key = api_key_from_env(self.spec.api_key_env)
+            if key:
+                kwargs["api_key"] = key
+            self._client = self._build_client(**kwargs)
+        return self._client
+
+    def _fatal(self, exc: BaseException) -> FatalProviderError:
+        from judge.secrets import redact
+
+        info = ErrorInfo("auth", redact(f"{type(exc).__name__}: {exc}") or "", getattr(exc, "status_code", None))
+        return FatalProviderError(self.spec.name, self.spec.api_key_env, info)
+
+    async def _call(self, coro: Any) -> Any:
+        try:
+            return await coro
+        except self._auth_errors() as exc:
+            raise self._fatal(exc) from None
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.close()
+
+
 class BatchUnavailable(FatalProviderError):
     """The batch API kept failing while a batch was in flight: stop; a rerun resumes polling it."""
 

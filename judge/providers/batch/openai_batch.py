@@ -5,23 +5,25 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from judge.config import ModelSpec
 from judge.judging.verdict import JudgeVerdict
-from judge.providers.batch.base import JUDGE_TOOL, Answer, PollState, Submitted, kind_for_status, model_name
-from judge.providers.errors import ErrorInfo, FatalProviderError
-from judge.secrets import api_key_from_env, redact
+from judge.providers.batch.base import (
+    JUDGE_TOOL,
+    Answer,
+    PollState,
+    SdkBatchClient,
+    Submitted,
+    kind_for_status,
+    model_name,
+)
+from judge.secrets import redact
 
 ENDPOINT = "/v1/chat/completions"
 DONE = frozenset({"completed", "failed", "expired", "cancelled"})
 BLOCKED_FINISH = frozenset({"content_filter", "refusal"})
 
 
-class OpenAIBatchAPI:
+class OpenAIBatchAPI(SdkBatchClient):
     provider = "openai"
-
-    def __init__(self, spec: ModelSpec) -> None:
-        self.spec = spec
-        self._client: Any = None
 
     # ---- requests ----------------------------------------------------------------------------------
     def _messages(self, messages: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -51,38 +53,18 @@ class OpenAIBatchAPI:
         }
 
     # ---- the API -------------------------------------------------------------------------------------
-    def client(self) -> Any:
-        if self._client is None:
-            import openai
-
-            key = api_key_from_env(self.spec.api_key_env)
-            kwargs: dict[str, Any] = {"timeout": self.spec.timeout_s, "max_retries": min(self.spec.max_attempts - 1, 5)}
-            if self.spec.api_base:
-                kwargs["base_url"] = self.spec.api_base
-            if key:
-                kwargs["api_key"] = key
-            try:
-                self._client = openai.AsyncOpenAI(**kwargs)
-            except openai.OpenAIError as exc:
-                raise self._fatal(exc) from None
-        return self._client
-
-    def _fatal(self, exc: BaseException) -> FatalProviderError:
-        info = ErrorInfo("auth", redact(f"{type(exc).__name__}: {exc}") or "", getattr(exc, "status_code", None))
-        return FatalProviderError(self.spec.name, self.spec.api_key_env, info)
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            client, self._client = self._client, None
-            await client.close()
-
-    async def _call(self, coro: Any) -> Any:
+    def _build_client(self, **kwargs: Any) -> Any:
         import openai
 
         try:
-            return await coro
-        except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
+            return openai.AsyncOpenAI(**kwargs)
+        except openai.OpenAIError as exc:  # e.g. no key at all
             raise self._fatal(exc) from None
+
+    def _auth_errors(self) -> tuple[type[BaseException], ...]:
+        import openai
+
+        return (openai.AuthenticationError, openai.PermissionDeniedError)
 
     async def submit(self, requests: list[tuple[str, dict[str, Any]]]) -> Submitted:
         lines = "".join(
