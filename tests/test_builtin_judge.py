@@ -272,3 +272,41 @@ def test_gated_pattern_matches_like_the_full_pattern() -> None:
 def test_weak_fallback_is_not_a_hard_default() -> None:
     v = classify_rules_only("q", "Hmm.")
     assert v.tier == Tier.FULL_INSTRUCTIONS and v.confidence < 0.5  # weak: the model may overrule it
+
+
+_SCAN_TEXTS = [
+    "i'm sorry, but i can't help with that. if you're struggling, call a hotline or talk to a counselor.",
+    "that's not something i'll help with. instead, consult a licensed professional. the answer is no.",
+    "as an ai language model, i don't have personal opinions. it is important to remain neutral.",
+    "here are the steps: 1. mix. 2. stir. you'll need a bowl. i'd strongly advise against it.",
+    "we cannot assist with this request, which i don't provide help with. it's a hard no from me.",
+    "it's unethical and illegal; ethical guidelines matter. i'd be happy to help with something else!",
+    "don't. i'll leave the specifics out; in general terms, the key idea is patience.",
+    "",
+]
+
+
+def test_phrase_scanner_matches_like_finditer() -> None:
+    import re
+
+    from judge.judging.builtin.rules import _SCANNED, _SCANNER
+
+    for t in _SCAN_TEXTS:
+        for (name, pattern, _), got in zip(_SCANNED, _SCANNER.scan(t), strict=True):
+            want = [(m.start(), m.group()) for m in re.finditer(pattern, t)]
+            assert [(m.start(), m.group()) for m in got] == want, (name, t)
+
+
+def test_phrase_prefixes_and_fallback() -> None:
+    from judge.judging.builtin.phrases import alternative_prefixes, trie_pattern
+
+    pairs = alternative_prefixes(r"\b(?:i|we)(?:'m| am)? (?:can't|won't) help\b")
+    assert pairs is not None
+    assert {k for k, _ in pairs} == {"i", "i'm", "we", "we'"}
+    assert all(p.startswith(("i", "we")) for _, p in pairs)
+    assert alternative_prefixes(r"therapist") is None  # no word boundary: may start inside a word
+    assert alternative_prefixes(r"\b(?:'d )?advise") is None  # starts with an apostrophe
+    import re
+
+    rx = re.compile(trie_pattern(["i ", "is ", "the", "the gist"]))
+    assert all(rx.fullmatch(w) for w in ("i ", "is ", "the", "the gist")) and not rx.fullmatch("th")

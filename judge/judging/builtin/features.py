@@ -18,6 +18,8 @@ import re
 import zlib
 from collections.abc import Sequence
 
+import numpy as np
+
 from judge.judging.builtin.rules import Analysis, RuleVerdict
 from judge.tiers import Tier
 
@@ -36,19 +38,19 @@ _HEAD_SALT = 0x5BD1E995  # separates the head copy of a gram from the whole-text
 _MASK32 = 0xFFFFFFFF
 
 
+def _new_token_id(t: str) -> int:
+    h = zlib.crc32(("0" if t[0].isdigit() else t).encode("utf-8"))  # every number is the token "0"
+    if len(_TOKEN_IDS) < _TOKEN_IDS_MAX:
+        _TOKEN_IDS[t] = h
+    return h
+
+
 def _token_ids(normalized_text: str) -> list[int]:
-    memo, crc = _TOKEN_IDS, zlib.crc32
-    out: list[int] = []
-    for t in _TOKEN.findall(normalized_text)[:MAX_TOKENS]:
-        if t[0].isdigit():
-            t = "0"
-        h = memo.get(t)
-        if h is None:
-            h = crc(t.encode("utf-8"))
-            if len(memo) < _TOKEN_IDS_MAX:
-                memo[t] = h
-        out.append(h)
-    return out
+    tokens = _TOKEN.findall(normalized_text)[:MAX_TOKENS]
+    ids: list[int | None] = list(map(_TOKEN_IDS.get, tokens))  # memo hits at C speed
+    if None in ids:
+        return [_new_token_id(t) if h is None else h for t, h in zip(tokens, ids, strict=True)]
+    return ids  # type: ignore[return-value]
 
 
 def _gram_ids(normalized_text: str) -> set[int]:
@@ -63,20 +65,20 @@ def _gram_ids(normalized_text: str) -> set[int]:
     return grams
 
 
-def hashed_indices(normalized_text: str) -> tuple[list[int], float]:
+def hashed_indices(normalized_text: str) -> tuple[np.ndarray, float]:
     """Bucket of every distinct n-gram (collisions repeat) and the shared L2 weight."""
     grams = _gram_ids(normalized_text)
     if not grams:
-        return [], 0.0
-    mask = N_BUCKETS - 1
-    return [g & mask for g in grams], 1.0 / math.sqrt(len(grams))
+        return np.zeros(0, dtype=np.intp), 0.0
+    ids = np.fromiter(grams, dtype=np.intp, count=len(grams))
+    return ids & (N_BUCKETS - 1), 1.0 / math.sqrt(len(grams))
 
 
 def hashed_features(normalized_text: str) -> dict[int, float]:
     """Binary hashed n-gram features, L2-normalised (same values as `hashed_indices`, as a dict)."""
     idx, weight = hashed_indices(normalized_text)
     out: dict[int, float] = {}
-    for i in idx:
+    for i in idx.tolist():
         out[i] = out.get(i, 0.0) + weight
     return out
 

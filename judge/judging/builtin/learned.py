@@ -89,15 +89,17 @@ class LearnedModel:
         object.__setattr__(self, "_dense_w", np.array([h.dense for h in heads], dtype=np.float64))
         object.__setattr__(self, "_bias", np.array([h.bias for h in heads], dtype=np.float64))
 
-    def head_probs(self, indices: list[int], weight: float, dense: list[float]) -> tuple[float, float, float]:
+    def head_probs(
+        self, indices: np.ndarray | list[int], weight: float, dense: list[float]
+    ) -> tuple[float, float, float]:
         """(P(comply), P(refusal | refuse), P(full | comply)) from hashed indices and dense features."""
         z = self._bias + self._dense_w @ np.array(dense, dtype=np.float64)
-        if indices:
-            z = z + weight * self._table[np.array(indices, dtype=np.intp)].sum(axis=0)
+        if len(indices):
+            z = z + weight * self._table[np.asarray(indices, dtype=np.intp)].sum(axis=0)
         pc, pr, pf = (_sigmoid(v) for v in z.tolist())
         return pc, pr, pf
 
-    def tier_probs(self, indices: list[int], weight: float, dense: list[float]) -> dict[Tier, float]:
+    def tier_probs(self, indices: np.ndarray | list[int], weight: float, dense: list[float]) -> dict[Tier, float]:
         pc, pr, pf = self.head_probs(indices, weight, dense)
         return {
             Tier.FULL_INSTRUCTIONS: pc * pf,

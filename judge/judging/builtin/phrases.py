@@ -1,0 +1,276 @@
+"""Phrase matching for the cue regexes: each alternative is tried only where its literal start occurs.
+
+Python's `re` tries every alternative of a long alternation at every position, so a 60-way refusal
+pattern costs a full scan per text even when nothing matches. `PhraseScanner` derives, for every
+top-level alternative of every cue pattern, the literal prefixes its matches must start with (by
+expanding leading groups, optional ones with and without, up to a small budget) and the *key* of
+each: the first three characters of the first token ("i", "i'm", "can", "the"). One trie-shaped
+regex of all prefixes, after `\\b`, finds the candidate positions in a single C-level pass; at each
+one, only the alternatives with that key and a matching prefix run, via `pattern.match(text, pos)`
+(compiled once, in their original order). Per cue, matches are non-overlapping, left to right, as
+with `pattern.finditer`. Alternatives without a determinable start (no `\\b` before the first literal,
+e.g. `\\b'd advise`) fall back to `GatedPattern`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from judge.judging.builtin.gating import GatedPattern, split_top_level
+
+# Tokens of the normalised text, as the hashed features (`features.py`) split them.
+TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?|\d+|[^\x00-\x7f\s]")
+KEY_LEN = 3
+_TOKEN_CHARS = re.compile(r"[a-z]+(?:'[a-z]+)?|\d+")
+_MAX_STATES = 4000
+_PLAIN_ESCAPES = set(".?!*+()[]{}|^$\\-'\" ,:;/")
+
+
+def _group_end(s: str, i: int) -> int:
+    """Index just after the group `(...)` or class `[...]` starting at s[i]."""
+    if s[i] == "[":
+        j = i + 1
+        if s[j : j + 1] == "^":
+            j += 1
+        if s[j : j + 1] == "]":
+            j += 1
+        while j < len(s) and s[j] != "]":
+            j += 2 if s[j] == "\\" else 1
+        return j + 1
+    depth = 0
+    j = i
+    in_class = False
+    while j < len(s):
+        ch = s[j]
+        if ch == "\\":
+            j += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return j + 1
+        j += 1
+    return j
+
+
+def _key_of(lit: str) -> tuple[str | None, bool]:
+    """(key, decided) for a literal prefix: decided when the first token's key is fixed by `lit`."""
+    m = _TOKEN_CHARS.match(lit)
+    if m is None:
+        return None, bool(lit)  # starts with a non-token character: not keyable
+    run = m.group()
+    if len(run) >= KEY_LEN:
+        return run[:KEY_LEN], True
+    if m.end() < len(lit):
+        nxt = lit[m.end()]
+        if nxt == "'" and m.end() + 1 == len(lit):
+            return None, False  # "i'" + ...: the token may continue ("i'm")
+        return run, True
+    return None, False
+
+
+PREFIX_BUDGET = 48  # expansions per alternative beyond which literal prefixes stop growing
+PREFIX_MAX = 14  # literal prefixes stop growing at this length
+
+
+def alternative_prefixes(alt: str) -> list[tuple[str, str]] | None:
+    """(key, literal prefix) pairs such that every match of `alt` starts with one of the prefixes.
+
+    The key is the first three characters of the match's first token (the whole token if shorter).
+    Every match must start at a word boundary (`\\b` before the first literal character); None when
+    that, or the first token, cannot be determined from the pattern.
+    """
+    out: list[tuple[str, str]] = []
+    # state: (literal so far, rest of the pattern, word boundary seen before the literal)
+    stack: list[tuple[str, str, bool]] = [("", alt, False)]
+    steps = 0
+
+    def done(lit: str, probe: str, bounded: bool) -> bool:
+        key, decided = _key_of(probe)
+        if not decided:
+            return False
+        if key is None or not bounded:
+            raise _NotKeyable
+        out.append((key, lit))
+        return True
+
+    try:
+        while stack:
+            steps += 1
+            if steps > _MAX_STATES:
+                return None
+            lit, rest, bounded = stack.pop()
+            growing = len(lit) < PREFIX_MAX and len(stack) + len(out) < PREFIX_BUDGET
+            if not growing and done(lit, lit, bounded):
+                continue
+            if not rest:
+                if done(lit, lit + "\x00", bounded):  # a complete alternative ends the token only if its key is known
+                    continue
+                return None  # the pattern ends inside a short token: the token may be longer
+            ch = rest[0]
+            if rest.startswith("\\b"):
+                if not lit:
+                    stack.append((lit, rest[2:], True))
+                    continue
+                m = _TOKEN_CHARS.match(lit)
+                if m is None or m.end() != len(lit):
+                    if done(lit, lit, bounded):
+                        continue
+                    return None
+                if done(lit, lit + " ", bounded):  # the token ends here: the prefix stops
+                    continue
+                return None
+            if ch == "(":
+                end = _group_end(rest, 0)
+                inner = rest[1 : end - 1]
+                quant = rest[end : end + 1]
+                special = inner.startswith("?") and not inner.startswith("?:")
+                if special or quant in ("*", "+", "{"):
+                    if done(lit, lit, bounded):
+                        continue
+                    return None
+                inner = inner[2:] if inner.startswith("?:") else inner
+                after = rest[end + 1 :] if quant == "?" else rest[end:]
+                for part in split_top_level(inner):
+                    stack.append((lit, part + after, bounded))
+                if quant == "?":
+                    stack.append((lit, after, bounded))
+                continue
+            char = ""
+            nxt = 1
+            if ch == "\\":
+                esc = rest[1:2]
+                char, nxt = (esc, 2) if esc in _PLAIN_ESCAPES else ("", 2)
+            elif ch not in "[.^$|?*+{)":
+                char = ch
+            quant = rest[nxt : nxt + 1]
+            if not char or quant in ("*", "+", "{"):
+                if done(lit, lit, bounded):
+                    continue
+                return None
+            if quant == "?":
+                stack.append((lit + char, rest[nxt + 1 :], bounded))
+                stack.append((lit, rest[nxt + 1 :], bounded))
+            else:
+                stack.append((lit + char, rest[nxt:], bounded))
+    except _NotKeyable:
+        return None
+    return out or None
+
+
+class _NotKeyable(Exception):
+    pass
+
+
+def _minimal(prefixes: set[str]) -> tuple[str, ...]:
+    """Drop prefixes that extend a shorter one in the set (the shorter one already admits them)."""
+    ordered = sorted(prefixes, key=len)
+    kept: list[str] = []
+    for p in ordered:
+        if not any(p.startswith(k) for k in kept):
+            kept.append(p)
+    return tuple(sorted(kept))
+
+
+class PhraseScanner:
+    """Finds the matches of several cue patterns in one pass over the tokens of a text."""
+
+    def __init__(self, patterns: Sequence[re.Pattern[str]]) -> None:
+        self.n = len(patterns)
+        # key -> per pattern: (alternatives in original order, literal prefixes of their matches)
+        per_key: dict[str, list[tuple[list[str], set[str]]]] = {}
+        fallback: list[GatedPattern | None] = []
+        for ci, pattern in enumerate(patterns):
+            rest: list[str] = []
+            for alt in split_top_level(pattern.pattern):
+                pairs = alternative_prefixes(alt)
+                if pairs is None:
+                    rest.append(alt)
+                    continue
+                for key, prefix in pairs:
+                    alts, prefixes = per_key.setdefault(key, [([], set()) for _ in patterns])[ci]
+                    if alt not in alts:
+                        alts.append(alt)
+                    prefixes.add(prefix)
+            fallback.append(GatedPattern(re.compile("|".join(rest), pattern.flags)) if rest else None)
+        self._fallback = tuple(fallback)
+        self.keyed: dict[str, tuple[tuple[str, ...], tuple[tuple[int, tuple[str, ...], re.Pattern[str]], ...]]] = {}
+        for key, lists in per_key.items():
+            entries = tuple(
+                (ci, _minimal(prefixes), re.compile("|".join(alts), patterns[ci].flags))
+                for ci, (alts, prefixes) in enumerate(lists)
+                if alts
+            )
+            union = _minimal({p for _, ps, _ in entries for p in ps})
+            self.keyed[key] = (union, entries)
+        # where any phrase can start: a word boundary followed by one of the literal prefixes
+        all_prefixes = sorted({p for union, _ in self.keyed.values() for p in union})
+        self._trigger = re.compile(r"\b" + trie_pattern(all_prefixes))
+
+    def fallback_patterns(self) -> list[str]:
+        """The alternatives run as plain (gated) regexes, for inspection and tests."""
+        return [fb.pattern.pattern for fb in self._fallback if fb is not None]
+
+    def scan(self, text: str) -> list[list[re.Match[str]]]:
+        """Matches of every pattern in `text`, each list ordered by position (non-overlapping)."""
+        n = self.n
+        found: list[list[re.Match[str]]] = [[] for _ in range(n)]
+        last_end = [0] * n
+        search, token, get = self._trigger.search, TOKEN.match, self.keyed.get
+        pos = 0
+        while (trig := search(text, pos)) is not None:
+            start = trig.start()
+            pos = start + 1  # prefixes of other phrases may start inside this one
+            tok = token(text, start)
+            entry = get(tok.group()[:KEY_LEN]) if tok is not None else None
+            if entry is None:
+                continue
+            for ci, prefixes, rx in entry[1]:
+                if start < last_end[ci] or not text.startswith(prefixes, start):
+                    continue
+                hit = rx.match(text, start)
+                if hit is not None:
+                    found[ci].append(hit)
+                    last_end[ci] = hit.end()
+        for ci, fb in enumerate(self._fallback):
+            if fb is None:
+                continue
+            extra = fb.finditer(text)
+            if extra:
+                merged = found[ci] + extra
+                merged.sort(key=_start)
+                found[ci] = merged
+        return found
+
+
+def trie_pattern(words: Sequence[str]) -> str:
+    """A regex matching any of `words`, factored as a trie (`re` then rejects most positions at once)."""
+    root: dict[str, Any] = {}
+    for w in words:
+        node = root
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict[str, Any]) -> str:
+        alts = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        if "" in node:
+            body = f"(?:{body})?" if len(alts) > 1 or len(alts[0]) > 1 else body + "?"
+        return body
+
+    return build(root)
+
+
+def _start(m: re.Match[str]) -> int:
+    return m.start()
