@@ -38,7 +38,7 @@ def test_paths_resolve_against_config_folder(tmp_path: Path, monkeypatch: pytest
 
 
 def test_demo_and_example_configs_are_valid() -> None:
-    for name in ("demo.yaml", "example-openai.yaml"):
+    for name in ("demo.yaml", "example-openai.yaml", "nightly.yaml"):
         loaded = load_config(ROOT / "runs" / name)
         assert loaded.config.targets and loaded.config.judges
     assert load_config(ROOT / "runs" / "demo.yaml").db_path == ROOT / "runs" / "judge.duckdb"
@@ -68,3 +68,12 @@ def test_bad_configs(tmp_path: Path, body: str, expected: str) -> None:
         load_config(_cfg(tmp_path, body))
     assert expected in str(ei.value)
     assert "run.yaml" in str(ei.value)
+
+
+def test_nightly_example_gates_are_valid() -> None:
+    from judge.nightly.gates import load_gates
+
+    loaded = load_config(ROOT / "runs" / "nightly.yaml")
+    gates = load_gates(loaded.config.gates, loaded.path)
+    assert gates.max_error_rate == 0.05
+    assert loaded.config.judges[0].batch and loaded.config.budget is not None
