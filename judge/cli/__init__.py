@@ -23,6 +23,21 @@ COMMAND_MODULES = ("run_cmd", "sql_cmd", "analysis_cmd", "compare_cmd", "nightly
 SUBAPPS = {"prompts": "prompts_cmd", "gold": "gold_cmd"}
 
 
+def _version(value: bool) -> None:
+    if value:
+        from judge import __version__
+
+        print(f"judge {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+) -> None:
+    """LLM-as-judge grading pipeline for AI safety evaluations."""
+
+
 def _register() -> None:
     import importlib
     from importlib.util import find_spec
