@@ -7,7 +7,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -33,6 +33,9 @@ class ModelSpec(BaseModel):
     concurrency: int = Field(default=8, ge=1, le=512)
     timeout_s: float = Field(default=60.0, gt=0, le=3600)
     max_attempts: int = Field(default=4, ge=1, le=20)
+    # judges only: how instructor asks for the verdict (tools = function calling; json / md_json for
+    # servers without tool support, e.g. some local models)
+    judge_mode: Literal["tools", "json", "md_json"] = "tools"
     # submit this model's work through the provider's batch API (OpenAI Batch, Anthropic Message Batches)
     batch: bool = False
     batch_poll_s: float = Field(default=30.0, gt=0, le=3600)
@@ -108,6 +111,7 @@ class ModelSpec(BaseModel):
             "params": self.params,
             "system_prompt": self.system_prompt,
             "recordings": self.recordings,
+            "judge_mode": self.judge_mode,
         }
 
     @property

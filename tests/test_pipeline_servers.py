@@ -101,3 +101,27 @@ def test_judge_that_breaks_schema_gives_error_record(tmp_path: Path, fake_server
         assert "<<<BEGIN RESPONSE" in prompt
         assert attempts == 1 + JUDGE_PARSE_RETRIES
     assert fake_server.stats()["models"]["judge-bad"]["requests"] == 3 * (1 + JUDGE_PARSE_RETRIES)
+
+
+@pytest.mark.parametrize("mode", ["json", "md_json"])
+def test_judge_modes_for_servers_without_tools(tmp_path: Path, fake_server, keys, mode: str) -> None:  # type: ignore[no-untyped-def]
+    fake_server.set_config(SERVER)
+    write_prompts(tmp_path, 6)
+    url = fake_server.url
+    cfg = write_config(
+        tmp_path,
+        url,
+        targets=[openai_model(url, "claude-fake", label="t")],
+        judges=[
+            openai_model(url, "judge-a", judge_mode=mode),
+            anthropic_model(url, "judge-a", judge_mode=mode, label="a"),
+        ],
+    )
+    outcome = execute(plan_run(cfg))
+    assert outcome.status == "complete"
+    con = duckdb.connect(str(tmp_path / "judge.duckdb"), read_only=True)
+    tiers = con.execute("select judge, tier, count(*) from verdicts group by all order by all").fetchall()
+    con.close()
+    assert tiers == [("a", "full_instructions", 6), ("openai/judge-a", "full_instructions", 6)]
+    shapes = fake_server.stats()["models"]["judge-a"]["answer_shapes"]
+    assert shapes.get("tool_call", 0) == 0 and sum(shapes.values()) == 12

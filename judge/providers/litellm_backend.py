@@ -34,8 +34,12 @@ def litellm_module() -> Any:
     return litellm
 
 
+INSTRUCTOR_MODES = {"tools": "TOOLS", "json": "JSON", "md_json": "MD_JSON"}
+
+
 @cache
-def instructor_client() -> Any:
+def instructor_client(mode: str = "tools") -> Any:
+    """instructor over litellm.acompletion, in the structured-output mode a judge is configured for."""
     import logging
 
     import instructor
@@ -43,7 +47,7 @@ def instructor_client() -> Any:
     # instructor logs every failed attempt at ERROR; judge records them as model_calls instead
     logging.getLogger("instructor").setLevel(logging.CRITICAL)
 
-    return instructor.from_litellm(litellm_module().acompletion)
+    return instructor.from_litellm(litellm_module().acompletion, mode=getattr(instructor.Mode, INSTRUCTOR_MODES[mode]))
 
 
 _UNPRICED: set[str] = set()  # models litellm has no price for: not looked up again
@@ -146,7 +150,15 @@ class LitellmTarget(_Remote):
         blocked = finish in BLOCKED_FINISH_REASONS
         calls.append(
             CallRecord(
-                n, "blocked" if blocked else "ok", latency, started, 200, None, None, pt, ct,
+                n,
+                "blocked" if blocked else "ok",
+                latency,
+                started,
+                200,
+                None,
+                None,
+                pt,
+                ct,
                 token_cost(self.spec.model, pt, ct),
             )
         )
@@ -180,7 +192,7 @@ class LitellmJudge(_Remote):
 
         clock = _CallClock(self.spec.model, calls)
         try:
-            verdict, completion = await instructor_client().create_with_completion(
+            verdict, completion = await instructor_client(self.spec.judge_mode).create_with_completion(
                 response_model=JudgeVerdict,
                 messages=request.messages,
                 max_retries=JUDGE_PARSE_RETRIES,
