@@ -9,10 +9,10 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from judge.errors import UserInputError, pydantic_error_to_user_error
+from judge.yaml_files import load_yaml_mapping
 
 DEFAULT_DB = "runs/judge.duckdb"
 BUILTIN_PROVIDERS = ("replay", "builtin")
@@ -200,25 +200,6 @@ def _yaml_line_of(text: str, key: str) -> int | None:
     return None
 
 
-def _read_yaml_mapping(path: Path) -> tuple[str, dict[str, Any]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserInputError("config file not found", file=path) from None
-    except UnicodeDecodeError:
-        raise UserInputError("config is not valid UTF-8", file=path) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        raise UserInputError(
-            f"invalid YAML: {getattr(e, 'problem', e)}", file=path, line=mark.line + 1 if mark else None
-        ) from None
-    if not isinstance(data, dict):
-        raise UserInputError("expected a YAML mapping at the top level", file=path)
-    return text, data
-
-
 def _validate(path: Path, text: str, data: dict[str, Any]) -> RunConfig:
     try:
         return RunConfig.model_validate(data)
@@ -262,7 +243,7 @@ class _Paths:
 def load_config(path: str | Path, *, db_override: str | Path | None = None) -> LoadedConfig:
     """Read, validate and resolve a run config; every problem is one UserInputError."""
     path = Path(path)
-    text, data = _read_yaml_mapping(path)
+    text, data = load_yaml_mapping(path, what="config")
     cfg = _validate(path, text, data)
     paths = _Paths(path, text)
     prompt_paths = tuple(

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from judge.errors import UserInputError, pydantic_error_to_user_error
 from judge.prompts.model import Intent
 from judge.tiers import BLOCKED, TIERS, Outcome
+from judge.yaml_files import load_yaml_mapping
 
 RESPONSE_PLACEHOLDER = "{response}"
 REQUIRED_PLACEHOLDERS = ("{response}", "{prompt}", "{tiers}")
@@ -149,22 +148,8 @@ def rubric_version(raw: bytes) -> str:
 
 def load_rubric(path: str | Path) -> Rubric:
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise UserInputError("rubric file not found", file=path) from None
-    except OSError as e:
-        raise UserInputError(f"cannot read rubric: {e.strerror}", file=path) from None
-    try:
-        data: Any = yaml.safe_load(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise UserInputError("rubric is not valid UTF-8", file=path) from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise UserInputError(f"invalid YAML: {getattr(e, 'problem', e)}", file=path, line=line) from None
-    if not isinstance(data, dict):
-        raise UserInputError("expected a YAML mapping at the top level", file=path)
+    text, data = load_yaml_mapping(path, what="rubric")
+    raw = text.encode("utf-8")
     if "version" in data:
         raise UserInputError("the version is computed from the file's content; remove it", file=path, field="version")
     try:

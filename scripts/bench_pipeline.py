@@ -59,17 +59,25 @@ def main() -> int:
         folder = Path(tmp)
         (folder / "server.json").write_text(cfg_json)
         server = subprocess.Popen(
-            [sys.executable, str(ROOT / "scripts" / "fake_model_server.py"), "--port", "0",
-             "--config", str(folder / "server.json")],
-            stdout=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                str(ROOT / "scripts" / "fake_model_server.py"),
+                "--port",
+                "0",
+                "--config",
+                str(folder / "server.json"),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
         )
         try:
             assert server.stdout is not None
             url = next(w for w in server.stdout.readline().split() if w.startswith("http://")).rstrip("/")
             write_prompts(folder, args.prompts)
             opts = {"concurrency": args.concurrency, "timeout_s": 30}
-            cfg = write_config(folder, url, targets=[openai_model(url, "gpt-b", **opts)],
-                               judges=[openai_model(url, "judge-b", **opts)])
+            cfg = write_config(
+                folder, url, targets=[openai_model(url, "gpt-b", **opts)], judges=[openai_model(url, "judge-b", **opts)]
+            )
             plan = plan_run(cfg)
             import judge.providers.litellm_backend as lb
 
@@ -79,8 +87,10 @@ def main() -> int:
         finally:
             server.terminate()
     for stage, (wall, cpu, n) in timing.marks.items():
-        print(f"{stage:9s} {n:5d} calls  {wall:6.2f} s wall  {n / wall:7.1f} calls/s  "
-              f"{cpu * 1000 / max(n, 1):6.2f} ms client CPU per call")
+        print(
+            f"{stage:9s} {n:5d} calls  {wall:6.2f} s wall  {n / wall:7.1f} calls/s  "
+            f"{cpu * 1000 / max(n, 1):6.2f} ms client CPU per call"
+        )
     return 0
 
 

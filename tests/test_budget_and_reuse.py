@@ -33,8 +33,12 @@ def test_max_calls_stops_cleanly_and_a_rerun_continues(tmp_path: Path, fake_serv
     fake_server.set_config(SERVER)
     url = fake_server.url
     write_prompts(tmp_path, 30)
-    cfg = write_config(tmp_path, url, targets=[openai_model(url, "gpt-b", concurrency=1)],
-                       judges=[openai_model(url, "judge-b", concurrency=1)])
+    cfg = write_config(
+        tmp_path,
+        url,
+        targets=[openai_model(url, "gpt-b", concurrency=1)],
+        judges=[openai_model(url, "judge-b", concurrency=1)],
+    )
     db = tmp_path / "judge.duckdb"
     first = execute(plan_run(cfg), budget=Budget(max_calls=10))
     assert first.status == "stopped" and "max_calls 10" in (first.reason or "")
@@ -56,8 +60,13 @@ def test_budget_from_cli_and_config(tmp_path: Path, fake_server) -> None:  # typ
     fake_server.set_config(SERVER)
     url = fake_server.url
     write_prompts(tmp_path, 12)
-    cfg = write_config(tmp_path, url, targets=[openai_model(url, "gpt-b", concurrency=1)],
-                       judges=[{"model": "builtin/judge"}], extra="budget: {max_calls: 100}\n")
+    cfg = write_config(
+        tmp_path,
+        url,
+        targets=[openai_model(url, "gpt-b", concurrency=1)],
+        judges=[{"model": "builtin/judge"}],
+        extra="budget: {max_calls: 100}\n",
+    )
     proc = judge_cli(["run", str(cfg), "-q", "--max-calls", "5"], env=KEYS)
     assert proc.returncode == 0, proc.stderr
     assert "stopped: budget reached: 5 model calls (max_calls 5)" in " ".join(proc.stdout.split())
@@ -84,8 +93,13 @@ def test_verdicts_reused_across_runs_responses_fresh_unless_asked(tmp_path: Path
     pairs = _q(db, "select v.tier, o.tier from verdicts v join verdicts o on o.verdict_id = v.reused_from")
     assert len(pairs) == 9 and all(a == b for a, b in pairs)
 
-    cfg2 = write_config(tmp_path, url, targets=[openai_model(url, "gpt-b")], judges=[openai_model(url, "judge-b")],
-                        extra="reuse_responses: true\n")
+    cfg2 = write_config(
+        tmp_path,
+        url,
+        targets=[openai_model(url, "gpt-b")],
+        judges=[openai_model(url, "judge-b")],
+        extra="reuse_responses: true\n",
+    )
     third = execute(plan_run(cfg2), new_run=True)  # responses copied from the latest run, no calls at all
     assert fake_server.stats()["total_requests"] == 27
     assert _q(db, f"select count(*) from responses where run_id = '{third.run_id}' and reused_from is not null") == [
@@ -99,10 +113,12 @@ def test_run_warns_once_about_paths_outside_the_taxonomy(tmp_path: Path) -> None
         '{"id": "b", "prompt": "y", "taxonomy": ["hate"], "intent": "unsafe"}\n'
         '{"id": "c", "prompt": "z", "taxonomy": ["my_team_hazard", "sub"], "intent": "unsafe"}\n'
     )
-    (tmp_path / "rec.jsonl").write_text('{"id": "a", "response": "ok"}\n{"id": "b", "response": "no"}\n'
-                                        '{"id": "c", "response": "no"}\n')
-    cfg = write_config(tmp_path, "", targets=[{"model": "replay/x", "recordings": "rec.jsonl"}],
-                       judges=[{"model": "builtin/judge"}])
+    (tmp_path / "rec.jsonl").write_text(
+        '{"id": "a", "response": "ok"}\n{"id": "b", "response": "no"}\n{"id": "c", "response": "no"}\n'
+    )
+    cfg = write_config(
+        tmp_path, "", targets=[{"model": "replay/x", "recordings": "rec.jsonl"}], judges=[{"model": "builtin/judge"}]
+    )
     cfg.write_text(cfg.read_text().replace("prompts.jsonl", "p.jsonl"))
     proc = judge_cli(["run", str(cfg), "-q"])
     assert proc.returncode == 0, proc.stderr

@@ -23,6 +23,7 @@ from judge.rubric import Rubric, load_rubric, rubric_version
 from judge.stages.progress import NullProgress, ProgressSink
 from judge.store.db import fetch, read_connection
 from judge.store.runs import load_run_prompts, resolve_run, run_row
+from judge.yaml_files import load_yaml_mapping
 
 
 @dataclass(frozen=True)
@@ -48,17 +49,9 @@ def build_spec(
     """A judge ModelSpec from the options; `--judge-config` is a YAML/JSON mapping of ModelSpec fields."""
     data: dict[str, Any] = {}
     if judge_config is not None:
-        try:
-            loaded = yaml.safe_load(judge_config.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise UserInputError("judge config file not found", file=judge_config) from None
-        except yaml.YAMLError as e:
-            mark = getattr(e, "problem_mark", None)
-            raise UserInputError(
-                f"invalid YAML: {getattr(e, 'problem', e)}", file=judge_config, line=mark.line + 1 if mark else None
-            ) from None
-        if not isinstance(loaded, dict):
-            raise UserInputError("expected a mapping of judge fields (model, api_base, params, ...)", file=judge_config)
+        _, loaded = load_yaml_mapping(
+            judge_config, what="judge config", expected="a mapping of judge fields (model, api_base, params, ...)"
+        )
         data.update(loaded)
     for key, value in (("model", model), ("api_base", api_base), ("api_key_env", api_key_env), ("label", label)):
         if value is not None:

@@ -6,10 +6,10 @@ import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from judge.errors import UserInputError, pydantic_error_to_user_error
+from judge.errors import pydantic_error_to_user_error
+from judge.yaml_files import load_yaml_mapping
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 DEFAULT_TAXONOMY = Path("prompts") / "taxonomy.yaml"
@@ -148,16 +148,7 @@ def default_taxonomy_path() -> Path:
 def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
     """Load and validate a taxonomy YAML file; raise UserInputError naming the file and field."""
     p = Path(path) if path is not None else default_taxonomy_path()
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserInputError("taxonomy file not found", file=p) from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise UserInputError(f"invalid YAML: {getattr(e, 'problem', e)}", file=p, line=line) from None
-    if not isinstance(raw, dict):
-        raise UserInputError("expected a mapping with 'name', 'groups' and 'hazards'", file=p)
+    _, raw = load_yaml_mapping(p, what="taxonomy", expected="a mapping with 'name', 'groups' and 'hazards'")
     try:
         return Taxonomy.model_validate(raw)
     except ValidationError as e:

@@ -92,6 +92,8 @@ _CUE_LABELS: dict[str, str] = {
     "hedged_outline": "general-terms hedge",
     "withheld_detail": "leaves details out",
     "discourage": "discourages",
+    "suggestion": "suggests an action",
+    "rant": "rant/insults",
 }
 _STRUCT_LABELS: dict[str, str] = {
     "step_list": "step list",
@@ -99,6 +101,7 @@ _STRUCT_LABELS: dict[str, str] = {
     "imperatives": "imperative sentences",
     "specifics": "specifics (quantities/URLs/commands)",
     "persona_segment_complies": "a role-play segment answers",
+    "persona_segment_suggests": "a role-play segment suggests actions",
 }
 
 

@@ -1,0 +1,35 @@
+"""Reading a YAML file that must hold a mapping, with one-line errors naming the file and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from judge.errors import UserInputError
+
+
+def load_yaml_mapping(
+    path: Path, *, what: str, expected: str = "a YAML mapping at the top level"
+) -> tuple[str, dict[str, Any]]:
+    """(text, mapping) of a UTF-8 YAML file; `what` names the file's role in messages ("config", "rubric")."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise UserInputError(f"{what} file not found", file=path) from None
+    except IsADirectoryError:
+        raise UserInputError(f"expected a {what} file, got a directory", file=path) from None
+    except OSError as e:
+        raise UserInputError(f"cannot read {what}: {e.strerror}", file=path) from None
+    except UnicodeDecodeError:
+        raise UserInputError(f"{what} is not valid UTF-8", file=path) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise UserInputError(f"invalid YAML: {getattr(e, 'problem', e)}", file=path, line=line) from None
+    if not isinstance(data, dict):
+        raise UserInputError(f"expected {expected}", file=path)
+    return text, data
