@@ -30,7 +30,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check judge tests scripts
-	$(BIN)/ruff format --check judge tests scripts || true
+	$(BIN)/ruff format --check judge tests scripts
 	$(BIN)/mypy judge
 
 clean-demo:
