@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from judge.errors import UserInputError, pydantic_error_to_user_error
+from judge.errors import UserInputError, first_error, pydantic_error_to_user_error
 from judge.yaml_files import load_yaml_mapping
 
 DEFAULT_DB = "runs/judge.duckdb"
@@ -205,7 +205,7 @@ def _validate(path: Path, text: str, data: dict[str, Any]) -> RunConfig:
         return RunConfig.model_validate(data)
     except ValidationError as e:
         err = pydantic_error_to_user_error(e, file=path)
-        last_key = next((str(p) for p in reversed(e.errors()[0]["loc"]) if isinstance(p, str)), None)
+        last_key = next((str(p) for p in reversed(first_error(e)["loc"]) if isinstance(p, str)), None)
         line = _yaml_line_of(text, last_key) if last_key else None
         raise UserInputError(err.message, file=path, line=line, field=err.field) from None
 

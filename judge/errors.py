@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 
 class UserInputError(Exception):
@@ -45,6 +46,18 @@ class RunAborted(Exception):
     exit_code = 3
 
 
+def first_error(exc: object) -> Any:
+    """The error to report from a pydantic ValidationError (one line, one problem).
+
+    A misspelt key shows up as both "unknown field" and "missing": the unknown one says more.
+    """
+    from pydantic import ValidationError
+
+    assert isinstance(exc, ValidationError)
+    errors = exc.errors()
+    return next((e for e in errors if e.get("type") == "extra_forbidden"), errors[0])
+
+
 def pydantic_error_to_user_error(
     exc: object, *, file: str | Path, line: int | None = None, prefix: str = ""
 ) -> UserInputError:
@@ -52,7 +65,7 @@ def pydantic_error_to_user_error(
     from pydantic import ValidationError
 
     assert isinstance(exc, ValidationError)
-    err = exc.errors()[0]
+    err = first_error(exc)
     loc = ".".join(str(p) for p in err.get("loc", ()) if p != "__root__")
     field = f"{prefix}{loc}" if loc else (prefix.rstrip(".") or None)
     kind = err.get("type", "")

@@ -77,3 +77,10 @@ def test_nightly_example_gates_are_valid() -> None:
     gates = load_gates(loaded.config.gates, loaded.path)
     assert gates.max_error_rate == 0.05
     assert loaded.config.judges[0].batch and loaded.config.budget is not None
+
+
+def test_a_misspelt_key_is_reported_as_unknown_not_as_missing(tmp_path: Path) -> None:
+    body = GOOD.replace("name: t", "nme: t")
+    with pytest.raises(UserInputError) as ei:
+        load_config(_cfg(tmp_path, body))
+    assert "field 'nme': unknown field" in str(ei.value) and ":1:" in str(ei.value)

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from judge.errors import UserInputError, pydantic_error_to_user_error
+from judge.errors import UserInputError, first_error, pydantic_error_to_user_error
 from judge.nightly.numbers import Count, TargetNumbers
 from judge.nightly.stats import two_proportion_z_test, wilson_interval
 
@@ -53,7 +53,7 @@ def load_gates(raw: dict[str, Any] | None, config_path: str | Path) -> GatesConf
 
 
 def _line_of(config_path: str | Path, e: ValidationError) -> int | None:
-    keys = ["gates", *(str(p) for p in e.errors()[0]["loc"] if isinstance(p, str))]
+    keys = ["gates", *(str(p) for p in first_error(e)["loc"] if isinstance(p, str))]
     try:
         lines = Path(config_path).read_text(encoding="utf-8").splitlines()
     except OSError:
