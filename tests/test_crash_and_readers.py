@@ -141,3 +141,26 @@ def test_reader_process_works_while_a_run_writes(tmp_path: Path, fake_server) ->
     assert seen == sorted(seen)  # readers see committed batches only, never going backwards
     assert cli_ok >= 1
     assert table_counts(db)["responses"] == N
+
+
+def test_sigterm_stops_the_run_cleanly_and_a_rerun_finishes(tmp_path: Path, fake_server) -> None:  # type: ignore[no-untyped-def]
+    cfg = _setup(tmp_path, fake_server.url, fake_server, latency_ms=200)
+    env = {**KEYS, "JUDGE_FLUSH_EVERY_S": "0.05"}
+    db = tmp_path / "judge.duckdb"
+    proc = start_judge_cli(["run", str(cfg), "-q"], env=env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # wait until some work is stored, then ask it to stop
+        if db.exists():
+            with read_connection(db) as con:
+                if con.execute("select count(*) from responses").fetchall()[0][0] > 0:
+                    break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    with read_connection(db) as con:
+        assert con.execute("select status, status_reason from runs").fetchall() == [("stopped", "interrupted")]
+    done = judge_cli(["run", str(cfg), "-q"], env=env)
+    assert done.returncode == 0, done.stderr
+    _assert_exact(db, fake_server, allowed_repeats=8)

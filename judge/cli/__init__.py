@@ -53,8 +53,19 @@ def _register() -> None:
 _register()
 
 
+def _stop_on_sigterm() -> None:
+    """SIGTERM (a cron timeout, a container stop) ends a run like Ctrl-C: it is recorded as stopped."""
+    import signal
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def main() -> None:
     """Entry point: user errors print one line and exit 2; an aborted run exits 3."""
+    _stop_on_sigterm()
     try:
         app()
     except UserInputError as e:

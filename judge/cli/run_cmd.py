@@ -108,6 +108,8 @@ def register(app: typer.Typer) -> None:
                     plan, new_run=new, retry_errors=retry_errors, progress=RichProgress(progress), budget=budget
                 )
         print_summary(outcome)
+        if outcome.status == "stopped" and outcome.reason == "interrupted":
+            raise typer.Exit(130)
 
 
 def _describe_providers(plan: Any) -> None:
