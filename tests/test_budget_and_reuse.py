@@ -124,3 +124,22 @@ def test_run_warns_once_about_paths_outside_the_taxonomy(tmp_path: Path) -> None
     assert proc.returncode == 0, proc.stderr
     warnings = [line for line in proc.stderr.splitlines() if "outside the taxonomy" in line]
     assert len(warnings) == 1 and "my_team_hazard/sub" in warnings[0] and "1 taxonomy path" in warnings[0]
+
+
+def test_a_new_builtin_judge_version_does_not_reuse_old_verdicts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import judge.judging.builtin as builtin
+
+    write_prompts(tmp_path, 3)
+    (tmp_path / "rec.jsonl").write_text("".join(f'{{"id": "p{i:03d}", "response": "No."}}\n' for i in range(3)))
+    cfg = write_config(
+        tmp_path, "", targets=[{"model": "replay/x", "recordings": "rec.jsonl"}], judges=[{"model": "builtin/judge"}]
+    )
+    db = tmp_path / "judge.duckdb"
+    execute(plan_run(cfg), new_run=True)
+    execute(plan_run(cfg), new_run=True)
+    assert _q(db, "select count(*) from verdicts where reused_from is not null") == [(3,)]
+    monkeypatch.setattr(builtin, "BUILTIN_JUDGE_VERSION", "builtin-test-next", raising=False)
+    execute(plan_run(cfg), new_run=True)
+    assert _q(db, "select count(*) from verdicts where reused_from is not null") == [(3,)]  # nothing new reused

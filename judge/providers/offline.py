@@ -83,6 +83,13 @@ class BuiltinJudge:
         self.spec = spec
         self.rules_only = spec.model == "builtin/rules"
 
+    @property
+    def impl_version(self) -> str:
+        """Part of every verdict's cache key: a new built-in judge never reuses an old one's verdicts."""
+        from judge.judging import builtin
+
+        return str(builtin.BUILTIN_JUDGE_VERSION)
+
     async def grade(self, request: JudgeRequest) -> JudgeResult:
         from judge.judging import builtin
 
