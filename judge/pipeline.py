@@ -84,7 +84,7 @@ def plan_run(config_path: str | Path, *, db_override: str | Path | None = None) 
         loaded.config_hash,
         rubric.version,
         sorted(p.content_hash for p in prompts),
-        [str(getattr(j, "impl_version", "")) for j in judges],
+        [str(getattr(m, "impl_version", "")) for m in [*targets, *judges]],
     )
     return RunPlan(
         loaded, rubric, prompts, targets, judges, fingerprint, _taxonomy_warnings(prompts, loaded.taxonomy_path)

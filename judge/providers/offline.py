@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from functools import cached_property
@@ -53,6 +54,11 @@ class ReplayTarget:
                 raise pydantic_error_to_user_error(e, file=self.path, line=lineno) from None
             table[rec.id] = rec
         return table
+
+    @cached_property
+    def impl_version(self) -> str:
+        """The recordings' content hash: edited recordings make a new run, not a resumed one."""
+        return "rec-" + hashlib.sha256(self.path.read_bytes()).hexdigest()[:12]
 
     def preflight(self) -> None:
         """Read and check the recordings before the run writes anything."""
