@@ -144,7 +144,8 @@ def test_reader_process_works_while_a_run_writes(tmp_path: Path, fake_server) ->
 
 
 def test_sigterm_stops_the_run_cleanly_and_a_rerun_finishes(tmp_path: Path, fake_server) -> None:  # type: ignore[no-untyped-def]
-    cfg = _setup(tmp_path, fake_server.url, fake_server, latency_ms=200)
+    # slow answers, so the run is surely still in its stages when the signal comes
+    cfg = _setup(tmp_path, fake_server.url, fake_server, latency_ms=500)
     env = {**KEYS, "JUDGE_FLUSH_EVERY_S": "0.05"}
     db = tmp_path / "judge.duckdb"
     proc = start_judge_cli(["run", str(cfg), "-q"], env=env)
@@ -156,8 +157,8 @@ def test_sigterm_stops_the_run_cleanly_and_a_rerun_finishes(tmp_path: Path, fake
                     break
         time.sleep(0.05)
     proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (out, err)
     assert "Traceback" not in err
     with read_connection(db) as con:
         assert con.execute("select status, status_reason from runs").fetchall() == [("stopped", "interrupted")]

@@ -58,6 +58,7 @@ def _stop_on_sigterm() -> None:
     import signal
 
     def handler(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second TERM must not cut the final write short
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, handler)
