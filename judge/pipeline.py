@@ -62,6 +62,7 @@ class RunOutcome:
     reason: str | None = None
     remote_calls: int = 0
     cost_usd: float = 0.0
+    unpriced_calls: int = 0
 
 
 def plan_run(config_path: str | Path, *, db_override: str | Path | None = None) -> RunPlan:
@@ -275,6 +276,7 @@ def execute(
         reason,
         ctx.meter.calls,
         ctx.meter.cost_usd,
+        ctx.meter.unpriced_calls,
     )
 
 

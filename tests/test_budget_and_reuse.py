@@ -69,7 +69,10 @@ def test_budget_from_cli_and_config(tmp_path: Path, fake_server) -> None:  # typ
     )
     proc = judge_cli(["run", str(cfg), "-q", "--max-calls", "5"], env=KEYS)
     assert proc.returncode == 0, proc.stderr
-    assert "stopped: budget reached: 5 model calls (max_calls 5)" in " ".join(proc.stdout.split())
+    printed = " ".join(proc.stdout.split())
+    assert "stopped: budget reached: 5 model calls (max_calls 5)" in printed
+    # the fake models have no price: their cost is reported as unknown, not as $0
+    assert "5 call(s) of models without a known price not included" in printed
     proc = judge_cli(["run", str(cfg), "-q"], env=KEYS)  # the config's budget is large enough
     assert proc.returncode == 0 and "(complete, resumed)" in proc.stdout
 

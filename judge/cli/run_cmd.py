@@ -154,7 +154,12 @@ def print_summary(outcome: Any) -> None:
     out.print(table)
     if outcome.reason:
         out.print(f"[yellow]{outcome.status}:[/] {outcome.reason}")
-    out.print(f"Remote model calls this invocation: {outcome.remote_calls} (cost ${outcome.cost_usd:.4f})")
+    unpriced = (
+        f"; {outcome.unpriced_calls} call(s) of models without a known price not included"
+        if (outcome.unpriced_calls)
+        else ""
+    )
+    out.print(f"Remote model calls this invocation: {outcome.remote_calls} (cost ${outcome.cost_usd:.4f}{unpriced})")
     out.print(
         "Rates exclude items that ended in error (counted in 'errors'); blocked responses count as the policy says."
     )

@@ -26,6 +26,7 @@ class BudgetMeter:
     budget: Budget | None = None
     calls: int = 0
     cost_usd: float = 0.0
+    unpriced_calls: int = 0  # answered calls litellm has no price for (their cost is unknown, not 0)
 
     def charge(self, calls: list[CallRecord], *, offline: bool) -> None:
         """Count remote calls and their cost; raise BudgetExceeded once a limit is reached."""
@@ -33,6 +34,7 @@ class BudgetMeter:
             return
         self.calls += len(calls)
         self.cost_usd += sum(c.cost_usd or 0.0 for c in calls)
+        self.unpriced_calls += sum(1 for c in calls if c.cost_usd is None and c.prompt_tokens is not None)
         b = self.budget
         if b is None:
             return
