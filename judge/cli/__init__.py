@@ -59,7 +59,8 @@ def _stop_on_sigterm() -> None:
 
     def handler(signum: int, frame: object) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second TERM must not cut the final write short
-        raise KeyboardInterrupt
+        # As SIGINT: inside asyncio.run that cancels the main task cleanly, elsewhere KeyboardInterrupt.
+        signal.raise_signal(signal.SIGINT)
 
     signal.signal(signal.SIGTERM, handler)
 
