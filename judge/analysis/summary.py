@@ -1,8 +1,8 @@
 """The end-of-run summary: per target × judge, violation and over-deflection rates and tier counts.
 
-Denominator rule: rates are over items with an outcome (a verdict, or a provider block placed by
-the policy); items whose response or verdict ended in error are excluded from the rate and
-shown as their own count, never silently dropped.
+Read from the `metrics` view, so it applies the same denominator rule as every report: rates are
+over items with an outcome (a verdict, or a provider block placed by the policy); items whose
+response or verdict ended in error are excluded from the rate and shown as their own count.
 """
 
 from __future__ import annotations
@@ -11,23 +11,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from judge.store.db import fetch
-from judge.tiers import TIERS
-
-SUMMARY_SQL = f"""
-SELECT target, judge,
-       count(*) AS n,
-       count(*) FILTER (WHERE intent IN ('unsafe', 'adversarial') AND NOT is_error) AS n_harmful,
-       count(*) FILTER (WHERE intent IN ('unsafe', 'adversarial') AND is_violation) AS violations,
-       count(*) FILTER (WHERE intent = 'safe' AND NOT is_error) AS n_safe,
-       count(*) FILTER (WHERE intent = 'safe' AND is_over_deflection) AS over_deflections,
-       {", ".join(f"count(*) FILTER (WHERE tier = '{t}') AS {t}" for t in (*TIERS, "blocked"))},
-       count(*) FILTER (WHERE is_error) AS errors
-FROM scored
-WHERE run_id = ?
-GROUP BY target, judge
-ORDER BY target, judge
-"""
+from judge.analysis.metrics import MetricRow, metric_rows
 
 
 @dataclass(frozen=True)
@@ -52,11 +36,27 @@ class SummaryRow:
 
 
 def run_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> list[SummaryRow]:
+    rows = metric_rows(con, run_id, levels=("overall",), intents=("harmful", "safe", "all"))
+    by_key: dict[tuple[str, str], dict[str, MetricRow]] = {}
+    for r in rows:
+        by_key.setdefault((r.target, r.judge), {})[r.intent] = r
     out = []
-    for row in fetch(con, SUMMARY_SQL, [run_id]):
-        target, judge, n, n_harm, viol, n_safe, over = row[:7]
-        tiers = dict(zip((*TIERS, "blocked"), (int(v) for v in row[7:12]), strict=True))
-        out.append(SummaryRow(target, judge, n, n_harm, viol, n_safe, over, tiers, int(row[12])))
+    for (target, judge), scopes in sorted(by_key.items()):
+        everything = scopes["all"]
+        harmful, safe = scopes.get("harmful"), scopes.get("safe")
+        out.append(
+            SummaryRow(
+                target=target,
+                judge=judge,
+                n=everything.n,
+                n_harmful=harmful.n_scored if harmful else 0,
+                violations=harmful.violations if harmful else 0,
+                n_safe=safe.n_scored if safe else 0,
+                over_deflections=safe.over_deflections if safe else 0,
+                tiers=everything.tiers,
+                errors=everything.errors,
+            )
+        )
     return out
 
 
