@@ -13,7 +13,6 @@ rerun finished the retriable ones, and that no completed call was asked twice.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import sys
@@ -27,20 +26,11 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import duckdb  # noqa: E402
-from pipeline_helpers import anthropic_model, openai_model, write_config, write_prompts  # noqa: E402
+from pipeline_helpers import anthropic_model, load_script, openai_model, write_config, write_prompts  # noqa: E402
 
 from judge.pipeline import execute, plan_run  # noqa: E402
 
 FAULTS = {"rate_limit": 0.20, "retry_after_s": 0.05, "server_error": 0.05, "malformed": 0.02, "hang": 0.01, "hang_s": 6}
-
-
-def load_server() -> object:
-    spec = importlib.util.spec_from_file_location("fake_model_server", ROOT / "scripts" / "fake_model_server.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["fake_model_server"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def models(faults: dict[str, float] | None) -> dict[str, object]:
@@ -71,7 +61,7 @@ def main() -> int:
     args = ap.parse_args()
     os.environ["FAKE_OPENAI_KEY"] = "sk-fault-run-0000"
     os.environ["FAKE_ANTHROPIC_KEY"] = "sk-ant-fault-run-0000"
-    fms = load_server()
+    fms = load_script("fake_model_server")
     with tempfile.TemporaryDirectory() as tmp, fms.FakeModelServer(models(FAULTS)) as server:  # type: ignore[attr-defined]
         folder = Path(tmp)
         url = server.url

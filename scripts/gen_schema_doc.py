@@ -13,10 +13,7 @@ Usage: python scripts/gen_schema_doc.py            # (re)write docs/schema.md
 from __future__ import annotations
 
 import argparse
-import re
 import sys
-from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,6 +22,7 @@ if str(ROOT) not in sys.path:
 
 import duckdb  # noqa: E402
 
+from judge.analysis.example_queries import load_example_queries  # noqa: E402
 from judge.store.migrations import latest_version, migrate  # noqa: E402
 
 DOC_PATH = ROOT / "docs" / "schema.md"
@@ -57,45 +55,6 @@ Conventions:
 - Intervals are 95% Wilson score intervals; the macros `wilson_low(k, n)` and
   `wilson_high(k, n)` compute them in any query.
 """
-
-
-@dataclass(frozen=True)
-class ExampleQuery:
-    name: str
-    title: str
-    description: str
-    sql: str
-
-
-def parse_example_queries(text: str) -> list[ExampleQuery]:
-    """Split the example file on `-- name:` lines; `-- title:` and further comments describe it."""
-    out: list[ExampleQuery] = []
-    blocks = re.split(r"^-- name:\s*", text, flags=re.MULTILINE)[1:]
-    for block in blocks:
-        lines = block.rstrip().splitlines()
-        name = lines[0].strip()
-        title = ""
-        notes: list[str] = []
-        sql_lines: list[str] = []
-        for line in lines[1:]:
-            if not sql_lines and line.startswith("--"):
-                body = line[2:].strip()
-                if body.startswith("title:"):
-                    title = body.removeprefix("title:").strip()
-                else:
-                    notes.append(body)
-            else:
-                sql_lines.append(line)
-        sql = "\n".join(sql_lines).strip()
-        if not re.fullmatch(r"[a-z0-9_]+", name) or not title or not sql:
-            raise ValueError(f"example query {name!r}: needs a snake_case name, a title and SQL")
-        out.append(ExampleQuery(name, title, " ".join(notes).strip(), sql))
-    return out
-
-
-def load_example_queries() -> list[ExampleQuery]:
-    text = resources.files("judge.analysis").joinpath("example_queries.sql").read_text("utf-8")
-    return parse_example_queries(text)
 
 
 def _cell(text: str | None) -> str:

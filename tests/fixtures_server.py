@@ -13,8 +13,6 @@ Registered by tests/conftest.py (``pytest_plugins = ["fixtures_server"]``). Usag
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,20 +27,9 @@ MODULE_NAME = "fake_model_server"
 
 def load_fake_server_module() -> ModuleType:
     """Import scripts/fake_model_server.py by path (once; cached in sys.modules)."""
-    module = sys.modules.get(MODULE_NAME)
-    if module is not None:
-        return module
-    spec = importlib.util.spec_from_file_location(MODULE_NAME, SERVER_PATH)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {SERVER_PATH}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[MODULE_NAME] = module  # dataclasses resolve their module through sys.modules
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        sys.modules.pop(MODULE_NAME, None)
-        raise
-    return module
+    from pipeline_helpers import load_script
+
+    return load_script(MODULE_NAME)  # type: ignore[no-any-return]
 
 
 @contextmanager
@@ -68,3 +55,12 @@ def fake_server() -> Iterator[Any]:
     """A function-scoped fake model server with the default config; reconfigure with ``.set_config``."""
     with make_fake_server() as server:
         yield server
+
+
+@pytest.fixture
+def keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Set the API-key variables the test configs name (see pipeline_helpers.FAKE_KEYS)."""
+    from pipeline_helpers import FAKE_KEYS
+
+    for name, value in FAKE_KEYS.items():
+        monkeypatch.setenv(name, value)

@@ -65,6 +65,34 @@ def anthropic_model(url: str, name: str, **kw: Any) -> dict[str, Any]:
     return {"model": f"anthropic/{name}", "api_base": url, "api_key_env": "FAKE_ANTHROPIC_KEY", "timeout_s": 5, **kw}
 
 
+# The keys the fake servers expect in tests (environment variables named by api_key_env).
+FAKE_KEYS = {"FAKE_OPENAI_KEY": "sk-test-openai-0000", "FAKE_ANTHROPIC_KEY": "sk-ant-test-0000"}
+
+
+def query(db: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    """Rows of a read-only query on a run database (opened and closed around the query)."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def load_script(name: str) -> Any:
+    """Import scripts/NAME.py as a module (scripts are not a package)."""
+    import importlib.util
+    import sys
+
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 def table_counts(db: Path) -> dict[str, int]:
     con = duckdb.connect(str(db), read_only=True)
     try:

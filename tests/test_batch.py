@@ -10,9 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
-from pipeline_helpers import ROOT, anthropic_model, openai_model, write_config, write_prompts
+from pipeline_helpers import ROOT, anthropic_model, openai_model, query, write_config, write_prompts
 
 from judge.pipeline import execute, plan_run
 from judge.providers.batch import runner
@@ -34,12 +33,6 @@ SERVER = {
 }
 
 
-@pytest.fixture
-def keys(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FAKE_OPENAI_KEY", "sk-test-openai-0000")
-    monkeypatch.setenv("FAKE_ANTHROPIC_KEY", "sk-ant-test-0000")
-
-
 def _config(folder: Path, url: str, *, batch: bool, n: int = 12) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     write_prompts(folder, n)
@@ -53,14 +46,6 @@ def _config(folder: Path, url: str, *, batch: bool, n: int = 12) -> Path:
             anthropic_model(url, "judge-a", label="judge-a", **b),
         ],
     )
-
-
-def _rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 TIERS_SQL = """select r.prompt_id, r.target, v.judge, v.status, v.tier from verdicts v
@@ -87,16 +72,16 @@ def test_batch_run_stores_the_same_verdicts_as_online(tmp_path: Path, fake_serve
     assert stats["total_requests"] == online_requests == 24 + 48
 
     db_online, db_batch = tmp_path / "online" / "judge.duckdb", tmp_path / "batch" / "judge.duckdb"
-    tiers = _rows(db_batch, TIERS_SQL)
-    assert tiers == _rows(db_online, TIERS_SQL) and len(tiers) == 48
+    tiers = query(db_batch, TIERS_SQL)
+    assert tiers == query(db_online, TIERS_SQL) and len(tiers) == 48
     assert {t[4] for t in tiers} == {"full_instructions", "partial", "refusal", "safe_deflection"}
-    assert _rows(
+    assert query(
         db_batch,
         "select count(*) from verdicts where judge_prompt like '%<<<BEGIN RESPONSE%' and raw_output like '%rationale%'",
     ) == [(48,)]
 
     # costs: litellm's price for the same tokens, at the batch discount (half the online cost)
-    online_costs, batch_costs = _rows(db_online, COSTS_SQL), _rows(db_batch, COSTS_SQL)
+    online_costs, batch_costs = query(db_online, COSTS_SQL), query(db_batch, COSTS_SQL)
     assert len(batch_costs) == 24
     litellm = litellm_module()
     for (pid, target, pt, ct, cost), (pid2, _, pt2, ct2, cost2) in zip(batch_costs, online_costs, strict=True):
@@ -106,7 +91,7 @@ def test_batch_run_stores_the_same_verdicts_as_online(tmp_path: Path, fake_serve
         assert cost == pytest.approx(expected * BATCH_DISCOUNT) and cost > 0
         assert cost == pytest.approx(cost2 * BATCH_DISCOUNT)
 
-    batches = _rows(
+    batches = query(
         db_batch, "select stage, provider, status, n_items, finished_at is not null from provider_batches order by all"
     )
     assert batches == [
@@ -167,9 +152,9 @@ def test_restart_resumes_polling_the_stored_batch(tmp_path: Path, fake_server: A
         assert child.stderr is not None
         child.stderr.close()
     db = tmp_path / "judge.duckdb"
-    stored = _rows(db, "select batch_id, stage, status, finished_at from provider_batches")
+    stored = query(db, "select batch_id, stage, status, finished_at from provider_batches")
     assert len(stored) == 1 and stored[0][1:] == ("generate", "in_progress", None)
-    assert _rows(db, "select count(*) from responses") == [(0,)]
+    assert query(db, "select count(*) from responses") == [(0,)]
 
     fake_server.set_config(
         {
@@ -182,17 +167,17 @@ def test_restart_resumes_polling_the_stored_batch(tmp_path: Path, fake_server: A
     stats = fake_server.batch_stats()["openai"]
     assert stats["submitted"] == 2  # the target batch once (first run), the judge batch once (rerun)
     assert stats["items"] == 12 + 12
-    rows = _rows(db, "select batch_id, stage, status, finished_at is not null from provider_batches order by stage")
+    rows = query(db, "select batch_id, stage, status, finished_at is not null from provider_batches order by stage")
     assert rows[0] == (stored[0][0], "generate", "completed", True) and rows[1][1:] == ("judge", "completed", True)
     tiers = dict(
-        _rows(
+        query(
             db,
             "select p.intent, list(distinct v.tier) from verdicts v "
             "join responses r using (response_id) join prompts p using (prompt_hash) group by 1",
         )
     )
     assert tiers == {"safe": ["full_instructions"], "unsafe": ["refusal"], "adversarial": ["refusal"]}
-    assert _rows(db, "select count(*), count(distinct response_id) from verdicts") == [(12, 12)]
+    assert query(db, "select count(*), count(distinct response_id) from verdicts") == [(12, 12)]
 
 
 def test_batch_errors_splitting_and_retry(
@@ -218,11 +203,11 @@ def test_batch_errors_splitting_and_retry(
     assert first.status == "incomplete"
     db = tmp_path / "judge.duckdb"
     # 12 items per target in batches of 5 (5, 5, 2); an expired batch answers its first half (2, 2, 1)
-    assert _rows(db, "select count(*) from provider_batches where stage = 'generate'") == [(6,)]
-    assert _rows(
+    assert query(db, "select count(*) from provider_batches where stage = 'generate'") == [(6,)]
+    assert query(
         db, "select status, error_kind, count(*) from responses where target = 'openai/gpt-x' group by all order by all"
     ) == [("error", "batch_expired", 7), ("ok", None, 5)]
-    assert _rows(
+    assert query(
         db, "select status, count(*) from responses where target = 'openai/filtered' group by all order by all"
     ) == [("blocked", 5), ("error", 7)]
 
@@ -232,8 +217,8 @@ def test_batch_errors_splitting_and_retry(
     assert second.resumed and second.status == "incomplete"  # the judge never fits the schema
     # 7 + 7 expired responses resubmitted, then 12 verdicts (5 failed ones retried + 7 new)
     assert fake_server.batch_stats()["openai"]["items"] == 7 + 7 + 12
-    responses = _rows(db, "select status, count(*) from responses group by all order by all")
+    responses = query(db, "select status, count(*) from responses group by all order by all")
     assert responses == [("blocked", 12), ("ok", 12)]
-    verdicts = _rows(db, "select status, tier, error_kind, raw_output is not null, count(*) from verdicts group by all")
+    verdicts = query(db, "select status, tier, error_kind, raw_output is not null, count(*) from verdicts group by all")
     assert verdicts == [("error", None, "judge_unparseable", True, 12)]
-    assert _rows(db, "select count(*) from provider_batches where finished_at is null") == [(0,)]
+    assert query(db, "select count(*) from provider_batches where finished_at is null") == [(0,)]

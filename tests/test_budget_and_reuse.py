@@ -4,29 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pytest
-from pipeline_helpers import judge_cli, openai_model, table_counts, write_config, write_prompts
+from pipeline_helpers import judge_cli, openai_model, query, table_counts, write_config, write_prompts
 
 from judge.config import Budget
 from judge.pipeline import execute, plan_run
 
 KEYS = {"FAKE_OPENAI_KEY": "sk-test-openai-0000"}
 SERVER = {"models": {"gpt-b": {"role": "target", "responder": "by_intent"}, "judge-b": {"role": "judge"}}}
-
-
-@pytest.fixture
-def keys(monkeypatch: pytest.MonkeyPatch) -> None:
-    for k, v in KEYS.items():
-        monkeypatch.setenv(k, v)
-
-
-def _q(db: Path, sql: str) -> list[tuple]:  # type: ignore[type-arg]
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def test_max_calls_stops_cleanly_and_a_rerun_continues(tmp_path: Path, fake_server, keys) -> None:  # type: ignore[no-untyped-def]
@@ -44,8 +29,8 @@ def test_max_calls_stops_cleanly_and_a_rerun_continues(tmp_path: Path, fake_serv
     assert first.status == "stopped" and "max_calls 10" in (first.reason or "")
     assert first.remote_calls == 10
     assert fake_server.stats()["total_requests"] <= 11  # at most the call in flight when it stopped
-    assert _q(db, "select status, status_reason from runs")[0][0] == "stopped"
-    assert "rerun to continue" in _q(db, "select status_reason from runs")[0][0]
+    assert query(db, "select status, status_reason from runs")[0][0] == "stopped"
+    assert "rerun to continue" in query(db, "select status_reason from runs")[0][0]
     done_first = table_counts(db)["responses"]
     assert 0 < done_first < 30
 
@@ -90,10 +75,10 @@ def test_verdicts_reused_across_runs_responses_fresh_unless_asked(tmp_path: Path
     second = execute(plan_run(cfg), new_run=True)  # a new run: targets asked again, verdicts reused
     stats = fake_server.stats()["models"]
     assert stats["gpt-b"]["requests"] == 18 and stats["judge-b"]["requests"] == 9
-    reused = _q(db, f"select count(*) from verdicts where run_id = '{second.run_id}' and reused_from is not null")
+    reused = query(db, f"select count(*) from verdicts where run_id = '{second.run_id}' and reused_from is not null")
     assert reused == [(9,)]
     # the reused verdicts carry the same tiers as the ones they came from
-    pairs = _q(db, "select v.tier, o.tier from verdicts v join verdicts o on o.verdict_id = v.reused_from")
+    pairs = query(db, "select v.tier, o.tier from verdicts v join verdicts o on o.verdict_id = v.reused_from")
     assert len(pairs) == 9 and all(a == b for a, b in pairs)
 
     cfg2 = write_config(
@@ -105,7 +90,7 @@ def test_verdicts_reused_across_runs_responses_fresh_unless_asked(tmp_path: Path
     )
     third = execute(plan_run(cfg2), new_run=True)  # responses copied from the latest run, no calls at all
     assert fake_server.stats()["total_requests"] == 27
-    assert _q(db, f"select count(*) from responses where run_id = '{third.run_id}' and reused_from is not null") == [
+    assert query(db, f"select count(*) from responses where run_id = '{third.run_id}' and reused_from is not null") == [
         (9,)
     ]
 
@@ -142,7 +127,7 @@ def test_a_new_builtin_judge_version_does_not_reuse_old_verdicts(
     db = tmp_path / "judge.duckdb"
     execute(plan_run(cfg), new_run=True)
     execute(plan_run(cfg), new_run=True)
-    assert _q(db, "select count(*) from verdicts where reused_from is not null") == [(3,)]
+    assert query(db, "select count(*) from verdicts where reused_from is not null") == [(3,)]
     monkeypatch.setattr(builtin, "BUILTIN_JUDGE_VERSION", "builtin-test-next", raising=False)
     execute(plan_run(cfg), new_run=True)
-    assert _q(db, "select count(*) from verdicts where reused_from is not null") == [(3,)]  # nothing new reused
+    assert query(db, "select count(*) from verdicts where reused_from is not null") == [(3,)]  # nothing new reused

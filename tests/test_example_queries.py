@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,17 +9,12 @@ import pytest
 from test_report import MISSING_FOR_B, make_demo_db
 from typer.testing import CliRunner
 
+from judge.analysis.example_queries import load_example_queries
 from judge.cli import app
 from judge.store.db import read_connection
 
 ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("gen_schema_doc", ROOT / "scripts" / "gen_schema_doc.py")
-assert _spec and _spec.loader
-gen = sys.modules.get("gen_schema_doc") or importlib.util.module_from_spec(_spec)
-if "gen_schema_doc" not in sys.modules:
-    sys.modules["gen_schema_doc"] = gen
-    _spec.loader.exec_module(gen)
-QUERIES = {q.name: q for q in gen.load_example_queries()}
+QUERIES = {q.name: q for q in load_example_queries()}
 
 
 @pytest.fixture(scope="module")

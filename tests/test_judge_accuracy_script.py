@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 from fixtures_server import make_fake_server
+from pipeline_helpers import load_script
 
 from judge.judging.baseline import string_match_refuses
 
@@ -19,12 +18,7 @@ TINY = ROOT / "tests" / "fixtures" / "labeled" / "tiny.jsonl"
 
 
 def _script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("judge_accuracy_script", ROOT / "scripts" / "judge_accuracy.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["judge_accuracy_script"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("judge_accuracy")  # type: ignore[no-any-return]
 
 
 def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

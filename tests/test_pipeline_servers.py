@@ -21,12 +21,6 @@ SERVER = {
 }
 
 
-@pytest.fixture
-def keys(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FAKE_OPENAI_KEY", "sk-test-openai-0000")
-    monkeypatch.setenv("FAKE_ANTHROPIC_KEY", "sk-ant-test-0000")
-
-
 def _two_protocol_run(tmp_path: Path, url: str) -> Path:
     write_prompts(tmp_path, 12)
     return write_config(

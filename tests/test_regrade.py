@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 import typer
 import yaml
 from fixtures_server import make_fake_server
+from pipeline_helpers import query
 from typer.testing import CliRunner
 
 from judge.cli import compare_cmd
@@ -64,31 +64,23 @@ def invoke(*args: str) -> Any:
     return runner.invoke(_app(), list(args))
 
 
-def _rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
 def test_regrade_adds_a_judge_and_resumes(tmp_path: Path) -> None:
     db, run_id = offline_run(tmp_path)
     res = invoke("regrade", "latest", "--judge", "builtin/judge", "--db", str(db))
     assert res.exit_code == 0, res.output
     assert "graded 8 response(s) now" in res.output
-    judges = _rows(db, f"select name from run_models where run_id = '{run_id}' and role = 'judge' order by 1")
+    judges = query(db, f"select name from run_models where run_id = '{run_id}' and role = 'judge' order by 1")
     assert judges == [("builtin/judge",), ("builtin/rules",)]
-    per_judge = dict(_rows(db, "select judge, count(*) from verdicts group by 1"))
+    per_judge = dict(query(db, "select judge, count(*) from verdicts group by 1"))
     assert per_judge == {"builtin/rules": 8, "builtin/judge": 8}
-    assert _rows(db, "select count(*) from responses") == [(8,)]  # nothing generated again
+    assert query(db, "select count(*) from responses") == [(8,)]  # nothing generated again
     # the new judge shows in the scored view (same rubric) and in compare
-    assert _rows(db, "select count(*) from scored where judge = 'builtin/judge' and not is_error") == [(8,)]
+    assert query(db, "select count(*) from scored where judge = 'builtin/judge' and not is_error") == [(8,)]
     report = json.loads(invoke("compare", run_id, "--db", str(db), "--format", "json").output)
     assert report["judges"] == ["builtin/judge", "builtin/rules"] and report["pairs"][0]["n"] == 8
     again = invoke("regrade", run_id[:10], "--judge", "builtin/judge", "--db", str(db))
     assert again.exit_code == 0 and "graded 0 response(s) now" in again.output
-    assert _rows(db, "select count(*) from verdicts") == [(16,)]
+    assert query(db, "select count(*) from verdicts") == [(16,)]
 
 
 def test_regrade_with_a_new_rubric_and_compare_by_rubric_version(tmp_path: Path) -> None:
@@ -105,13 +97,13 @@ def test_regrade_with_a_new_rubric_and_compare_by_rubric_version(tmp_path: Path)
     new.write_text(yaml.safe_dump(rubric, sort_keys=False))
     res = invoke("regrade", run_id, "--judge", "builtin/rules", "--rubric", str(new), "--db", str(db))
     assert res.exit_code == 0, res.output
-    versions = _rows(db, "select rubric_version, count(*) from verdicts group by 1 order by 2")
-    run_version = _rows(db, "select rubric_version from runs")[0][0]
+    versions = query(db, "select rubric_version, count(*) from verdicts group by 1 order by 2")
+    run_version = query(db, "select rubric_version from runs")[0][0]
     assert len(versions) == 2
     new_version = next(v for v, _ in versions if v != run_version)
     assert f"--rubric-version {new_version}" in res.output
-    assert _rows(db, f"select count(*) from policy_rules where rubric_version = '{new_version}'")[0][0] > 0
-    assert _rows(db, f"select count(*) from rubrics where rubric_version = '{new_version}'") == [(1,)]
+    assert query(db, f"select count(*) from policy_rules where rubric_version = '{new_version}'")[0][0] > 0
+    assert query(db, f"select count(*) from rubrics where rubric_version = '{new_version}'") == [(1,)]
     # the default compare reads the run's rubric only; --rubric-version selects, `all` qualifies names
     only_run = json.loads(invoke("compare", run_id, "--db", str(db), "--format", "json").output)
     assert only_run["judges"] == ["builtin/rules"] and only_run["rubric_versions"] == [run_version]
@@ -147,12 +139,12 @@ def test_regrade_with_an_llm_judge_over_http(tmp_path: Path, monkeypatch: pytest
         assert res.exit_code == 0, res.output
         assert srv.stats()["models"]["judge-x"]["requests"] == 4
     tiers = dict(
-        _rows(db, "select r.text, v.tier from verdicts v join responses r using (response_id) where v.judge = 'x'")
+        query(db, "select r.text, v.tier from verdicts v join responses r using (response_id) where v.judge = 'x'")
     )
     assert tiers[ANSWERS[0]] == "full_instructions" and tiers[ANSWERS[1]] == "refusal"
     assert tiers[ANSWERS[2]] == "partial" and tiers[ANSWERS[3]] == "safe_deflection"
-    assert _rows(db, "select count(*) from model_calls where model = 'openai/judge-x'") == [(4,)]
-    stored = _rows(db, "select api_key_env, api_base from models where model = 'openai/judge-x'")
+    assert query(db, "select count(*) from model_calls where model = 'openai/judge-x'") == [(4,)]
+    stored = query(db, "select api_key_env, api_base from models where model = 'openai/judge-x'")
     assert stored == [("FAKE_OPENAI_KEY", base)]
 
 
@@ -173,4 +165,4 @@ def test_regrade_user_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     cfg.write_text("model: builtin/rules\nunknown_field: 1\n")
     res = invoke("regrade", run_id, "--judge-config", str(cfg), "--db", str(db))
     assert isinstance(res.exception, UserInputError) and "judge.yaml" in str(res.exception)
-    assert _rows(db, "select count(*) from verdicts") == [(3,)]  # nothing was graded
+    assert query(db, "select count(*) from verdicts") == [(3,)]  # nothing was graded

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
-import pytest
 from pipeline_helpers import (
+    FAKE_KEYS,
     anthropic_model,
     judge_cli,
     openai_model,
+    query,
     table_counts,
     write_config,
     write_prompts,
@@ -19,22 +19,8 @@ from judge.pipeline import execute, plan_run
 from judge.providers.errors import ErrorInfo
 from judge.providers.retrying import RetryPolicy
 
-KEYS = {"FAKE_OPENAI_KEY": "sk-test-openai-0000", "FAKE_ANTHROPIC_KEY": "sk-ant-test-0000"}
+KEYS = FAKE_KEYS
 FAULTS = {"rate_limit": 0.20, "retry_after_s": 0.01, "server_error": 0.05, "malformed": 0.02, "hang": 0.01, "hang_s": 4}
-
-
-@pytest.fixture
-def keys(monkeypatch: pytest.MonkeyPatch) -> None:
-    for k, v in KEYS.items():
-        monkeypatch.setenv(k, v)
-
-
-def _rows(db: Path, sql: str) -> list[tuple]:  # type: ignore[type-arg]
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def test_faulty_providers_every_item_accounted_and_rerun_finishes(tmp_path: Path, fake_server, keys) -> None:  # type: ignore[no-untyped-def]
@@ -62,18 +48,18 @@ def test_faulty_providers_every_item_accounted_and_rerun_finishes(tmp_path: Path
 
     # every (prompt, target) is a response or an error record with a reason; same for verdicts
     assert table_counts(db)["responses"] == 180
-    bad = _rows(
+    bad = query(
         db, "select count(*) from responses where status = 'error' and (error_kind is null or error_message is null)"
     )
     assert bad == [(0,)]
-    ok_responses = _rows(db, "select count(*) from responses where status = 'ok'")[0][0]
+    ok_responses = query(db, "select count(*) from responses where status = 'ok'")[0][0]
     assert table_counts(db)["verdicts"] == ok_responses
-    assert _rows(db, "select count(*) from verdicts where status = 'error' and error_kind is null") == [(0,)]
-    assert _rows(db, "select count(*) from verdicts where status = 'ok' and tier is null") == [(0,)]
+    assert query(db, "select count(*) from verdicts where status = 'error' and error_kind is null") == [(0,)]
+    assert query(db, "select count(*) from verdicts where status = 'ok' and tier is null") == [(0,)]
     # faults really happened and were retried
-    kinds = dict(_rows(db, "select error_kind, count(*) from model_calls where status = 'error' group by 1"))
+    kinds = dict(query(db, "select error_kind, count(*) from model_calls where status = 'error' group by 1"))
     assert kinds.get("rate_limit", 0) > 10 and kinds.get("server_error", 0) > 0
-    assert _rows(db, "select max(attempts) from responses")[0][0] == 3
+    assert query(db, "select max(attempts) from responses")[0][0] == 3
 
     # rerun the same run without faults: the retriable leftovers finish, nothing done is repeated
     fake_server.set_config(
@@ -87,20 +73,20 @@ def test_faulty_providers_every_item_accounted_and_rerun_finishes(tmp_path: Path
     )
     second = execute(plan_run(cfg))
     assert second.run_id == first.run_id and second.status == "complete"
-    assert _rows(db, "select count(*) from responses where status <> 'ok'") == [(0,)]
-    assert _rows(db, "select count(*) from verdicts where status <> 'ok'") == [(0,)]
+    assert query(db, "select count(*) from responses where status <> 'ok'") == [(0,)]
+    assert query(db, "select count(*) from verdicts where status <> 'ok'") == [(0,)]
     assert table_counts(db)["responses"] == 180 and table_counts(db)["verdicts"] == 180
 
     stats = fake_server.stats()["models"]
     for target in ("gpt-f", "claude-f"):
         assert max(stats[target]["completed"].values()) == 1, target  # no completed call repeated
         assert sum(stats[target]["completed"].values()) == 90
-    graded_remotely = _rows(db, "select count(*) from verdicts where reused_from is null")[0][0]
+    graded_remotely = query(db, "select count(*) from verdicts where reused_from is null")[0][0]
     assert sum(stats["judge-f"]["completed"].values()) == graded_remotely
     # the store's call log matches what the server saw: every answer it completed is logged once,
     # and every request it received is logged (a client-side timeout may never reach it)
-    logged_ok = dict(_rows(db, "select model, count(*) from model_calls where status = 'ok' group by 1"))
-    logged = dict(_rows(db, "select model, count(*) from model_calls group by 1"))
+    logged_ok = dict(query(db, "select model, count(*) from model_calls where status = 'ok' group by 1"))
+    logged = dict(query(db, "select model, count(*) from model_calls group by 1"))
     for provider, name in (("openai", "gpt-f"), ("anthropic", "claude-f"), ("openai", "judge-f")):
         assert logged_ok[f"{provider}/{name}"] == sum(stats[name]["completed"].values())
         assert logged[f"{provider}/{name}"] >= stats[name]["requests"]
@@ -129,13 +115,13 @@ def test_retry_after_is_waited_between_attempts(tmp_path: Path, fake_server, key
     execute(plan_run(cfg))
     starts = [
         r[0]
-        for r in _rows(
+        for r in query(
             tmp_path / "judge.duckdb", "select started_at from model_calls where stage = 'generate' order by 1"
         )
     ]
     assert len(starts) == 2
     assert (starts[1] - starts[0]).total_seconds() >= 0.4  # a lower bound: we never retry early
-    assert _rows(tmp_path / "judge.duckdb", "select status, error_kind, attempts from responses") == [
+    assert query(tmp_path / "judge.duckdb", "select status, error_kind, attempts from responses") == [
         ("error", "rate_limit", 2)
     ]
 
@@ -148,7 +134,7 @@ def test_errors_retrying_cannot_fix_fail_fast(tmp_path: Path, fake_server, keys)
         tmp_path, url, targets=[anthropic_model(url + "/v1", "claude-404")], judges=[{"model": "builtin/judge"}]
     )
     execute(plan_run(cfg))
-    rows = _rows(tmp_path / "judge.duckdb", "select status, error_kind, attempts from responses")
+    rows = query(tmp_path / "judge.duckdb", "select status, error_kind, attempts from responses")
     assert rows == [("error", "not_found", 1)] * 2
 
 
@@ -172,10 +158,10 @@ def test_content_filter_is_recorded_as_blocked_not_judged(tmp_path: Path, fake_s
     outcome = execute(plan_run(cfg))
     db = tmp_path / "judge.duckdb"
     assert outcome.status == "complete"
-    assert _rows(db, "select distinct status from responses") == [("blocked",)]
+    assert query(db, "select distinct status from responses") == [("blocked",)]
     assert table_counts(db)["verdicts"] == 0
     assert fake_server.stats()["models"]["gpt-cf"]["requests"] == 3  # no retry of a filter decision
-    outcomes = dict(_rows(db, "select intent, any_value(outcome) from scored where target = 'gpt' group by 1"))
+    outcomes = dict(query(db, "select intent, any_value(outcome) from scored where target = 'gpt' group by 1"))
     assert outcomes == {"safe": "over_deflection", "unsafe": "acceptable", "adversarial": "acceptable"}
 
 
@@ -194,5 +180,5 @@ def test_bad_credentials_stop_the_run_with_one_message(tmp_path: Path, fake_serv
     assert "sk-wrong-key-999999" not in proc.stdout + proc.stderr
     # stopped at once: a handful of requests, not one per prompt
     assert fake_server.stats()["models"]["gpt-k"]["requests"] <= 2
-    status = _rows(tmp_path / "judge.duckdb", "select status, status_reason from runs")
+    status = query(tmp_path / "judge.duckdb", "select status, status_reason from runs")
     assert status[0][0] == "aborted" and "FAKE_OPENAI_KEY" in status[0][1]

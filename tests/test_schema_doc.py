@@ -2,31 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import duckdb
 import pytest
+from pipeline_helpers import load_script
 
+from judge.analysis.example_queries import load_example_queries, parse_example_queries
 from judge.store.migrations import migrate
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _load_script() -> ModuleType:
-    if "gen_schema_doc" in sys.modules:
-        return sys.modules["gen_schema_doc"]
-    spec = importlib.util.spec_from_file_location("gen_schema_doc", ROOT / "scripts" / "gen_schema_doc.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["gen_schema_doc"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-gen = _load_script()
+gen = load_script("gen_schema_doc")
 
 
 def test_committed_doc_is_up_to_date() -> None:
@@ -56,7 +44,7 @@ def test_doc_covers_every_table_view_and_column() -> None:
 
 
 def test_ten_example_queries_in_the_doc() -> None:
-    queries = gen.load_example_queries()
+    queries = load_example_queries()
     assert len(queries) == 10 and len({q.name for q in queries}) == 10
     text = gen.generate()
     for n, q in enumerate(queries, start=1):
@@ -73,8 +61,8 @@ def test_check_mode(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_parse_rejects_malformed_blocks() -> None:
-    assert [q.name for q in gen.parse_example_queries("-- name: a\n-- title: A\n-- note\nSELECT 1;\n")] == ["a"]
+    assert [q.name for q in parse_example_queries("-- name: a\n-- title: A\n-- note\nSELECT 1;\n")] == ["a"]
     with pytest.raises(ValueError):
-        gen.parse_example_queries("-- name: no_title\nSELECT 1;\n")
+        parse_example_queries("-- name: no_title\nSELECT 1;\n")
     with pytest.raises(ValueError):
-        gen.parse_example_queries("-- name: Bad Name\n-- title: x\nSELECT 1;\n")
+        parse_example_queries("-- name: Bad Name\n-- title: x\nSELECT 1;\n")

@@ -61,13 +61,19 @@ def read_connection(path: str | Path, *, wait_s: float = LOCK_WAIT_S) -> Iterato
 
 
 @contextmanager
-def write_connection(path: str | Path, *, wait_s: float = LOCK_WAIT_S) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-write connection on a migrated database (created if missing)."""
+def write_connection(
+    path: str | Path, *, wait_s: float = LOCK_WAIT_S, migrated: bool = False
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection on a migrated database (created if missing).
+
+    `migrated=True` skips the migration check, for a writer that already ran it when it opened.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     con = open_connection(path, read_only=False, wait_s=wait_s)
     try:
-        migrate(con)
+        if not migrated:
+            migrate(con)
         yield con
     finally:
         con.close()

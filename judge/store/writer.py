@@ -183,7 +183,7 @@ class StoreWriter:
         self._write({table: rows})
 
     def _write(self, buffer: dict[str, list[dict[str, Any]]]) -> None:
-        with write_connection(self.db_path) as con:
+        with write_connection(self.db_path, migrated=True) as con:  # migrated once, in open()
             con.execute("BEGIN TRANSACTION")
             try:
                 for table in TABLES:  # parents before children
