@@ -47,3 +47,17 @@ def test_demo_runs_offline_and_the_database_opens_anywhere(tmp_path: Path) -> No
     assert sum(tiers.values()) + 12 >= 2 * n_prompts  # every answered response judged (blocked ones are not)
     again = judge_cli(["run", "runs/demo.yaml", "--db", str(db), "-q"])
     assert again.returncode == 0 and "resumed" in again.stdout
+
+
+def test_cli_start_up_imports_no_heavy_modules() -> None:
+    """`judge --help` must answer fast: litellm, instructor and the pipeline load only in commands."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, judge.cli; "
+        "print(sorted(m for m in ('litellm', 'instructor', 'openai', 'anthropic', 'datasketch', 'scipy', "
+        "'judge.pipeline') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

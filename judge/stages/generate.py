@@ -52,12 +52,14 @@ async def generate_stage(ctx: RunContext, targets: list[TargetModel]) -> None:
     if ctx.reuse_responses:
         items = _reuse_previous(ctx, items)
 
+    offline = {t.spec.key: t.offline for t in targets}
+
     def on_done(result: GenResult) -> None:
         spec, prompt, rid, gen = result
         store_generation(ctx, spec, prompt, rid, gen)
         ctx.progress.advance(STAGE, error=gen.status == "error", cost_usd=Usage.total(gen.calls).cost_usd)
         ctx.writer.maybe_flush()
-        ctx.meter.charge(gen.calls, offline=_is_offline(targets, spec))
+        ctx.meter.charge(gen.calls, offline=offline[spec.key])
 
     online = [it for it in items if not it[0].spec.batch]
     await run_all([_job(*it) for it in online], on_done)
@@ -68,10 +70,6 @@ async def generate_stage(ctx: RunContext, targets: list[TargetModel]) -> None:
         await generate_in_batches(ctx, batched, on_done)
     ctx.writer.flush()
     ctx.progress.finish(STAGE)
-
-
-def _is_offline(targets: list[TargetModel], spec: ModelSpec) -> bool:
-    return next((t.offline for t in targets if t.spec.key == spec.key), False)
 
 
 def _job(target: TargetModel, prompt: PromptRow, rid: str) -> Callable[[], Awaitable[GenResult]]:
