@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from judge import __version__
 from judge.config import Budget, LoadedConfig, ModelSpec, load_config
-from judge.errors import RunAborted, UserInputError
-from judge.prompts.loader import load_prompt_sets
+from judge.errors import ExitCode, RunAborted, UserInputError, run_exit_code
+from judge.prompts.loader import PromptScan, load_prompt_sets, rescan_rows, scan_prompt_sets
 from judge.prompts.model import PromptRow
 from judge.providers.base import JudgeModel, TargetModel, utcnow
 from judge.providers.errors import FatalProviderError
@@ -22,11 +22,51 @@ from judge.secrets import redact
 from judge.stages.context import BudgetExceeded, BudgetMeter, RunContext
 from judge.stages.generate import generate_stage
 from judge.stages.grade import grade_stage
+from judge.stages.load import stream_prompts
 from judge.stages.progress import NullProgress, ProgressSink
+from judge.stages.setup import check_keys, write_rubric, write_run_models
 from judge.store.db import fetch, read_connection
-from judge.store.rows import model_row, policy_rows, prompt_row
 from judge.store.runs import find_resumable_run, new_run_id, stable_hash
 from judge.store.writer import StoreWriter
+
+
+@dataclass
+class PromptSource:
+    """The run's prompts as validated: counts and hashes in memory, the rows re-read when stored.
+
+    A sampled run keeps its (sampled) rows in memory instead: sampling needs every row at once.
+    """
+
+    scan: PromptScan
+    sampled: list[PromptRow] | None = None
+
+    @property
+    def count(self) -> int:
+        return self.scan.count
+
+    def rows(self) -> Iterator[PromptRow]:
+        return iter(self.sampled) if self.sampled is not None else rescan_rows(self.scan)
+
+    @property
+    def source(self) -> str:
+        return ",".join(str(p) for p in self.scan.paths)
+
+
+def _prompt_source(loaded: LoadedConfig) -> PromptSource:
+    cfg = loaded.config
+    paths = list(loaded.prompt_paths)
+    if cfg.sample is None:
+        return PromptSource(scan_prompt_sets(paths))
+    from judge.prompts.sample import sample_prompts
+
+    rows = sample_prompts(load_prompt_sets(paths), cfg.sample.n, list(cfg.sample.stratify), cfg.sample.seed)
+    scan = PromptScan(
+        [Path(p) for p in paths],
+        len(rows),
+        sorted(p.content_hash for p in rows),
+        {p.taxonomy for p in rows},
+    )
+    return PromptSource(scan, rows)
 
 
 @dataclass
@@ -35,7 +75,7 @@ class RunPlan:
 
     loaded: LoadedConfig
     rubric: Rubric
-    prompts: list[PromptRow]
+    prompts: PromptSource
     targets: list[TargetModel]
     judges: list[JudgeModel]
     fingerprint: str
@@ -64,17 +104,20 @@ class RunOutcome:
     cost_usd: float = 0.0
     unpriced_calls: int = 0
 
+    @property
+    def exit_code(self) -> ExitCode:
+        return run_exit_code(self.status, self.reason)
+
 
 def plan_run(config_path: str | Path, *, db_override: str | Path | None = None) -> RunPlan:
     loaded = load_config(config_path, db_override=db_override)
     rubric = load_rubric(loaded.rubric_path)
-    prompts = load_prompt_sets(loaded.prompt_paths)
+    prompts = _prompt_source(loaded)
     cfg = loaded.config
-    if cfg.sample is not None:
-        from judge.prompts.sample import sample_prompts
-
-        prompts = sample_prompts(prompts, cfg.sample.n, list(cfg.sample.stratify), cfg.sample.seed)
-    _check_keys(loaded)
+    check_keys(
+        [(f"{role}.{n}.api_key_env", s) for role in ("targets", "judges") for n, s in enumerate(getattr(cfg, role))],
+        file=loaded.path,
+    )
     targets = [_resolved(loaded, "targets", n, resolve_target, s) for n, s in enumerate(cfg.targets)]
     judges = [_resolved(loaded, "judges", n, resolve_judge, s) for n, s in enumerate(cfg.judges)]
     for model in [*targets, *judges]:
@@ -84,11 +127,11 @@ def plan_run(config_path: str | Path, *, db_override: str | Path | None = None) 
     fingerprint = stable_hash(
         loaded.config_hash,
         rubric.version,
-        sorted(p.content_hash for p in prompts),
+        prompts.scan.content_hashes,
         [str(getattr(m, "impl_version", "")) for m in [*targets, *judges]],
     )
     return RunPlan(
-        loaded, rubric, prompts, targets, judges, fingerprint, _taxonomy_warnings(prompts, loaded.taxonomy_path)
+        loaded, rubric, prompts, targets, judges, fingerprint, _taxonomy_warnings(prompts.scan, loaded.taxonomy_path)
     )
 
 
@@ -99,18 +142,7 @@ def _resolved(loaded: LoadedConfig, role: str, n: int, resolve: Any, spec: Model
         raise UserInputError(e.message, file=loaded.path, field=f"{role}.{n}.model") from None
 
 
-def _check_keys(loaded: LoadedConfig) -> None:
-    for role, specs in (("targets", loaded.config.targets), ("judges", loaded.config.judges)):
-        for n, spec in enumerate(specs):
-            if spec.api_key_env and not os.environ.get(spec.api_key_env):
-                raise UserInputError(
-                    f"environment variable {spec.api_key_env} is not set (needed by {spec.model})",
-                    file=loaded.path,
-                    field=f"{role}.{n}.api_key_env",
-                )
-
-
-def _taxonomy_warnings(prompts: list[PromptRow], taxonomy_path: Path | None) -> list[str]:
+def _taxonomy_warnings(scan: PromptScan, taxonomy_path: Path | None) -> list[str]:
     """Any taxonomy path is accepted; paths outside the taxonomy in use are reported once."""
     from judge.prompts.taxonomy import default_taxonomy_path, load_taxonomy
 
@@ -118,7 +150,7 @@ def _taxonomy_warnings(prompts: list[PromptRow], taxonomy_path: Path | None) -> 
     if taxonomy_path is None and not path.is_file():
         return []
     taxonomy = load_taxonomy(path)
-    outside = sorted({"/".join(p.taxonomy) for p in prompts if not taxonomy.contains(p.taxonomy)})
+    outside = sorted({"/".join(t) for t in scan.taxonomy_paths if not taxonomy.contains(t)})
     if not outside:
         return []
     shown = ", ".join(outside[:5]) + (f" and {len(outside) - 5} more" if len(outside) > 5 else "")
@@ -126,31 +158,10 @@ def _taxonomy_warnings(prompts: list[PromptRow], taxonomy_path: Path | None) -> 
 
 
 def _write_run_header(writer: StoreWriter, plan: RunPlan, run_id: str, started_at: Any) -> None:
-    rubric = plan.rubric
-    writer.add(
-        "rubrics",
-        {
-            "rubric_version": rubric.version,
-            "name": rubric.name,
-            "path": str(plan.loaded.rubric_path),
-            "content": plan.loaded.rubric_path.read_text(encoding="utf-8"),
-        },
-        journal=False,
-    )
-    for row in policy_rows(rubric):
-        writer.add("policy_rules", row, journal=False)
-    source = ",".join(str(p) for p in plan.loaded.prompt_paths)
-    for p in plan.prompts:
-        writer.add("prompts", prompt_row(p, source), journal=False)
-        writer.add("run_prompts", {"run_id": run_id, "prompt_hash": p.content_hash, "prompt_id": p.id}, journal=False)
-    for role, models in (("target", plan.targets), ("judge", plan.judges)):
-        for m in models:
-            writer.add("models", model_row(m.spec, m.offline), journal=False)
-            writer.add(
-                "run_models",
-                {"run_id": run_id, "model_key": m.spec.key, "role": role, "name": m.spec.name},
-                journal=False,
-            )
+    """The rubric, the models and the run row; the prompts follow in batches (judge.stages.load)."""
+    write_rubric(writer, plan.rubric, plan.loaded.rubric_path)
+    write_run_models(writer, run_id, "target", plan.targets)
+    write_run_models(writer, run_id, "judge", plan.judges)
     writer.add("runs", _runs_row(plan, run_id, "running", started_at=started_at), journal=False)
     writer.flush()
 
@@ -241,7 +252,6 @@ def execute(
         ctx = RunContext(
             run_id,
             plan.rubric,
-            plan.prompts,
             writer,
             progress or NullProgress(),
             retry_errors,
@@ -281,5 +291,6 @@ def execute(
 
 
 async def _run_stages(ctx: RunContext, plan: RunPlan) -> None:
-    await generate_stage(ctx, plan.targets)
+    prompts = stream_prompts(ctx, plan.prompts.rows(), plan.prompts.source)
+    await generate_stage(ctx, plan.targets, prompts, plan.prompts.count)
     await grade_stage(ctx, plan.judges)

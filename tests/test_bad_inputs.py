@@ -30,6 +30,7 @@ PROMPTS = {
     "taxonomy_empty.jsonl": [":2:", "field 'taxonomy'", "at least 1"],
     "not_an_object.jsonl": [":2:", "expected a JSON object"],
     "unknown_field.jsonl": [":2:", "field 'severity'", "unknown field"],
+    "lone_surrogate.jsonl": [":2:", "field 'prompt'", "lone UTF-16 surrogate", "valid Unicode"],
 }
 RUBRICS = {
     "unknown_tier.yaml": ["field 'tiers'", "unknown tier 'half_instructions'", "expected one of"],
@@ -136,3 +137,29 @@ def test_bad_config(name: str, tmp_path: Path, capsys, monkeypatch) -> None:  # 
     fragments = CONFIGS[name]
     bad_file = BAD / "prompts" / "bad_json_line.jsonl" if name == "bad_recordings_file.yaml" else bad
     _check(code, err, bad_file, fragments, db)
+
+
+@pytest.mark.parametrize("depth", [100, 100_000])
+def test_deeply_nested_metadata(depth: int, tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    good = (BAD / "good" / "prompts.jsonl").read_text()
+    nested = "[" * depth + "]" * depth
+    bad = tmp_path / "deep.jsonl"
+    bad.write_text(good + f'{{"id": "deep", "prompt": "x", "taxonomy": ["hate"], "intent": "safe", "metadata": {{"a": {nested}}}}}\n')
+    db = tmp_path / "x.duckdb"
+    code, err = _run_cli(["run", str(_config_for(tmp_path, prompts=bad)), "--db", str(db), "-q"], capsys, monkeypatch)
+    line = f":{good.count(chr(10)) + 1}:"
+    _check(code, err, bad, [line, "nested", "levels"], db)
+
+
+def test_a_bad_line_late_in_a_large_file_writes_nothing(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The whole file is validated before the first row is stored (prompts are stored in batches)."""
+    rows = [
+        json.dumps({"id": f"p{i}", "prompt": f"question {i}", "taxonomy": ["hate"], "intent": "safe"})
+        for i in range(5000)
+    ]
+    rows.append('{"id": "late", "prompt": "x", "taxonomy": ["hate"], "intent": "sometimes"}')
+    bad = tmp_path / "late.jsonl"
+    bad.write_text("\n".join(rows) + "\n")
+    db = tmp_path / "x.duckdb"
+    code, err = _run_cli(["run", str(_config_for(tmp_path, prompts=bad)), "--db", str(db), "-q"], capsys, monkeypatch)
+    _check(code, err, bad, [":5001:", "field 'intent'"], db)

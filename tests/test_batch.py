@@ -14,7 +14,7 @@ import pytest
 from pipeline_helpers import ROOT, anthropic_model, openai_model, query, write_config, write_prompts
 
 from judge.pipeline import execute, plan_run
-from judge.providers.batch import runner
+from judge.stages import batch as runner
 from judge.providers.batch.answers import BATCH_DISCOUNT
 from judge.providers.litellm_backend import litellm_module
 
@@ -222,3 +222,37 @@ def test_batch_errors_splitting_and_retry(
     verdicts = query(db, "select status, tier, error_kind, raw_output is not null, count(*) from verdicts group by all")
     assert verdicts == [("error", None, "judge_unparseable", True, 12)]
     assert query(db, "select count(*) from provider_batches where finished_at is null") == [(0,)]
+
+
+def test_batch_judges_use_the_online_schema_and_validation_for_their_judge_mode(
+    tmp_path: Path, fake_server: Any, keys: None
+) -> None:
+    """judge_mode json: the batch request carries instructor's JSON-schema instructions (no tool), and the
+    answer is parsed by instructor's JSON handler: the same verdicts as the online judges in that mode."""
+    fake_server.set_config(SERVER)
+    url = fake_server.url
+
+    def cfg(folder: Path, batch: bool) -> Path:
+        folder.mkdir()
+        write_prompts(folder, 6)
+        b: dict[str, Any] = {"batch": True, "batch_poll_s": 0.05} if batch else {}
+        return write_config(
+            folder,
+            url,
+            targets=[openai_model(url, GPT, label="gpt")],
+            judges=[
+                openai_model(url, "judge-o", label="judge-o", judge_mode="json", **b),
+                anthropic_model(url, "judge-a", label="judge-a", judge_mode="json", **b),
+            ],
+        )
+
+    assert execute(plan_run(cfg(tmp_path / "online", False))).status == "complete"
+    fake_server.reset()
+    assert execute(plan_run(cfg(tmp_path / "batch", True))).status == "complete"
+    stats = fake_server.stats()
+    assert stats["batches"]["openai"]["items"] == 6 and stats["batches"]["anthropic"]["items"] == 6
+    for judge in ("judge-o", "judge-a"):  # answered as JSON text, not as a tool call
+        shapes = stats["models"][judge]["answer_shapes"]
+        assert shapes["tool_call"] == 0 and shapes["json_format"] + shapes["plain"] == 6, (judge, shapes)
+    online = query(tmp_path / "online" / "judge.duckdb", TIERS_SQL)
+    assert query(tmp_path / "batch" / "judge.duckdb", TIERS_SQL) == online and len(online) == 12

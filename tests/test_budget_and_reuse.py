@@ -53,7 +53,7 @@ def test_budget_from_cli_and_config(tmp_path: Path, fake_server) -> None:  # typ
         extra="budget: {max_calls: 100}\n",
     )
     proc = judge_cli(["run", str(cfg), "-q", "--max-calls", "5"], env=KEYS)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 5, proc.stderr  # stopped by the budget
     printed = " ".join(proc.stdout.split())
     assert "stopped: budget reached: 5 model calls (max_calls 5)" in printed
     # the fake models have no price: their cost is reported as unknown, not as $0

@@ -64,17 +64,22 @@ def test_two_targets_llm_judge_full_run_and_resume(tmp_path: Path, fake_server, 
     calls = dict(
         con.execute("select model, count(*) from model_calls where model not like 'builtin/%' group by 1").fetchall()
     )
+    # identical (prompt, answer) pairs of the two targets are judged once, the copies reuse the verdict
+    distinct = con.execute("select count(distinct (prompt_hash, text)) from responses").fetchall()[0][0]
+    reused = con.execute("select count(*) from verdicts where judge = 'judge-a' and reused_from is not null")
+    assert reused.fetchall()[0][0] == 24 - distinct
     con.close()
     assert calls == {
         f"{p}/{m}": stats["models"][m]["requests"]
         for p, m in (("openai", "gpt-fake"), ("anthropic", "claude-fake"), ("openai", "judge-a"))
     }
-    assert stats["total_requests"] == 24 + 24
+    assert stats["models"]["judge-a"]["requests"] == distinct < 24
+    total = stats["total_requests"]
 
     # Rerun: resumes the same run, makes zero new model calls, adds no rows.
     again = execute(plan_run(cfg))
     assert again.run_id == outcome.run_id and again.resumed
-    assert fake_server.stats()["total_requests"] == 48
+    assert fake_server.stats()["total_requests"] == total
     assert table_counts(db) == counts
 
 

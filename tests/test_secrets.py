@@ -57,7 +57,7 @@ def test_keys_never_stored_logged_or_reported(tmp_path: Path, fake_server) -> No
     db = tmp_path / "judge.duckdb"
     outputs = []
     run = judge_cli(["run", str(cfg)], env=env)
-    assert run.returncode == 0, run.stderr
+    assert run.returncode in (0, 4), run.stderr  # 4: some items ended in error (the faults above)
     outputs.append(run.stdout + run.stderr)
     for fmt in ("md", "json", "html"):
         out = tmp_path / f"report.{fmt}"

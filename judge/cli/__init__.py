@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from judge.errors import RunAborted, UserInputError
+from judge.errors import DatabaseBusy, RunAborted, UserInputError
 
 app = typer.Typer(
     name="judge",
@@ -66,7 +66,7 @@ def _stop_on_sigterm() -> None:
 
 
 def main() -> None:
-    """Entry point: user errors print one line and exit 2; an aborted run exits 3."""
+    """Entry point: user errors print one line and exit 2; an aborted run exits 3; a busy database 6."""
     _stop_on_sigterm()
     try:
         app()
@@ -76,3 +76,6 @@ def main() -> None:
     except RunAborted as e:
         print(f"run aborted: {e}", file=sys.stderr)
         sys.exit(RunAborted.exit_code)
+    except DatabaseBusy as e:
+        print(f"database busy: {e}", file=sys.stderr)
+        sys.exit(DatabaseBusy.exit_code)

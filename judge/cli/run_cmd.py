@@ -81,7 +81,13 @@ def register(app: typer.Typer) -> None:
             int | None, typer.Option("--max-calls", help="Stop cleanly after this many calls.")
         ] = None,
     ) -> None:
-        """Generate responses and judge them; resumes the latest identical run unless --new."""
+        """Generate responses and judge them; resumes the latest identical run unless --new.
+
+        Exit codes: 0 complete; 2 bad input (nothing written); 3 fatal provider error (credentials,
+        unknown model); 4 incomplete (items ended in error: rerun to retry them); 5 stopped by a
+        budget (rerun to continue); 6 database busy (finished work kept in the journal for the next
+        run); 130 interrupted (Ctrl-C or SIGTERM).
+        """
         from judge.config import Budget
         from judge.pipeline import execute, plan_run
         from judge.stages.progress import NullProgress
@@ -108,8 +114,8 @@ def register(app: typer.Typer) -> None:
                     plan, new_run=new, retry_errors=retry_errors, progress=RichProgress(progress), budget=budget
                 )
         print_summary(outcome)
-        if outcome.status == "stopped" and outcome.reason == "interrupted":
-            raise typer.Exit(130)
+        if outcome.exit_code:
+            raise typer.Exit(int(outcome.exit_code))
 
 
 def _describe_providers(plan: Any) -> None:
@@ -123,7 +129,7 @@ def _describe_providers(plan: Any) -> None:
         )
     if remote:
         console.print("[cyan]remote providers:[/] " + ", ".join(remote))
-    console.print(f"{len(plan.prompts)} prompts × {len(plan.targets)} target(s) × {len(plan.judges)} judge(s)")
+    console.print(f"{plan.prompts.count} prompts × {len(plan.targets)} target(s) × {len(plan.judges)} judge(s)")
 
 
 def print_summary(outcome: Any) -> None:

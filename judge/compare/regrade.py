@@ -9,7 +9,6 @@ rubric version only; verdicts under another version are read with `judge compare
 from __future__ import annotations
 
 import asyncio
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from judge.errors import UserInputError, pydantic_error_to_user_error
 from judge.rubric import Rubric, load_rubric, rubric_version
 from judge.stages.progress import NullProgress, ProgressSink
 from judge.store.db import fetch, read_connection
-from judge.store.runs import load_run_prompts, resolve_run, run_row
+from judge.store.runs import resolve_run, run_row
 from judge.yaml_files import load_yaml_mapping
 
 
@@ -65,10 +64,9 @@ def build_spec(
             raise pydantic_error_to_user_error(e, file=judge_config) from None
         err = pydantic_error_to_user_error(e, file="")
         raise UserInputError(err.message, field=err.field) from None
-    if spec.api_key_env and not os.environ.get(spec.api_key_env):
-        raise UserInputError(
-            f"environment variable {spec.api_key_env} is not set (needed by {spec.model})", field="api-key-env"
-        )
+    from judge.stages.setup import check_keys
+
+    check_keys([("api-key-env", spec)])
     return spec
 
 
@@ -96,8 +94,8 @@ def regrade(
 ) -> RegradeOutcome:
     from judge.providers.registry import resolve_judge
     from judge.stages.context import RunContext
-    from judge.stages.grade import grade_stage, plan
-    from judge.store.rows import model_row, policy_rows
+    from judge.stages.grade import grade_stage
+    from judge.stages.setup import write_rubric, write_run_models
     from judge.store.writer import StoreWriter
 
     judge = resolve_judge(spec)
@@ -106,7 +104,6 @@ def regrade(
         run = run_row(con, run_id)
         run_version = str(run.get("rubric_version") or "")
         rubric = load_rubric(rubric_path) if rubric_path is not None else stored_rubric(con, run_version)
-        prompts = load_run_prompts(con, run_id)
         clash = fetch(
             con,
             "SELECT model_key FROM run_models WHERE run_id = ? AND role = 'judge' AND name = ? AND model_key <> ?",
@@ -128,29 +125,14 @@ def regrade(
     new_rubric = rubric.version != run_version
     with StoreWriter(db_path) as writer:
         if rubric_path is not None:
-            writer.add(
-                "rubrics",
-                {
-                    "rubric_version": rubric.version,
-                    "name": rubric.name,
-                    "path": str(rubric_path),
-                    "content": rubric_path.read_text(encoding="utf-8"),
-                },
-                journal=False,
-            )
-            for row in policy_rows(rubric):
-                writer.add("policy_rules", row, journal=False)
-        writer.add("models", model_row(spec, judge.offline), journal=False)
-        writer.add(
-            "run_models", {"run_id": run_id, "model_key": spec.key, "role": "judge", "name": spec.name}, journal=False
-        )
+            write_rubric(writer, rubric, rubric_path)
+        write_run_models(writer, run_id, "judge", [judge])
         writer.flush()
-        ctx = RunContext(run_id, rubric, prompts, writer, progress or NullProgress())
-        todo, _ = plan(ctx, [judge])
-        asyncio.run(grade_stage(ctx, [judge]))
+        ctx = RunContext(run_id, rubric, writer, progress or NullProgress())
+        graded_now = asyncio.run(grade_stage(ctx, [judge]))
         writer.flush()
     after = _count(db_path, run_id, spec.key, rubric.version)
-    return RegradeOutcome(run_id, spec.name, spec.key, rubric.version, new_rubric, after[0], after[1], len(todo))
+    return RegradeOutcome(run_id, spec.name, spec.key, rubric.version, new_rubric, after[0], after[1], graded_now)
 
 
 def _count(db_path: Path, run_id: str, key: str, version: str) -> tuple[int, int]:

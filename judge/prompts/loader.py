@@ -1,9 +1,16 @@
-"""Load prompt sets (JSONL) into PromptRow models, with one-line errors naming file, line and field."""
+"""Read prompt sets (JSONL) as PromptRow models, streaming, with one-line errors naming file, line and field.
+
+`iter_prompt_sets` validates row by row and holds only the ids seen (for duplicates); a run reads
+the files twice with it: once to validate everything before anything is written (`scan_prompt_sets`),
+once to store and answer the rows in batches (judge.stages.load).
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -12,7 +19,47 @@ from judge.errors import UserInputError, pydantic_error_to_user_error
 from judge.prompts.model import PromptRow
 
 MAX_LINE_BYTES = 1_000_000  # a prompt line over 1 MB is almost certainly a broken file
+MAX_DEPTH = 64  # objects and arrays nested deeper than this are refused (metadata is small and flat)
 _BOM = b"\xef\xbb\xbf"
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _field_path(parts: list[str | int]) -> str:
+    return ".".join(str(p) for p in parts) or "(line)"
+
+
+def _check_value(obj: object, path: Path, lineno: int) -> None:
+    """Refuse lone UTF-16 surrogates (JSON escapes like \\ud800 that no UTF-8 text can hold) and deep nesting."""
+    stack: list[tuple[object, list[str | int]]] = [(obj, [])]
+    while stack:
+        value, where = stack.pop()
+        if len(where) > MAX_DEPTH:
+            raise UserInputError(
+                f"nested more than {MAX_DEPTH} levels deep; expected small, flat values",
+                file=path,
+                line=lineno,
+                field=_field_path(where[:3]) + "...",
+            )
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                raise UserInputError(
+                    "contains a lone UTF-16 surrogate (e.g. \\ud800); expected valid Unicode text",
+                    file=path,
+                    line=lineno,
+                    field=_field_path(where),
+                )
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                if _SURROGATE.search(k):
+                    raise UserInputError(
+                        "a key contains a lone UTF-16 surrogate; expected valid Unicode text",
+                        file=path,
+                        line=lineno,
+                        field=_field_path(where),
+                    )
+                stack.append((v, [*where, k]))
+        elif isinstance(value, list):
+            stack.extend((v, [*where, i]) for i, v in enumerate(value))
 
 
 def iter_jsonl_objects(path: Path) -> Iterator[tuple[int, dict[str, object]]]:
@@ -53,47 +100,91 @@ def iter_jsonl_objects(path: Path) -> Iterator[tuple[int, dict[str, object]]]:
                     file=path,
                     line=lineno,
                 ) from None
+            except RecursionError:
+                raise UserInputError(
+                    f"JSON nested too deeply; expected at most {MAX_DEPTH} levels", file=path, line=lineno
+                ) from None
             if not isinstance(obj, dict):
                 raise UserInputError(f"expected a JSON object, got {type(obj).__name__}", file=path, line=lineno)
+            # cheap guards first: surrogates can only arrive as \\uXXXX escapes, depth needs brackets
+            if b"\\ud" in raw or b"\\uD" in raw or raw.count(b"[") + raw.count(b"{") > MAX_DEPTH:
+                _check_value(obj, path, lineno)
             yield lineno, obj
 
 
+def iter_prompt_sets(paths: Iterable[str | Path]) -> Iterator[tuple[Path, int, PromptRow]]:
+    """(file, line, row) for every prompt of every file, validated; ids must be unique across files.
+
+    Raises UserInputError (file:line, field) at the first bad line, and for a file without prompts.
+    """
+    origin: dict[str, tuple[Path, int]] = {}
+    for p in paths:
+        path = Path(p)
+        found = False
+        for lineno, obj in iter_jsonl_objects(path):
+            try:
+                row = PromptRow.model_validate(obj)
+            except ValidationError as e:
+                raise pydantic_error_to_user_error(e, file=path, line=lineno) from None
+            first = origin.get(row.id)
+            if first is not None:
+                same_file = first[0] == path
+                raise UserInputError(
+                    f"duplicate id {row.id!r} "
+                    + (f"(first on line {first[1]}); expected unique ids" if same_file else f"(also in {first[0]}); ")
+                    + ("" if same_file else "expected ids unique across prompt sets"),
+                    file=path,
+                    line=lineno,
+                    field="id",
+                )
+            origin[row.id] = (path, lineno)
+            found = True
+            yield path, lineno, row
+        if not found:
+            raise UserInputError("no prompts found; expected at least one JSON object line", file=path)
+
+
 def load_prompt_file(path: str | Path) -> list[PromptRow]:
-    path = Path(path)
-    rows: list[PromptRow] = []
-    seen: dict[str, int] = {}
-    for lineno, obj in iter_jsonl_objects(path):
-        try:
-            row = PromptRow.model_validate(obj)
-        except ValidationError as e:
-            raise pydantic_error_to_user_error(e, file=path, line=lineno) from None
-        if row.id in seen:
-            raise UserInputError(
-                f"duplicate id {row.id!r} (first on line {seen[row.id]}); expected unique ids",
-                file=path,
-                line=lineno,
-                field="id",
-            )
-        seen[row.id] = lineno
-        rows.append(row)
-    if not rows:
-        raise UserInputError("no prompts found; expected at least one JSON object line", file=path)
-    return rows
+    return [row for _, _, row in iter_prompt_sets([path])]
 
 
 def load_prompt_sets(paths: Iterable[str | Path]) -> list[PromptRow]:
-    """Load several files; ids must be unique across all of them."""
-    rows: list[PromptRow] = []
-    origin: dict[str, Path] = {}
-    for p in paths:
-        path = Path(p)
-        for row in load_prompt_file(path):
-            if row.id in origin:
-                raise UserInputError(
-                    f"duplicate id {row.id!r} (also in {origin[row.id]}); expected ids unique across prompt sets",
-                    file=path,
-                    field="id",
-                )
-            origin[row.id] = path
-            rows.append(row)
-    return rows
+    """Load several files into memory; ids must be unique across all of them."""
+    return [row for _, _, row in iter_prompt_sets(paths)]
+
+
+@dataclass
+class PromptScan:
+    """What a validating pass over the prompt files keeps: counts and hashes, not the rows."""
+
+    paths: list[Path]
+    count: int = 0
+    content_hashes: list[str] = field(default_factory=list)  # sorted
+    taxonomy_paths: set[tuple[str, ...]] = field(default_factory=set)
+    stamps: list[tuple[int, int]] = field(default_factory=list)  # (size, mtime_ns) of each file when read
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns
+
+
+def scan_prompt_sets(paths: Iterable[str | Path]) -> PromptScan:
+    """Validate every line of every file in one streaming pass (memory: ids and hashes only)."""
+    scan = PromptScan([Path(p) for p in paths])
+    for _, _, row in iter_prompt_sets(scan.paths):
+        scan.count += 1
+        scan.content_hashes.append(row.content_hash)
+        scan.taxonomy_paths.add(row.taxonomy)
+    scan.content_hashes.sort()
+    scan.stamps = [_stamp(p) for p in scan.paths]
+    return scan
+
+
+def rescan_rows(scan: PromptScan) -> Iterator[PromptRow]:
+    """The scanned rows again, for storing and answering; the files must not have changed meanwhile."""
+    if [_stamp(p) for p in scan.paths] != scan.stamps:
+        changed = next(p for p, s in zip(scan.paths, scan.stamps, strict=True) if _stamp(p) != s)
+        raise UserInputError("the prompt file changed while the run was reading it; rerun", file=changed)
+    for _, _, row in iter_prompt_sets(scan.paths):
+        yield row

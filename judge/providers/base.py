@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
@@ -106,3 +107,21 @@ class JudgeModel(Protocol):
     offline: bool
 
     async def grade(self, request: JudgeRequest) -> JudgeResult: ...
+
+
+class CallTicket(Protocol):
+    def settle(self, cost_usd: float | None, *, answered: bool) -> None: ...
+
+
+class CallGate(Protocol):
+    """Asked before every request to a remote model is sent (the run's budget reserves it).
+
+    `reserve` may wait (for requests in flight to settle) and never returns for a request the budget
+    refuses; the ticket is settled with the request's cost once it is answered or has failed.
+    """
+
+    async def reserve(self, model: str) -> CallTicket: ...
+
+
+# The gate of the run in progress; the stages set it, remote models consult it before each request.
+CALL_GATE: ContextVar[CallGate | None] = ContextVar("judge_call_gate", default=None)

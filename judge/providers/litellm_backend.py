@@ -14,7 +14,7 @@ from typing import Any
 from judge.config import ModelSpec
 from judge.judging.verdict import JudgeVerdict
 from judge.prompts.model import PromptRow
-from judge.providers.base import CallRecord, Generation, JudgeRequest, JudgeResult, utcnow
+from judge.providers.base import CALL_GATE, CallRecord, Generation, JudgeRequest, JudgeResult, utcnow
 from judge.providers.errors import ErrorInfo, FatalProviderError, classify_exception
 from judge.providers.retrying import AdaptiveLimiter, RetryPolicy, run_with_retries
 from judge.secrets import api_key_from_env, redact
@@ -47,7 +47,22 @@ def instructor_client(mode: str = "tools") -> Any:
     # instructor logs every failed attempt at ERROR; judge records them as model_calls instead
     logging.getLogger("instructor").setLevel(logging.CRITICAL)
 
-    return instructor.from_litellm(litellm_module().acompletion, mode=getattr(instructor.Mode, INSTRUCTOR_MODES[mode]))
+    return instructor.from_litellm(send_completion, mode=getattr(instructor.Mode, INSTRUCTOR_MODES[mode]))
+
+
+async def send_completion(**kwargs: Any) -> Any:
+    """Every request to a remote model goes out here: the run's CallGate (its budget) reserves it first."""
+    gate = CALL_GATE.get()
+    ticket = await gate.reserve(str(kwargs.get("model", ""))) if gate is not None else None
+    cost, answered = None, False
+    try:
+        resp = await litellm_module().acompletion(**kwargs)
+        answered = True
+        cost = token_cost(str(kwargs.get("model", "")), *_usage(resp))
+        return resp
+    finally:
+        if ticket is not None:
+            ticket.settle(cost, answered=answered)
 
 
 _UNPRICED: set[str] = set()  # models litellm has no price for: not looked up again
@@ -84,6 +99,15 @@ class _Remote:
         self.spec = spec
         self.policy = policy or RetryPolicy(max_attempts=spec.max_attempts)
         self.limiter = AdaptiveLimiter(spec.concurrency)
+        self._batch_api: Any = None
+
+    def batch_api(self) -> Any:
+        """The provider batch API for a `batch: true` model (judge.providers.batch), else None."""
+        if self.spec.batch and self._batch_api is None:
+            from judge.providers.batch import make_api
+
+            self._batch_api = make_api(self.spec)
+        return self._batch_api
 
     def _call_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
@@ -106,7 +130,6 @@ class LitellmTarget(_Remote):
     """A target model answering prompts through litellm.acompletion."""
 
     async def generate(self, prompt: PromptRow, messages: list[dict[str, str]]) -> Generation:
-        litellm = litellm_module()
         calls: list[CallRecord] = []
         if self.spec.system_prompt:
             messages = [{"role": "system", "content": self.spec.system_prompt}, *messages]
@@ -115,7 +138,7 @@ class LitellmTarget(_Remote):
         async def attempt(n: int) -> tuple[Generation, ErrorInfo | None]:
             started, t0 = utcnow(), time.perf_counter()
             try:
-                resp = await litellm.acompletion(**kwargs)
+                resp = await send_completion(**kwargs)
             except Exception as exc:
                 info = classify_exception(exc)
                 latency = (time.perf_counter() - t0) * 1000

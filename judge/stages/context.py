@@ -3,52 +3,27 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from judge.config import Budget
-from judge.prompts.model import PromptRow
-from judge.providers.base import CallRecord
+from judge.providers.base import CALL_GATE, CallRecord
 from judge.rubric import Rubric
+from judge.stages.budget import BudgetExceeded, BudgetMeter
 from judge.stages.progress import NullProgress, ProgressSink
 from judge.store.writer import StoreWriter
 
 T = TypeVar("T")
+Job = Callable[[], Awaitable[T]]
+WINDOW = 1024  # jobs alive at once (models bound their own concurrency; this bounds memory)
 
-
-class BudgetExceeded(Exception):
-    """The invocation's budget is spent: stop cleanly; a rerun continues where this one stopped."""
-
-
-@dataclass
-class BudgetMeter:
-    budget: Budget | None = None
-    calls: int = 0
-    cost_usd: float = 0.0
-    unpriced_calls: int = 0  # answered calls litellm has no price for (their cost is unknown, not 0)
-
-    def charge(self, calls: list[CallRecord], *, offline: bool) -> None:
-        """Count remote calls and their cost; raise BudgetExceeded once a limit is reached."""
-        if offline:
-            return
-        self.calls += len(calls)
-        self.cost_usd += sum(c.cost_usd or 0.0 for c in calls)
-        self.unpriced_calls += sum(1 for c in calls if c.cost_usd is None and c.prompt_tokens is not None)
-        b = self.budget
-        if b is None:
-            return
-        if b.max_calls is not None and self.calls >= b.max_calls:
-            raise BudgetExceeded(f"budget reached: {self.calls} model calls (max_calls {b.max_calls})")
-        if b.max_cost_usd is not None and self.cost_usd >= b.max_cost_usd:
-            raise BudgetExceeded(f"budget reached: ${self.cost_usd:.4f} spent (max_cost_usd {b.max_cost_usd})")
+__all__ = ["BudgetExceeded", "BudgetMeter", "RunContext", "run_all"]
 
 
 @dataclass
 class RunContext:
     run_id: str
     rubric: Rubric
-    prompts: list[PromptRow]
     writer: StoreWriter
     progress: ProgressSink = field(default_factory=NullProgress)
     retry_errors: bool = True
@@ -81,21 +56,67 @@ class RunContext:
             )
 
 
-async def run_all(
-    jobs: Iterable[Callable[[], Awaitable[T]]],
-    on_done: Callable[[T], Any],
-) -> None:
-    """Run jobs concurrently (providers bound their own concurrency); handle results as they finish.
+async def _aiter(jobs: Iterable[Job[T]] | AsyncIterable[Job[T]]) -> AsyncIterator[Job[T]]:
+    if isinstance(jobs, AsyncIterable):
+        async for job in jobs:
+            yield job
+    else:
+        for job in jobs:
+            yield job
 
-    If one job raises (e.g. fatal credentials), the rest are cancelled and the error propagates.
+
+async def run_all(
+    jobs: Iterable[Job[T]] | AsyncIterable[Job[T]],
+    on_done: Callable[[T], Any],
+    *,
+    meter: BudgetMeter | None = None,
+    window: int = WINDOW,
+) -> None:
+    """Run jobs concurrently, at most `window` alive at once; handle results as they finish.
+
+    Jobs are drawn lazily (a stream of a million prompts holds only the window in memory). If one
+    job raises (e.g. fatal credentials), the rest are cancelled and the error propagates. When the
+    budget refuses a request, the requests in flight finish and are handled, then the remaining jobs
+    are cancelled and BudgetExceeded is raised.
     """
-    tasks = [asyncio.ensure_future(job()) for job in jobs]
+    source = _aiter(jobs).__aiter__()
+    gate = CALL_GATE.set(meter) if meter is not None else None  # the jobs' tasks inherit it
+    alive: set[asyncio.Future[T]] = set()
+    stopper = asyncio.ensure_future(meter.wait_drained()) if meter is not None else None
+    exhausted = False
     try:
-        for fut in asyncio.as_completed(tasks):
-            on_done(await fut)
+        while True:
+            while not exhausted and len(alive) < window and not (meter is not None and meter.stop_reason):
+                try:
+                    job = await source.__anext__()
+                except StopAsyncIteration:
+                    exhausted = True
+                    break
+                alive.add(asyncio.ensure_future(job()))
+            if not alive:
+                break
+            waiting: set[asyncio.Future[Any]] = set(alive)
+            if stopper is not None:
+                waiting.add(stopper)
+            done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            for fut in done:
+                if fut is stopper:
+                    continue
+                alive.discard(fut)
+                on_done(fut.result())
+            if stopper is not None and stopper in done:
+                raise BudgetExceeded(stopper.result())
+        if meter is not None and meter.stop_reason:
+            raise BudgetExceeded(meter.stop_reason)
     finally:
-        for t in tasks:
+        rest: list[asyncio.Future[Any]] = [*alive, *([stopper] if stopper is not None else [])]
+        for t in rest:
             if not t.done():
                 t.cancel()
         # wait for the cancelled ones and retrieve every outcome, so no exception goes unobserved
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*rest, return_exceptions=True)
+        aclose = getattr(source, "aclose", None)
+        if aclose is not None:
+            await aclose()
+        if gate is not None:
+            CALL_GATE.reset(gate)

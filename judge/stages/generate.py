@@ -1,13 +1,18 @@
-"""Generator stage: every (prompt, target) pair of the run that has no response yet is answered."""
+"""Generator stage: every (prompt, target) pair of the run that has no response yet is answered.
+
+Prompts arrive as a stream (judge.stages.load stores them in batches meanwhile), so the first
+requests go out while the rest of a large prompt file is still being read.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
 from judge.config import ModelSpec
 from judge.prompts.model import PromptRow
 from judge.providers.base import Generation, TargetModel, Usage, utcnow
+from judge.stages.batch import batch_api_of
 from judge.stages.context import RunContext, run_all
 from judge.store.db import fetch, read_connection
 from judge.store.runs import stable_hash
@@ -35,37 +40,51 @@ def _done_responses(ctx: RunContext) -> set[str]:
     return {r[0] for r in rows}
 
 
-def plan(ctx: RunContext, targets: list[TargetModel]) -> tuple[list[GenItem], int]:
+async def _each(prompts: Iterable[PromptRow] | AsyncIterable[PromptRow]) -> AsyncIterator[PromptRow]:
+    if isinstance(prompts, AsyncIterable):
+        async for p in prompts:
+            yield p
+    else:
+        for p in prompts:
+            yield p
+
+
+async def generate_stage(
+    ctx: RunContext,
+    targets: list[TargetModel],
+    prompts: Iterable[PromptRow] | AsyncIterable[PromptRow],
+    n_prompts: int,
+) -> None:
+    """Answer every pending (prompt, target) pair; `prompts` may be a stream of `n_prompts` rows."""
     done = _done_responses(ctx)
-    items = [
-        (target, prompt, rid)
-        for target in targets
-        for prompt in ctx.prompts
-        if (rid := response_id(ctx.run_id, target.spec.key, prompt.content_hash)) not in done
-    ]
-    return items, len(targets) * len(ctx.prompts)
-
-
-async def generate_stage(ctx: RunContext, targets: list[TargetModel]) -> None:
-    items, total = plan(ctx, targets)
-    ctx.progress.start(STAGE, total, total - len(items))
-    if ctx.reuse_responses:
-        items = _reuse_previous(ctx, items)
-
-    offline = {t.spec.key: t.offline for t in targets}
+    total = len(targets) * n_prompts
+    ctx.progress.start(STAGE, total, min(len(done), total))
+    previous = _previous_responses(ctx) if ctx.reuse_responses else {}
+    batched: list[GenItem] = []
 
     def on_done(result: GenResult) -> None:
         spec, prompt, rid, gen = result
         store_generation(ctx, spec, prompt, rid, gen)
         ctx.progress.advance(STAGE, error=gen.status == "error", cost_usd=Usage.total(gen.calls).cost_usd)
         ctx.writer.maybe_flush()
-        ctx.meter.charge(gen.calls, offline=offline[spec.key])
 
-    online = [it for it in items if not it[0].spec.batch]
-    await run_all([_job(*it) for it in online], on_done)
-    batched = [it for it in items if it[0].spec.batch]
+    async def jobs() -> AsyncIterator[Callable[[], Awaitable[GenResult]]]:
+        async for prompt in _each(prompts):
+            for target in targets:
+                rid = response_id(ctx.run_id, target.spec.key, prompt.content_hash)
+                if rid in done:
+                    continue
+                prev = previous.get((target.spec.key, prompt.content_hash))
+                if prev is not None:
+                    _store_reused(ctx, target.spec, prompt, rid, prev)
+                elif batch_api_of(target) is not None:
+                    batched.append((target, prompt, rid))
+                else:
+                    yield _job(target, prompt, rid)
+
+    await run_all(jobs(), on_done, meter=ctx.meter)
     if batched:
-        from judge.providers.batch.runner import generate_in_batches
+        from judge.stages.batch import generate_in_batches
 
         await generate_in_batches(ctx, batched, on_done)
     ctx.writer.flush()
@@ -79,10 +98,8 @@ def _job(target: TargetModel, prompt: PromptRow, rid: str) -> Callable[[], Await
     return job
 
 
-def _reuse_previous(ctx: RunContext, items: list[GenItem]) -> list[GenItem]:
-    """Copy the latest ok response of the same target config and prompt from earlier runs."""
-    if not items:
-        return items
+def _previous_responses(ctx: RunContext) -> dict[tuple[str, str], tuple[Any, ...]]:
+    """The latest ok response of each (target config, prompt) from earlier runs (reuse_responses)."""
     with read_connection(ctx.writer.db_path) as con:
         rows = fetch(
             con,
@@ -91,18 +108,14 @@ def _reuse_previous(ctx: RunContext, items: list[GenItem]) -> list[GenItem]:
                QUALIFY row_number() OVER (PARTITION BY target_key, prompt_hash ORDER BY created_at DESC) = 1""",
             [ctx.run_id],
         )
-    previous = {(r[0], r[1]): r for r in rows}
-    remaining = []
-    for target, prompt, rid in items:
-        prev = previous.get((target.spec.key, prompt.content_hash))
-        if prev is None:
-            remaining.append((target, prompt, rid))
-            continue
-        gen = Generation("ok", text=prev[3], finish_reason=prev[4])
-        store_generation(ctx, target.spec, prompt, rid, gen, reused_from=prev[2])
-        ctx.progress.advance(STAGE, error=False, cost_usd=0.0)
+    return {(r[0], r[1]): r for r in rows}
+
+
+def _store_reused(ctx: RunContext, spec: ModelSpec, prompt: PromptRow, rid: str, prev: tuple[Any, ...]) -> None:
+    gen = Generation("ok", text=prev[3], finish_reason=prev[4])
+    store_generation(ctx, spec, prompt, rid, gen, reused_from=prev[2])
+    ctx.progress.advance(STAGE, error=False, cost_usd=0.0)
     ctx.writer.maybe_flush()
-    return remaining
 
 
 def store_generation(

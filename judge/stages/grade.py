@@ -1,20 +1,29 @@
-"""Judge stage: every answered response of the run is classified by every judge of the run."""
+"""Judge stage: every answered response of the run is classified by every judge of the run.
+
+Responses are read from the store page by page (memory does not grow with the run). Each distinct
+(judge, rubric, prompt, response text) is judged once: a verdict with the same cache key from an
+earlier run, or from earlier in this run, is reused (stored with `reused_from`), and copies that
+meet while the first is still being judged wait for its verdict instead of paying for their own.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, replace
 from typing import Any
 
 from judge.judging.render import messages_as_text, render_judge_messages
 from judge.prompts.model import PromptRow
 from judge.providers.base import JudgeModel, JudgeRequest, JudgeResult, Usage, utcnow
+from judge.stages.batch import batch_api_of
 from judge.stages.context import RunContext, run_all
 from judge.store.db import fetch, read_connection
-from judge.store.runs import stable_hash
+from judge.store.runs import PROMPT_COLUMNS, prompt_from_row, stable_hash
 
 STAGE = "judge"
+PAGE = 2000  # responses read from the store at a time
 
 
 @dataclass(frozen=True)
@@ -25,6 +34,12 @@ class GradeItem:
     response_text: str
     verdict_id: str
     cache_key: str
+    has_twin: bool = False  # another response of this run has the same prompt and text
+
+
+# What a finished job hands to the stage: the item, the rendered judge prompt, the result, and the
+# verdict it was copied from (None when this item was judged itself).
+Graded = tuple[GradeItem, str, JudgeResult, str | None]
 
 
 def verdict_id(run_id: str, response_id: str, judge_key: str, rubric_version: str) -> str:
@@ -35,72 +50,136 @@ def judge_impl_version(judge: JudgeModel) -> str:
     return str(getattr(judge, "impl_version", ""))
 
 
+def text_digest(response_text: str) -> str:
+    return hashlib.sha256(response_text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def cache_key(judge: JudgeModel, rubric_version: str, prompt_hash: str, response_text: str) -> str:
     """Same judge, parameters, rubric, prompt and response text: the same verdict may be reused."""
-    text_hash = hashlib.sha256(response_text.encode("utf-8", "surrogatepass")).hexdigest()
-    return "vc-" + stable_hash(judge.spec.key, judge_impl_version(judge), rubric_version, prompt_hash, text_hash)
+    return "vc-" + stable_hash(
+        judge.spec.key, judge_impl_version(judge), rubric_version, prompt_hash, text_digest(response_text)
+    )
 
 
-def _load_work(ctx: RunContext) -> tuple[list[tuple[str, str, str]], set[tuple[str, str]]]:
-    statuses = ("ok",) if ctx.retry_errors else ("ok", "error")
+# ---- reading the work from the store ------------------------------------------------------------------
+def _done_statuses(ctx: RunContext) -> tuple[str, ...]:
+    return ("ok", "unsure") if ctx.retry_errors else ("ok", "unsure", "error")
+
+
+def count_work(ctx: RunContext, judges: list[JudgeModel]) -> tuple[int, int]:
+    """(verdicts the run needs, verdicts it already has) for these judges."""
+    keys = [j.spec.key for j in judges]
+    statuses = _done_statuses(ctx)
     with read_connection(ctx.writer.db_path) as con:
-        responses = fetch(
+        (n_responses,) = fetch(con, "SELECT count(*) FROM responses WHERE run_id = ? AND status = 'ok'", [ctx.run_id])[
+            0
+        ]
+        (n_done,) = fetch(
             con,
-            "SELECT response_id, prompt_hash, text FROM responses WHERE run_id = ? AND status = 'ok' "
-            "ORDER BY response_id",
+            "SELECT count(*) FROM verdicts v JOIN responses r USING (response_id) "
+            "WHERE v.run_id = ? AND r.status = 'ok' AND v.rubric_version = ? "
+            "AND v.judge_key IN (SELECT unnest(?::VARCHAR[])) AND v.status IN (SELECT unnest(?::VARCHAR[]))",
+            [ctx.run_id, ctx.rubric.version, keys, list(statuses)],
+        )[0]
+    return int(n_responses) * len(judges), int(n_done)
+
+
+def _twin_groups(ctx: RunContext) -> set[tuple[str, str]]:
+    """(prompt hash, md5 of text) of responses that have an identical twin in this run."""
+    with read_connection(ctx.writer.db_path) as con:
+        rows = fetch(
+            con,
+            "SELECT prompt_hash, md5(coalesce(text, '')) FROM responses WHERE run_id = ? AND status = 'ok' "
+            "GROUP BY ALL HAVING count(*) > 1",
             [ctx.run_id],
         )
-        verdicts = fetch(
-            con,
-            f"SELECT response_id, judge_key FROM verdicts WHERE run_id = ? AND rubric_version = ? "
-            f"AND status IN ({', '.join('?' * len(statuses))})",
-            [ctx.run_id, ctx.rubric.version, *statuses],
-        )
-    return [(r[0], r[1], r[2] or "") for r in responses], {(v[0], v[1]) for v in verdicts}
+    return {(r[0], r[1]) for r in rows}
 
 
-def plan(ctx: RunContext, judges: list[JudgeModel]) -> tuple[list[GradeItem], int]:
-    responses, done = _load_work(ctx)
-    by_hash = {p.content_hash: p for p in ctx.prompts}
-    items: list[GradeItem] = []
-    for judge in judges:
-        for rid, phash, text in responses:
-            if (rid, judge.spec.key) in done or phash not in by_hash:
-                continue
-            items.append(
-                GradeItem(
-                    judge,
-                    by_hash[phash],
-                    rid,
-                    text,
-                    verdict_id(ctx.run_id, rid, judge.spec.key, ctx.rubric.version),
-                    cache_key(judge, ctx.rubric.version, phash, text),
-                )
+def _pages(ctx: RunContext, judges: list[JudgeModel]) -> Iterator[list[GradeItem]]:
+    """The run's pending grade items, one page of responses at a time (keyset paging)."""
+    twins = _twin_groups(ctx)
+    statuses = list(_done_statuses(ctx))
+    after = ""
+    while True:
+        with read_connection(ctx.writer.db_path) as con:
+            rows = fetch(
+                con,
+                f"""SELECT r.response_id, r.prompt_hash, coalesce(r.text, ''), md5(coalesce(r.text, '')),
+                           (SELECT list(v.judge_key) FROM verdicts v
+                             WHERE v.run_id = r.run_id AND v.response_id = r.response_id
+                               AND v.rubric_version = ? AND v.status IN (SELECT unnest(?::VARCHAR[]))),
+                           {PROMPT_COLUMNS}
+                    FROM responses r JOIN prompts p USING (prompt_hash)
+                    WHERE r.run_id = ? AND r.status = 'ok' AND r.response_id > ?
+                    ORDER BY r.response_id LIMIT {PAGE}""",
+                [ctx.rubric.version, statuses, ctx.run_id, after],
             )
-    return items, len(responses) * len(judges)
+        if not rows:
+            return
+        after = rows[-1][0]
+        page: list[GradeItem] = []
+        for rid, phash, text, md5, done, *prompt_cols in rows:
+            done_keys = set(done or [])
+            prompt: PromptRow | None = None
+            for judge in judges:
+                if judge.spec.key in done_keys:
+                    continue
+                prompt = prompt or prompt_from_row(tuple(prompt_cols))
+                page.append(
+                    GradeItem(
+                        judge,
+                        prompt,
+                        rid,
+                        text,
+                        verdict_id(ctx.run_id, rid, judge.spec.key, ctx.rubric.version),
+                        cache_key(judge, ctx.rubric.version, phash, text),
+                        (phash, md5) in twins,
+                    )
+                )
+        yield page
 
 
-async def grade_stage(ctx: RunContext, judges: list[JudgeModel]) -> None:
-    items, total = plan(ctx, judges)
-    ctx.progress.start(STAGE, total, total - len(items))
-    if ctx.reuse_verdicts:
-        items = _reuse_cached(ctx, items)
+# ---- the stage ----------------------------------------------------------------------------------------
+async def grade_stage(ctx: RunContext, judges: list[JudgeModel]) -> int:
+    """Judge what the run is missing; returns how many verdicts were produced (reused ones included)."""
+    total, done = count_work(ctx, judges)
+    ctx.progress.start(STAGE, total, done)
+    produced = 0
+    batched: list[GradeItem] = []
 
-    def on_done(result: tuple[GradeItem, str, JudgeResult]) -> None:
-        item, rendered, res = result
-        store_verdict(ctx, item, rendered, res)
+    def on_done(result: Graded) -> None:
+        nonlocal produced
+        item, rendered, res, reused_from = result
+        store_verdict(ctx, item, rendered, res, reused_from=reused_from)
+        produced += 1
         ctx.progress.advance(STAGE, error=res.status == "error", cost_usd=Usage.total(res.calls).cost_usd)
         ctx.writer.maybe_flush()
-        ctx.meter.charge(res.calls, offline=item.judge.offline)
 
-    await run_all([_job(ctx, item) for item in items if not item.judge.spec.batch], on_done)
-    batched = [item for item in items if item.judge.spec.batch]
+    firsts: dict[str, asyncio.Future[Graded | None]] = {}
+
+    async def jobs() -> AsyncIterator[Callable[[], Awaitable[Graded]]]:
+        nonlocal produced
+        for page in _pages(ctx, judges):
+            if ctx.reuse_verdicts:
+                pending = _reuse_cached(ctx, page)
+                produced += len(page) - len(pending)
+                page = pending
+            for item in page:
+                if batch_api_of(item.judge) is not None:
+                    batched.append(item)
+                else:
+                    yield _job(ctx, item, firsts if ctx.reuse_verdicts and item.has_twin else None)
+            await asyncio.sleep(0)
+
+    await run_all(jobs(), on_done, meter=ctx.meter)
     if batched:
-        from judge.providers.batch.runner import grade_in_batches
+        from judge.stages.batch import grade_in_batches
 
         await grade_in_batches(ctx, batched, on_done)
     ctx.writer.flush()
     ctx.progress.finish(STAGE)
+    return produced
 
 
 def _reuse_cached(ctx: RunContext, items: list[GradeItem]) -> list[GradeItem]:
@@ -129,11 +208,36 @@ def _reuse_cached(ctx: RunContext, items: list[GradeItem]) -> list[GradeItem]:
     return remaining
 
 
-def _job(ctx: RunContext, item: GradeItem) -> Callable[[], Awaitable[tuple[GradeItem, str, JudgeResult]]]:
-    async def job() -> tuple[GradeItem, str, JudgeResult]:
+def _job(
+    ctx: RunContext, item: GradeItem, firsts: dict[str, asyncio.Future[Graded | None]] | None
+) -> Callable[[], Awaitable[Graded]]:
+    """Judge the item; a twin of an item being judged waits for that verdict and reuses it."""
+
+    async def judge_it() -> Graded:
         messages = render_judge_messages(ctx.rubric, item.prompt, item.response_text)
         result = await item.judge.grade(JudgeRequest(item.prompt, item.response_text, messages))
-        return item, messages_as_text(messages), result
+        return item, messages_as_text(messages), result, None
+
+    async def job() -> Graded:
+        if firsts is None:
+            return await judge_it()
+        first = firsts.get(item.cache_key)
+        if first is None:  # this item is the first of its kind: its verdict is shared
+            mine: asyncio.Future[Graded | None] = asyncio.get_running_loop().create_future()
+            firsts[item.cache_key] = mine
+            graded: Graded | None = None
+            try:
+                graded = await judge_it()
+                return graded
+            finally:
+                if not mine.done():
+                    mine.set_result(graded)  # None when judging failed: the copies judge themselves
+        leader = await asyncio.shield(first)
+        if leader is None or leader[2].status == "error":
+            return await judge_it()  # the first one failed: this copy is judged on its own
+        first_item, rendered, res, _ = leader
+        copy = replace(res, calls=[])
+        return item, rendered, copy, first_item.verdict_id
 
     return job
 

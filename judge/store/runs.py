@@ -61,29 +61,35 @@ def run_row(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
     return dict(zip(cols, rows[0], strict=True)) if rows else {}
 
 
-def load_run_prompts(con: duckdb.DuckDBPyConnection, run_id: str) -> list[Any]:
-    """The run's prompts as PromptRow models, rebuilt from the store."""
+PROMPT_COLUMNS = "p.prompt_id, p.text, p.messages, p.taxonomy_path, p.intent, p.technique, p.lang, p.metadata"
+
+
+def prompt_from_row(row: tuple[Any, ...]) -> Any:
+    """A PromptRow rebuilt from the prompts table (the columns of PROMPT_COLUMNS, in order)."""
     from judge.prompts.model import PromptRow
 
+    pid, text, messages, path, intent, technique, lang, metadata = row
+    data: dict[str, Any] = {
+        "id": pid,
+        "taxonomy": path.split("/"),
+        "intent": intent,
+        "technique": technique,
+        "lang": lang,
+        "metadata": json.loads(metadata) if metadata else {},
+    }
+    if messages:
+        data["messages"] = json.loads(messages)
+    else:
+        data["prompt"] = text
+    return PromptRow.model_validate(data)
+
+
+def load_run_prompts(con: duckdb.DuckDBPyConnection, run_id: str) -> list[Any]:
+    """The run's prompts as PromptRow models, rebuilt from the store."""
     rows = fetch(
         con,
-        """SELECT p.prompt_id, p.text, p.messages, p.taxonomy_path, p.intent, p.technique, p.lang, p.metadata
+        f"""SELECT {PROMPT_COLUMNS}
            FROM run_prompts rp JOIN prompts p USING (prompt_hash) WHERE rp.run_id = ? ORDER BY p.prompt_id""",
         [run_id],
     )
-    out = []
-    for pid, text, messages, path, intent, technique, lang, metadata in rows:
-        row: dict[str, Any] = {
-            "id": pid,
-            "taxonomy": path.split("/"),
-            "intent": intent,
-            "technique": technique,
-            "lang": lang,
-            "metadata": json.loads(metadata) if metadata else {},
-        }
-        if messages:
-            row["messages"] = json.loads(messages)
-        else:
-            row["prompt"] = text
-        out.append(PromptRow.model_validate(row))
-    return out
+    return [prompt_from_row(r) for r in rows]

@@ -5,12 +5,10 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from pydantic import ValidationError
-
 from judge.config import ModelSpec
-from judge.judging.verdict import JudgeVerdict
 from judge.providers.base import CallRecord, Generation, JudgeResult
 from judge.providers.batch.base import Answer
+from judge.providers.batch.structured import parse_verdict
 from judge.secrets import redact
 
 BATCH_DISCOUNT = 0.5  # batch APIs bill half the online price
@@ -53,6 +51,7 @@ def to_generation(spec: ModelSpec, a: Answer, latency_ms: float, started: dateti
 
 
 def _raw(a: Answer) -> str | None:
+    """The judge's answer as stored for audit (tool-call arguments or text), as for online judges."""
     if a.tool_input is not None:
         args = a.tool_input if isinstance(a.tool_input, str) else json.dumps(a.tool_input)
         return json.dumps([args])[:20000]
@@ -74,20 +73,11 @@ def to_judge_result(spec: ModelSpec, a: Answer, latency_ms: float, started: date
             error_message=f"the judge refused to answer (stop reason {a.stop})",
             calls=calls,
         )
-    if a.tool_input is None:
-        return JudgeResult(
-            "error",
-            raw_output=raw,
-            error_kind="judge_unparseable",
-            error_message="no JudgeVerdict tool call in the answer",
-            calls=calls,
-        )
     try:
-        if isinstance(a.tool_input, str):
-            verdict = JudgeVerdict.model_validate_json(a.tool_input)
-        else:
-            verdict = JudgeVerdict.model_validate(a.tool_input)
-    except ValidationError as exc:
+        if a.body is None:
+            raise ValueError("the batch line has no answer body")
+        verdict = parse_verdict(spec.provider, spec.judge_mode, a.body)
+    except Exception as exc:  # instructor raises ValidationError or its own parse errors: a record, never a tier
         return JudgeResult(
             "error",
             raw_output=raw,

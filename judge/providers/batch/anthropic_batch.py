@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from judge.judging.verdict import JudgeVerdict
 from judge.providers.batch.base import (
-    JUDGE_TOOL,
     Answer,
     PollState,
     SdkBatchClient,
@@ -14,6 +12,7 @@ from judge.providers.batch.base import (
     kind_for_status,
     model_name,
 )
+from judge.providers.batch.structured import judge_request
 from judge.secrets import redact
 
 DEFAULT_MAX_TOKENS = 4096  # the Messages API requires max_tokens; params.max_tokens overrides
@@ -40,17 +39,9 @@ class AnthropicBatchAPI(SdkBatchClient):
         return self._params(messages, self.spec.system_prompt)
 
     def judge_body(self, messages: list[dict[str, str]]) -> dict[str, Any]:
-        """Structured output as instructor's TOOLS mode asks for it: one forced tool call."""
-        params = self._params(messages, None)
-        params["tools"] = [
-            {
-                "name": JUDGE_TOOL,
-                "description": (JudgeVerdict.__doc__ or "").strip(),
-                "input_schema": JudgeVerdict.model_json_schema(),
-            }
-        ]
-        params["tool_choice"] = {"type": "tool", "name": JUDGE_TOOL}
-        return params
+        """Structured output exactly as instructor asks for it, in the judge's judge_mode."""
+        structured = judge_request("anthropic", self.spec.judge_mode, messages)
+        return {"max_tokens": DEFAULT_MAX_TOKENS, **self.spec.params, "model": model_name(self.spec), **structured}
 
     # ---- the API -------------------------------------------------------------------------------------
     def _build_client(self, **kwargs: Any) -> Any:
@@ -107,6 +98,7 @@ def parse_result(entry: dict[str, Any]) -> Answer:
             blocked=stop == "refusal",
             prompt_tokens=usage.get("input_tokens"),
             completion_tokens=usage.get("output_tokens"),
+            body=message,
         )
     if rtype == "errored":
         err = ((result.get("error") or {}).get("error")) or {}

@@ -8,7 +8,6 @@ from typing import Any, Protocol
 from judge.config import ModelSpec
 from judge.providers.errors import ErrorInfo, FatalProviderError
 
-JUDGE_TOOL = "JudgeVerdict"
 
 
 @dataclass
@@ -26,6 +25,7 @@ class Answer:
     completion_tokens: int | None = None
     error_kind: str | None = None
     error_message: str | None = None
+    body: dict[str, Any] | None = None  # the provider's whole answer (chat completion / message), for parsing
 
     @classmethod
     def failed(cls, custom_id: str, kind: str, message: str | None, http_status: int | None = None) -> Answer:

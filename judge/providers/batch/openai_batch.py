@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from judge.judging.verdict import JudgeVerdict
 from judge.providers.batch.base import (
-    JUDGE_TOOL,
     Answer,
     PollState,
     SdkBatchClient,
@@ -15,6 +13,7 @@ from judge.providers.batch.base import (
     kind_for_status,
     model_name,
 )
+from judge.providers.batch.structured import judge_request
 from judge.secrets import redact
 
 ENDPOINT = "/v1/chat/completions"
@@ -35,22 +34,9 @@ class OpenAIBatchAPI(SdkBatchClient):
         return {**self.spec.params, "model": model_name(self.spec), "messages": self._messages(messages)}
 
     def judge_body(self, messages: list[dict[str, str]]) -> dict[str, Any]:
-        """Structured output as instructor's TOOLS mode asks for it: one forced function call."""
-        tool = {
-            "type": "function",
-            "function": {
-                "name": JUDGE_TOOL,
-                "description": (JudgeVerdict.__doc__ or "").strip(),
-                "parameters": JudgeVerdict.model_json_schema(),
-            },
-        }
-        return {
-            **self.spec.params,
-            "model": model_name(self.spec),
-            "messages": list(messages),
-            "tools": [tool],
-            "tool_choice": {"type": "function", "function": {"name": JUDGE_TOOL}},
-        }
+        """Structured output exactly as instructor asks for it online, in the judge's judge_mode."""
+        structured = judge_request("openai", self.spec.judge_mode, messages)
+        return {**self.spec.params, "model": model_name(self.spec), **structured}
 
     # ---- the API -------------------------------------------------------------------------------------
     def _build_client(self, **kwargs: Any) -> Any:
@@ -130,4 +116,5 @@ def parse_line(line: dict[str, Any]) -> Answer:
         blocked=finish in BLOCKED_FINISH or bool(message.get("refusal")),
         prompt_tokens=usage.get("prompt_tokens"),
         completion_tokens=usage.get("completion_tokens"),
+        body=body,
     )

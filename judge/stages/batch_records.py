@@ -1,4 +1,7 @@
-"""The provider_batches table: a batch is recorded right after submission and finished once collected."""
+"""The provider_batches table: a batch is recorded right after submission and finished once collected.
+
+A restarted run reads the open batches back, so it polls the batch it already paid for instead of resubmitting.
+"""
 
 from __future__ import annotations
 

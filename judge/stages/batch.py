@@ -1,4 +1,7 @@
-"""Submitting a stage's items to provider batch APIs, polling, and storing the answers.
+"""Batch stage path: a stage's items for models with a batch API are submitted, polled and stored.
+
+The stages ask each model for its batch API (`batch_api_of`: None for online models), so they do
+not branch on configuration; the SDK adapters live in judge.providers.batch.
 
 Per model: items whose ids are already in an unfinished batch of the same run, stage and model
 (a restarted run) are collected from that batch, never resubmitted; the rest are submitted in
@@ -13,32 +16,39 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from judge.config import ModelSpec
 from judge.judging.render import messages_as_text, render_judge_messages
-from judge.providers.base import utcnow
-from judge.providers.batch.answers import to_generation, to_judge_result
-from judge.providers.batch.base import Answer, BatchAPI, BatchUnavailable, PollState
-from judge.providers.batch.store import BatchRow, open_batches, save
+from judge.providers.base import CallRecord, utcnow
 from judge.providers.errors import ErrorInfo, FatalProviderError
 from judge.secrets import redact
-from judge.stages.context import RunContext
+from judge.stages.batch_records import BatchRow, open_batches, save
+from judge.stages.budget import BudgetExceeded
+
+if TYPE_CHECKING:
+    from judge.providers.batch.base import Answer, BatchAPI, PollState
+    from judge.stages.context import RunContext
 
 MAX_BATCH_ITEMS = 10_000
 MAX_POLL_FAILURES = 5  # consecutive failed polls before the run stops (a rerun resumes polling)
 
 
-def make_api(spec: ModelSpec) -> BatchAPI:
-    if spec.provider == "openai":
-        from judge.providers.batch.openai_batch import OpenAIBatchAPI
+@runtime_checkable
+class BatchCapable(Protocol):
+    """A target or judge that may answer through a provider batch API (the optional Protocol method)."""
 
-        return OpenAIBatchAPI(spec)
-    if spec.provider == "anthropic":
-        from judge.providers.batch.anthropic_batch import AnthropicBatchAPI
+    def batch_api(self) -> BatchAPI | None: ...
 
-        return AnthropicBatchAPI(spec)
-    raise ValueError(f"no batch API for {spec.model}")
+
+def batch_api_of(model: object) -> BatchAPI | None:
+    """The model's batch API, or None: the model answers online, one request at a time."""
+    return model.batch_api() if isinstance(model, BatchCapable) else None
+
+
+def _charge(ctx: RunContext, calls: list[CallRecord]) -> None:
+    for c in calls:
+        ctx.meter.add_cost(c.cost_usd, answered=c.prompt_tokens is not None)
 
 
 @dataclass
@@ -58,7 +68,7 @@ async def generate_in_batches(ctx: RunContext, items: list[Any], on_done: Callab
     works = []
     for group in _group(items, lambda it: it[0].spec.key).values():
         spec = group[0][0].spec
-        api = make_api(spec)
+        api = _api(group[0][0])
         by_id = {rid: (target, prompt) for target, prompt, rid in group}
 
         def build(rid: str, api: BatchAPI = api, by_id: dict[str, Any] = by_id) -> dict[str, Any]:
@@ -67,7 +77,11 @@ async def generate_in_batches(ctx: RunContext, items: list[Any], on_done: Callab
         def deliver(
             rid: str, a: Answer, latency: float, started: Any, spec: ModelSpec = spec, by_id: dict[str, Any] = by_id
         ) -> None:
-            on_done((spec, by_id[rid][1], rid, to_generation(spec, a, latency, started)))
+            from judge.providers.batch.answers import to_generation
+
+            gen = to_generation(spec, a, latency, started)
+            _charge(ctx, gen.calls)
+            on_done((spec, by_id[rid][1], rid, gen))
 
         works.append(ModelWork("generate", spec, api, list(by_id), build, deliver))
     await _run(ctx, works)
@@ -78,7 +92,7 @@ async def grade_in_batches(ctx: RunContext, items: list[Any], on_done: Callable[
     works = []
     for group in _group(items, lambda it: it.judge.spec.key).values():
         spec = group[0].judge.spec
-        api = make_api(spec)
+        api = _api(group[0].judge)
         by_id = {item.verdict_id: item for item in group}
         rendered: dict[str, list[dict[str, str]]] = {}
 
@@ -100,10 +114,20 @@ async def grade_in_batches(ctx: RunContext, items: list[Any], on_done: Callable[
             by_id: dict[str, Any] = by_id,
             messages: Any = messages,
         ) -> None:
-            on_done((by_id[vid], messages_as_text(messages(vid)), to_judge_result(spec, a, latency, started)))
+            from judge.providers.batch.answers import to_judge_result
+
+            result = to_judge_result(spec, a, latency, started)
+            _charge(ctx, result.calls)
+            on_done((by_id[vid], messages_as_text(messages(vid)), result, None))
 
         works.append(ModelWork("judge", spec, api, list(by_id), build, deliver))
     await _run(ctx, works)
+
+
+def _api(model: object) -> BatchAPI:
+    api = batch_api_of(model)
+    assert api is not None, "only models with a batch API are given to the batch path"
+    return api
 
 
 def _group(items: list[Any], key: Callable[[Any], str]) -> dict[str, list[Any]]:
@@ -120,6 +144,8 @@ async def _run(ctx: RunContext, works: list[ModelWork]) -> None:
             tasks += [asyncio.ensure_future(f()) for f in await _submit_or_resume(ctx, work)]
         for fut in asyncio.as_completed(tasks):
             await fut
+        if ctx.meter.stop_reason:
+            raise BudgetExceeded(ctx.meter.stop_reason)
     finally:
         pending = [t for t in tasks if not t.done()]
         for t in pending:
@@ -145,6 +171,9 @@ async def _submit_or_resume(ctx: RunContext, work: ModelWork) -> list[Callable[[
     fresh = [i for i in work.ids if i in pending]
     for start in range(0, len(fresh), MAX_BATCH_ITEMS):
         chunk = fresh[start : start + MAX_BATCH_ITEMS]
+        chunk = chunk[: ctx.meter.grant(len(chunk))]  # each request is counted before it is submitted
+        if not chunk:
+            break
         submitted_at = utcnow()
         try:
             sub = await work.api.submit([(i, work.build(i)) for i in chunk])
@@ -152,6 +181,8 @@ async def _submit_or_resume(ctx: RunContext, work: ModelWork) -> list[Callable[[
             raise
         except Exception as exc:  # the batch was not accepted: its items are errors, retried by a rerun
             message = redact(f"batch submission failed: {type(exc).__name__}: {exc}")
+            from judge.providers.batch.base import Answer
+
             for i in chunk:
                 work.deliver(i, Answer.failed(i, "batch_submit_failed", (message or "")[:2000]), 0.0, submitted_at)
             ctx.writer.flush()
@@ -179,6 +210,8 @@ def _follower(ctx: RunContext, work: ModelWork, row: BatchRow, ids: list[str]) -
         answers = await _retrying(work, row, lambda: work.api.collect(row.batch_id, state))
         elapsed_ms = max(0.0, (utcnow() - row.submitted_at).total_seconds() * 1000)
         share = elapsed_ms / max(1, len(row.item_ids))
+        from judge.providers.batch.base import Answer
+
         missing_kind = "batch_missing" if state.status in ("completed", "ended") else f"batch_{state.status}"
         for i in ids:
             a = answers.get(i) or Answer.failed(
@@ -216,5 +249,7 @@ async def _retrying(work: ModelWork, row: BatchRow, call: Callable[[], Awaitable
             failures += 1
             if failures >= MAX_POLL_FAILURES:
                 info = ErrorInfo("connection", redact(f"{type(exc).__name__}: {exc}")[:500], None)  # type: ignore[index]
+                from judge.providers.batch.base import BatchUnavailable
+
                 raise BatchUnavailable(work.spec.name, row.batch_id, info) from None
             await asyncio.sleep(work.spec.batch_poll_s)
