@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -82,7 +83,7 @@ class PromptRow(BaseModel):
         """Taxonomy level n (1-based), or None when the path is shorter."""
         return self.taxonomy[n - 1] if len(self.taxonomy) >= n else None
 
-    @property
+    @cached_property
     def content_hash(self) -> str:
         """Stable identity of the row's content: same row, same hash, in any file."""
         payload = self.model_dump(mode="json", exclude_none=True)
