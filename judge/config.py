@@ -128,6 +128,25 @@ class Budget(BaseModel):
     max_cost_usd: float | None = Field(default=None, gt=0)
     max_calls: int | None = Field(default=None, ge=1)
 
+    @classmethod
+    def with_overrides(
+        cls, base: Budget | None, *, max_cost_usd: float | None = None, max_calls: int | None = None
+    ) -> Budget | None:
+        """`base` with the command line's limits (`--max-cost`, `--max-calls`) put over it."""
+        if max_cost_usd is None and max_calls is None:
+            return base
+        fields = base.model_dump() if base else {}
+        if max_cost_usd is not None:
+            fields["max_cost_usd"] = max_cost_usd
+        if max_calls is not None:
+            fields["max_calls"] = max_calls
+        try:
+            return cls(**fields)
+        except ValidationError as e:
+            err = first_error(e)
+            option = {"max_cost_usd": "--max-cost", "max_calls": "--max-calls"}.get(str(err["loc"][0]), "budget")
+            raise UserInputError(f"{err['msg']} (got {err.get('input')!r})", field=option) from None
+
 
 class SampleSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
