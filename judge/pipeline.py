@@ -256,7 +256,7 @@ def execute(
             writer.flush()
             counts = _open_items(db_path, run_id)
             if status == "complete" and (counts["response_errors"] or counts["verdict_errors"]):
-                status, reason = "incomplete", "some items ended as errors; rerun to retry them"
+                status, reason = "incomplete", "some items ended as errors (the summary says which a rerun retries)"
             writer.write_now("runs", [_runs_row(plan, run_id, status, reason, started_at=started, finished=True)])
     if status == "aborted":
         raise RunAborted(reason)
