@@ -99,11 +99,8 @@ def test_strata_that_cannot_be_covered_are_named(tmp_path: Path) -> None:
 def test_exclude_run_that_leaves_nothing_is_an_error(tmp_path: Path) -> None:
     _, db = small_run(tmp_path)
     out = tmp_path / "sample.jsonl"
-    res = runner.invoke(
-        build_app(),
-        ["prompts", "sample", str(tmp_path / "p.jsonl"), "--n", "3", "-o", str(out), "--exclude-run", "latest"]
-        + ["--db", str(db)],
-    )
+    args = ["prompts", "sample", str(tmp_path / "p.jsonl"), "--n", "3", "-o", str(out)]
+    res = runner.invoke(build_app(), [*args, "--exclude-run", "latest", "--db", str(db)])
     assert isinstance(res.exception, UserInputError) and "already used" in str(res.exception)
     assert res.exception.exit_code == 2 and not out.exists()
 
