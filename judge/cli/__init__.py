@@ -23,6 +23,7 @@ COMMAND_MODULES: list[str] = [
     "nightly_cmd",
     "prompts_cmd",
     "gold_cmd",
+    "view_cmd",
 ]
 
 HELP = "LLM-as-judge grading pipeline for AI safety evaluations."
