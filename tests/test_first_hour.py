@@ -185,3 +185,17 @@ def test_cli_preset_list_matches_the_importers() -> None:
     from judge.prompts.importers import PRESETS
 
     assert CLI_PRESETS == PRESETS
+
+
+def test_credentials_abort_prints_no_coroutine_warning(tmp_path: Path, fake_server) -> None:  # type: ignore[no-untyped-def]
+    from pipeline_helpers import judge_cli, openai_model, write_config, write_prompts
+
+    fake_server.set_config({"models": {"gpt-k": {"role": "target", "require_key": "sk-the-right-key-1234"}}})
+    write_prompts(tmp_path, 40)
+    url = fake_server.url
+    cfg = write_config(
+        tmp_path, url, targets=[openai_model(url, "gpt-k", concurrency=4)], judges=[{"model": "builtin/judge"}]
+    )
+    proc = judge_cli(["run", str(cfg), "-q"], env={"FAKE_OPENAI_KEY": "sk-wrong-key-999999"})
+    assert proc.returncode == 3
+    assert "never awaited" not in proc.stderr and "RuntimeWarning" not in proc.stderr, proc.stderr
