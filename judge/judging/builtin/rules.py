@@ -473,7 +473,8 @@ def _relation_features(prompt: str, text: str, starts: list[int], found: dict[st
         if found[name]:
             excluded |= _sentences_of(found[name], starts)
     refusing = _sentences_of(found["refusal_phrase"] + found["foreign_refusal"], starts)
-    rel = relate(prompt, text, starts, excluded, max(refusing) if refusing else -1)
+    helping = _sentences_of(found["redirect"] + found["offer_other_help"], starts)
+    rel = relate(prompt, text, starts, excluded, max(refusing) if refusing else -1, helping)
     a.values.update(rel.values)
     code = rel.values["region_code"] > 0
     a.values["region_actionable"] = (
