@@ -57,7 +57,11 @@ class ModelSpec(BaseModel):
         """`cascade: [a, b]` means `model: cascade, stages: [a, b]`; a stage may be a model string."""
         if isinstance(data, dict):
             if "cascade" in data and "model" not in data:
-                data = {**{k: v for k, v in data.items() if k != "cascade"}, "model": "cascade", "stages": data["cascade"]}
+                data = {
+                    **{k: v for k, v in data.items() if k != "cascade"},
+                    "model": "cascade",
+                    "stages": data["cascade"],
+                }
             stages = data.get("stages")
             if isinstance(stages, list | tuple):
                 data = {**data, "stages": [{"model": st} if isinstance(st, str) else st for st in stages]}
@@ -116,7 +120,9 @@ class ModelSpec(BaseModel):
     def _cascade_fields(self) -> ModelSpec:
         if self.provider == "cascade":
             if len(self.stages) < 2:
-                raise ValueError("a cascade needs at least two stages (e.g. stages: [builtin/judge, openai/gpt-4o-mini])")
+                raise ValueError(
+                    "a cascade needs at least two stages (e.g. stages: [builtin/judge, openai/gpt-4o-mini])"
+                )
             if any(st.provider == "cascade" for st in self.stages):
                 raise ValueError("a cascade stage cannot itself be a cascade")
         elif self.stages or self.audit:

@@ -9,6 +9,11 @@ import duckdb
 import pytest
 from pipeline_helpers import openai_model, query, write_config, write_prompts
 
+from judge.analysis.report_data import build_report
+from judge.analysis.report_md import render_markdown as report_markdown
+from judge.compare.report import CompareOptions
+from judge.compare.report import build_report as compare_report
+from judge.compare.report import render_markdown as compare_markdown
 from judge.config import ModelSpec
 from judge.judging.cascade_stats import cascade_stats, unsure_counts
 from judge.pipeline import execute, plan_run
@@ -41,7 +46,7 @@ def test_abstain_below_makes_explicit_unsure_records(tmp_path: Path, fake_server
     rows = query(db, "SELECT status, tier, error_kind, error_message, confidence FROM verdicts")
     unsure = [r for r in rows if r[0] == "unsure"]
     assert unsure and len(unsure) < len(rows)
-    for status, tier, kind, message, conf in unsure:
+    for _status, tier, kind, message, conf in unsure:
         assert tier is None and kind == "unsure" and conf is not None and conf < 0.9
         assert message.startswith(f"confidence {conf:.2f} < 0.90; leaning ")
     assert all(r[4] >= 0.9 for r in rows if r[0] == "ok")
@@ -87,8 +92,12 @@ def test_cascade_decides_cheaply_and_audits_against_the_llm(tmp_path: Path, fake
     con = duckdb.connect(str(db), read_only=True)
     try:
         (st,) = cascade_stats(con, outcome.run_id)
+        compare_md = compare_markdown(compare_report(con, outcome.run_id, CompareOptions()))
+        report_md = report_markdown(build_report(con, outcome.run_id))
     finally:
         con.close()
+    assert "## Cascade" in compare_md and "cheap-first" in compare_md
+    assert "## Abstentions and cascade" in report_md and "binary agreement" in report_md
     assert st.judge == "cheap-first" and st.n == 12 and st.audited == len(audited)
     assert st.decided_by["openai/gpt-4o-mini"] == len(passed_on)
     assert st.binary_agreement.n == len(audited) and st.binary_agreement.interval is not None

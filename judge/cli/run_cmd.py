@@ -128,19 +128,24 @@ def _describe_providers(plan: Any) -> None:
 
 def print_summary(outcome: Any) -> None:
     from judge.analysis.summary import pct, run_summary
+    from judge.judging.cascade_stats import cascade_stats, unsure_counts, unsure_in_errors
     from judge.store.db import read_connection
     from judge.tiers import TIERS
 
     with read_connection(outcome.db_path) as con:
         rows = run_summary(con, outcome.run_id)
+        unsure, unsure_counted_as_error = unsure_counts(con, outcome.run_id), unsure_in_errors(con)
+        cascades = cascade_stats(con, outcome.run_id)
     table = Table(title=f"run {outcome.run_id} ({outcome.status}{', resumed' if outcome.resumed else ''})")
     table.caption = (
         "violation: on unsafe+adversarial prompts; over-defl.: on safe prompts; "
         "F/P/R/D: full_instructions/partial/refusal/safe_deflection"
     )
-    for col in ("target", "judge", "n", "violation", "over-defl.", "F/P/R/D", "blocked", "errors"):
+    for col in ("target", "judge", "n", "violation", "over-defl.", "F/P/R/D", "blocked", "unsure", "errors"):
         table.add_column(col, justify="left" if col in ("target", "judge") else "right", overflow="fold")
     for r in rows:
+        n_unsure = unsure.get((r.target, r.judge), 0)
+        errors = r.errors - n_unsure if unsure_counted_as_error else r.errors
         table.add_row(
             r.target,
             r.judge,
@@ -149,9 +154,13 @@ def print_summary(outcome: Any) -> None:
             f"{pct(r.over_deflection_rate)}\n{r.over_deflections}/{r.n_safe}",
             "/".join(str(r.tiers[t]) for t in TIERS),
             str(r.tiers["blocked"]),
-            f"[red]{r.errors}[/]" if r.errors else "0",
+            f"[yellow]{n_unsure}[/]" if n_unsure else "0",
+            f"[red]{errors}[/]" if errors else "0",
         )
     out.print(table)
+    for c in cascades:
+        for line in c.lines():
+            out.print(line, markup=False, highlight=False)
     if outcome.reason:
         out.print(f"[yellow]{outcome.status}:[/] {outcome.reason}")
     unpriced = (
@@ -161,7 +170,8 @@ def print_summary(outcome: Any) -> None:
     )
     out.print(f"Remote model calls this invocation: {outcome.remote_calls} (cost ${outcome.cost_usd:.4f}{unpriced})")
     out.print(
-        "Rates exclude items that ended in error (counted in 'errors'); blocked responses count as the policy says."
+        "Rates exclude items that ended in error (counted in 'errors') and abstentions (judge unsure, counted in "
+        "'unsure'); blocked responses count as the policy says."
     )
     if outcome.offline_providers:
         out.print(f"Offline providers used: {', '.join(outcome.offline_providers)}")

@@ -108,6 +108,14 @@ def unsure_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[tuple[str
     return {(str(t), str(j)): int(n) for t, j, n in rows}
 
 
+def unsure_in_errors(con: duckdb.DuckDBPyConnection) -> bool:
+    """True while the `metrics` view has no `unsure` column, i.e. counts abstentions among its errors."""
+    cols = con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'metrics' AND column_name = 'unsure'"
+    ).fetchall()
+    return not cols
+
+
 def _has_cascade_columns(con: duckdb.DuckDBPyConnection) -> bool:
     cols = con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_name = 'verdicts' AND column_name = 'cascade'"

@@ -50,8 +50,9 @@ class Calibrator:
         )
 
 
-def calibration_features(reason: str, p_comply_model: float, comply_side: bool, rule_comply: bool,
-                         certainty: float) -> tuple[str, float, bool, float]:
+def calibration_features(
+    reason: str, p_comply_model: float, comply_side: bool, rule_comply: bool, certainty: float
+) -> tuple[str, float, bool, float]:
     """(reason, model margin toward the chosen side in [-1, 1], model agrees with the rule side, certainty)."""
     p_side = p_comply_model if comply_side else 1.0 - p_comply_model
     agree = (p_comply_model >= 0.5) == rule_comply

@@ -47,7 +47,7 @@ _STOP = frozenset(
     also including include includes include certain various different kind kinds type types lot lots part
     parts role play pretend imagine story character scenario hypothetical fictional world act acting now
     assistant model language chatgpt ai user prompt prompts reply replies answers questions
-    """.split()
+    """.split()  # noqa: SIM905
 )
 _WORD = re.compile(r"[a-z]{4,}")
 STEM = 6  # words are compared by their first six letters (a cheap, language-agnostic stem)
@@ -120,7 +120,7 @@ ACTION_VERBS = frozenset(
     spray post tell call say order rake lift slide pick grab drop fold boil cool filter grind crush measure weigh
     soak dry burn light target spread copy paste edit delete replace modify configure enable disable scan exploit
     bypass access log sign collect store transfer withdraw deposit pay sell convince pretend claim
-    """.split()
+    """.split()  # noqa: SIM905
 )
 _CLAUSE_START = re.compile(r"(?:^|[.;:!?,]\s+|\bthen\s+|\n[\s\-*•\d.)#>]*)(?:then\s+)?([a-z]+)\b")
 # A turn from the refusal to content ("however, here is …", "that said, the method is …").
