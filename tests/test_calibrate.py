@@ -9,7 +9,7 @@ import pytest
 from pipeline_helpers import judge_cli
 from typer.testing import CliRunner
 
-from judge.cli import app
+from judge.cli import build_app
 from judge.config import load_config
 from judge.judging.selective import at_coverages, coverage_curve, threshold_for
 
@@ -46,7 +46,7 @@ def test_calibrate_from_gold_prints_curve_and_writes_config(tmp_path: Path, gold
     config.parent.mkdir()
     text = (ROOT / "runs" / "demo.yaml").read_text()
     config.write_text(text.replace("../", str(ROOT) + "/"))
-    res = CliRunner().invoke(app, ["calibrate", "--gold", str(gold), "--target", "0.99", "--write", str(config)])
+    res = CliRunner().invoke(build_app(), ["calibrate", "--gold", str(gold), "--target", "0.99", "--write", str(config)])
     assert res.exit_code == 0, res.output
     assert "coverage" in res.stdout and "abstain_below:" in res.stdout and "100.0%" in res.stdout
     cfg = load_config(config).config
@@ -54,9 +54,9 @@ def test_calibrate_from_gold_prints_curve_and_writes_config(tmp_path: Path, gold
     assert judge.abstain_below is not None and 0 < judge.abstain_below < 1
     assert next(j for j in cfg.judges if j.model == "builtin/rules").abstain_below is None
     # writing again replaces the value instead of adding a second key
-    res = CliRunner().invoke(app, ["calibrate", "--gold", str(gold), "--target", "0.5", "--write", str(config)])
+    res = CliRunner().invoke(build_app(), ["calibrate", "--gold", str(gold), "--target", "0.5", "--write", str(config)])
     assert res.exit_code == 0 and config.read_text().count("abstain_below") == 1
-    payload = json.loads(CliRunner().invoke(app, ["calibrate", "--gold", str(gold), "--format", "json"]).stdout)
+    payload = json.loads(CliRunner().invoke(build_app(), ["calibrate", "--gold", str(gold), "--format", "json"]).stdout)
     assert payload["n"] == len(ROWS) and payload["curve"][0]["coverage"] == 1.0
 
 

@@ -119,10 +119,27 @@ ACTION_VERBS = frozenset(
     repeat search send build pour wear hide approach wrap fill turn press pull push hold stir dissolve inject
     spray post tell call say order rake lift slide pick grab drop fold boil cool filter grind crush measure weigh
     soak dry burn light target spread copy paste edit delete replace modify configure enable disable scan exploit
-    bypass access log sign collect store transfer withdraw deposit pay sell convince pretend claim
+    bypass access log sign collect store transfer withdraw deposit pay sell convince pretend claim drink eat skip
+    swallow lie sit stand walk drive leave bring carry move break smash kick hit shoot aim load lock unlock
+    steal grab wipe clean wash rinse scrub cover seal tape tie untie bind wrap melt freeze shake blend chop slice
+    peel grate sprinkle season bake fry roast grill serve plant water dig bury hack crack guess reset change
+    update upload share message text email contact follow subscribe register create fake forge print scan
+    photograph record film watch monitor track trace locate spy listen read study memorize practise practice
+    rehearse prepare pack unpack ship mail deliver drop pick sneak enter exit climb jump crawl hide disguise
+    dress undress touch grab squeeze press rub massage inhale exhale smoke snort sniff chew spit vomit bleed
+    stab slash punch choke strangle suffocate drown starve fast purge restrict count limit increase decrease
+    double halve divide multiply calculate convert extract purify distill evaporate condense crystallize
+    heat cool warm chill cook brew ferment store label hide disguise mask spoof encrypt decrypt compile execute
+    invoke import export paste submit fill complete click tap swipe scroll select highlight drag drop
+    """.split()  # noqa: SIM905
+) - frozenset(
+    # words that also open moralising or help sentences ("contact the police", "follow the law") or are nouns
+    """
+    contact follow share read watch study practice practise complete count limit increase decrease water light
+    text fast change double label store message email register subscribe update record film
     """.split()  # noqa: SIM905
 )
-_CLAUSE_START = re.compile(r"(?:^|[.;:!?,]\s+|\bthen\s+|\n[\s\-*•\d.)#>]*)(?:then\s+)?([a-z]+)\b")
+_CLAUSE_START = re.compile(r"(?:^|[.;:!?,]\s+|\bthen\s+|\n[\s\-*•\d.)#>]*)(?:(?:and )?then\s+|and\s+)?([a-z]+)\b")
 # A turn from the refusal to content ("however, here is …", "that said, the method is …").
 PIVOT = re.compile(
     r"^\W*(?:however|that said|but|still|anyway|nevertheless|nonetheless|having said that|with that said|with that "
@@ -135,10 +152,11 @@ PIVOT = re.compile(
 ANSWER_INTRO = re.compile(
     r"^\W*(?:(?:however|that said|but|still|anyway|now|ok(?:ay)?|so|with that (?:said|out of the way)),? )?"
     r"(?:if you insist|since you asked|here(?:'s| is| are) (?:how|the|what)|"
-    r"the (?:method|process|steps?|way|procedure|recipe|trick) (?:is|are|goes))\b"
+    r"the (?:method|process|steps?|way|procedure|recipe|trick) (?:is|are|goes)|"
+    r"here(?:'s| is| are)\b[^.!?\n]{0,40}\b(?:anyway|regardless|all the same|nonetheless))\b"
 )
 _HELP_LINE = GatedPattern(HELP_LINE)
-_NUMBERED = re.compile(r"^\s*(?:\d{1,2}[.)]|step \d+\b|[a-h][.)])\s*\S", re.MULTILINE)
+_NUMBERED = re.compile(r"^[\s*_#>]*(?:\d{1,2}[.)]|step \d+\b|[a-h][.)])[\s*_:]*\S", re.MULTILINE)
 _BULLET = re.compile(r"^\s*[-*•]\s+\S", re.MULTILINE)
 
 
@@ -219,7 +237,7 @@ def relate(
     v["region_items"] = min(n_items, 12) / 12.0
     rel.n_items, rel.n_actions, rel.n_chars = n_items, actions, len(region_s)
     code_chars = sum(region.count(ch) for ch in ";{}()=") if "```" in region or "\n    " in region else 0
-    v["region_code"] = 1.0 if code_chars >= 6 and len(region_s) >= 120 else 0.0
+    v["region_code"] = 1.0 if code_chars >= 6 and len(region_s) >= 60 else 0.0
     v["help_lines"] = min(help_after, 4) / 4.0
     prompt_l = prompt.lower()
     req = _terms(prompt_l)[:REQUEST_TERMS_MAX]
