@@ -24,6 +24,7 @@ COMMAND_MODULES: list[str] = [
     "prompts_cmd",
     "gold_cmd",
     "view_cmd",
+    "calibrate_cmd",
 ]
 
 HELP = "LLM-as-judge grading pipeline for AI safety evaluations."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -42,7 +43,7 @@ def cache_key(judge: JudgeModel, rubric_version: str, prompt_hash: str, response
 
 
 def _load_work(ctx: RunContext) -> tuple[list[tuple[str, str, str]], set[tuple[str, str]]]:
-    statuses = ("ok",) if ctx.retry_errors else ("ok", "error")
+    statuses = ("ok", "unsure") if ctx.retry_errors else ("ok", "unsure", "error")
     with read_connection(ctx.writer.db_path) as con:
         responses = fetch(
             con,
@@ -167,4 +168,7 @@ def store_verdict(
         "reused_from": reused_from,
         "created_at": utcnow(),
     }
+    if res.decided_by is not None or res.cascade is not None:
+        row["decided_by"] = res.decided_by
+        row["cascade"] = json.dumps(res.cascade, sort_keys=True) if res.cascade is not None else None
     ctx.writer.add("verdicts", row)
