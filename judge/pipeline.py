@@ -11,7 +11,7 @@ from typing import Any
 
 from judge import __version__
 from judge.config import Budget, LoadedConfig, ModelSpec, load_config
-from judge.errors import RunAborted, UserInputError
+from judge.errors import DatabaseBusy, RunAborted, UserInputError
 from judge.prompts.loader import load_prompt_sets
 from judge.prompts.model import PromptRow
 from judge.providers.base import JudgeModel, TargetModel, utcnow
@@ -27,6 +27,8 @@ from judge.store.db import fetch, read_connection
 from judge.store.rows import model_row, policy_rows, prompt_row
 from judge.store.runs import find_resumable_run, new_run_id, stable_hash
 from judge.store.writer import StoreWriter
+
+BUSY_REASON = "database busy: finished work kept in the journal; the next run writes it first"
 
 
 @dataclass
@@ -236,6 +238,7 @@ def execute(
     cfg = plan.loaded.config
     with StoreWriter(db_path) as writer:
         run_id, resumed = _choose_run(plan, new_run=new_run, run_id=run_id)
+        writer.bind_run(run_id)
         started = (_started_at(db_path, run_id) if resumed else None) or utcnow()
         _write_run_header(writer, plan, run_id, started)
         ctx = RunContext(
@@ -257,7 +260,11 @@ def execute(
             reason = f"{type(exc).__name__}: {redact(str(exc))}"
             raise
         finally:
-            writer.flush()
+            try:
+                writer.drain()  # waits for a busy database; DatabaseBusy (exit 6) keeps the journal
+            except DatabaseBusy:
+                writer.add("runs", _runs_row(plan, run_id, "busy", BUSY_REASON, started_at=started, finished=True))
+                raise
             counts = _open_items(db_path, run_id)
             if status == "complete" and (counts["response_errors"] or counts["verdict_errors"]):
                 status, reason = "incomplete", "some items ended as errors; rerun to retry them"

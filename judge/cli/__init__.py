@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from judge.errors import RunAborted, UserInputError
+from judge.errors import DatabaseBusy, RunAborted, UserInputError
 
 app = typer.Typer(
     name="judge",
@@ -76,3 +76,6 @@ def main() -> None:
     except RunAborted as e:
         print(f"run aborted: {e}", file=sys.stderr)
         sys.exit(RunAborted.exit_code)
+    except DatabaseBusy as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(DatabaseBusy.exit_code)
