@@ -1,4 +1,9 @@
-"""`judge sql`: read-only SQL over the store, as a table, CSV or JSON."""
+"""`judge sql`: read-only SQL over the store, as a table, CSV or JSON, in a sandbox.
+
+The connection is read-only and opened with DuckDB's `enable_external_access = false` and
+`lock_configuration = true`: no COPY TO, EXPORT, read_csv of other files, ATTACH, INSTALL/LOAD or
+SET. While a run is committing a batch, the query waits politely (JUDGE_DB_LOCK_WAIT_S).
+"""
 
 from __future__ import annotations
 
@@ -36,19 +41,38 @@ def _jsonable(v: Any) -> Any:
 
 
 def run_query(db: Path | None, query: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Run user SQL in a sandbox: read-only, and no file, extension or setting outside the database."""
     import duckdb
 
     from judge.store.db import default_db_path, read_connection
 
+    if not _has_statement(query):
+        raise UserInputError("the query is empty (nothing but blanks or comments)", field="QUERY")
     path = default_db_path(db)
-    with read_connection(path) as con:
+    with read_connection(path, sandbox=True, on_wait=_tell) as con:
         try:
             cur = con.execute(query)
             cols = [d[0] for d in cur.description or []]
             rows = cur.fetchall() if cols else []
         except duckdb.Error as e:
-            raise UserInputError(f"query failed: {str(e).splitlines()[0]}", field="QUERY") from None
+            first = str(e).splitlines()[0] if str(e) else type(e).__name__
+            if isinstance(e, duckdb.PermissionException) or "configuration has been locked" in first:
+                first = f"refused: judge sql reads the database only (no files, extensions or settings): {first}"
+            raise UserInputError(f"query failed: {first}", field="QUERY") from None
     return cols, rows
+
+
+def _has_statement(query: str) -> bool:
+    """False for a query of only whitespace, `--` comments, `/* */` comments and semicolons."""
+    import re
+
+    stripped = re.sub(r"/\*.*?(\*/|$)", " ", query, flags=re.S)
+    stripped = re.sub(r"--[^\n]*", " ", stripped)
+    return bool(stripped.replace(";", " ").strip())
+
+
+def _tell(message: str) -> None:
+    print(f"judge: {message}", file=sys.stderr, flush=True)
 
 
 def print_rows(cols: list[str], rows: list[tuple[Any, ...]], fmt: Format) -> None:

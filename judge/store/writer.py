@@ -137,6 +137,7 @@ class StoreWriter:
         self._busy_raised = False
         self._busy_told = False
         self.flushes = 0
+        self.hold_total_s = 0.0  # time the writer held the database file, for the reader figures
         self.rows_replayed = 0
 
     # --- lifecycle -----------------------------------------------------------------------------
@@ -407,8 +408,8 @@ class StoreWriter:
                 self._cv.notify_all()
 
     def _commit(self, batch: list[Segment]) -> None:
+        started = time.monotonic()
         with write_connection(self.db_path, wait_s=0, migrated=True) as con:
-            started = time.monotonic()
             con.execute("BEGIN TRANSACTION")
             try:
                 types: dict[str, dict[str, str]] = {}
@@ -429,7 +430,8 @@ class StoreWriter:
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
-        self._hold_s = time.monotonic() - started
+        self._hold_s = time.monotonic() - started  # the file is held from connect to close
+        self.hold_total_s += self._hold_s
 
     def _tell_if_long_busy(self) -> None:
         since = self._busy_since
