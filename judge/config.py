@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import os
@@ -12,12 +13,35 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from judge.errors import UserInputError, first_error, pydantic_error_to_user_error
-from judge.yaml_files import load_yaml_mapping
+from judge.litellm_providers import LITELLM_PROVIDERS, LITELLM_VERSION
+from judge.yaml_files import load_yaml_mapping, yaml_line
 
 DEFAULT_DB = "runs/judge.duckdb"
 BUILTIN_PROVIDERS = ("replay", "builtin")
 _SECRETISH = re.compile(r"^(sk-|sk_|xai-|AIza|gsk_|pk-|key-|Bearer\s)|^[A-Za-z0-9_\-]{32,}$")
 _SECRET_PARAM_NAMES = {"api_key", "apikey", "key", "token", "authorization", "secret", "password"}
+
+
+def check_model_string(model: str) -> str:
+    """`provider/name` with a provider litellm routes (or a built-in one); a close typo gets a suggestion."""
+    provider, sep, name = model.partition("/")
+    if not sep or not provider or not name:
+        raise ValueError(
+            f"model {model!r} has no provider; expected 'provider/name' as in litellm "
+            "(e.g. openai/gpt-4o-mini, anthropic/claude-3-5-haiku-latest, replay/demo, builtin/judge)"
+        )
+    if any(ch.isspace() or not ch.isprintable() for ch in model) or "" in name.split("/"):
+        raise ValueError(f"model {model!r} is malformed: no spaces, control characters or empty '/' parts")
+    known = LITELLM_PROVIDERS | set(BUILTIN_PROVIDERS)
+    if provider not in known:
+        close = difflib.get_close_matches(provider.lower(), sorted(known), n=1, cutoff=0.75)
+        hint = f"did you mean {close[0]}/{name}? " if close else ""
+        raise ValueError(
+            f"unknown provider {provider!r} in model {model!r}; {hint}"
+            f"expected a litellm provider (https://docs.litellm.ai/docs/providers; litellm {LITELLM_VERSION}) "
+            f"or one of {', '.join(BUILTIN_PROVIDERS)}"
+        )
+    return model
 
 
 class ModelSpec(BaseModel):
@@ -46,14 +70,8 @@ class ModelSpec(BaseModel):
 
     @field_validator("model")
     @classmethod
-    def _has_provider(cls, v: str) -> str:
-        provider, sep, name = v.partition("/")
-        if not sep or not provider or not name:
-            raise ValueError(
-                f"model {v!r} has no provider; expected 'provider/name' as in litellm "
-                "(e.g. openai/gpt-4o-mini, anthropic/claude-3-5-haiku-latest, replay/demo, builtin/judge)"
-            )
-        return v
+    def _known_provider(cls, v: str) -> str:
+        return check_model_string(v)
 
     @field_validator("api_key_env")
     @classmethod
@@ -127,6 +145,25 @@ class Budget(BaseModel):
 
     max_cost_usd: float | None = Field(default=None, gt=0)
     max_calls: int | None = Field(default=None, ge=1)
+
+    @classmethod
+    def with_overrides(
+        cls, base: Budget | None, *, max_cost_usd: float | None = None, max_calls: int | None = None
+    ) -> Budget | None:
+        """`base` with the command line's limits (`--max-cost`, `--max-calls`) put over it."""
+        if max_cost_usd is None and max_calls is None:
+            return base
+        fields = base.model_dump() if base else {}
+        if max_cost_usd is not None:
+            fields["max_cost_usd"] = max_cost_usd
+        if max_calls is not None:
+            fields["max_calls"] = max_calls
+        try:
+            return cls(**fields)
+        except ValidationError as e:
+            err = first_error(e)
+            option = {"max_cost_usd": "--max-cost", "max_calls": "--max-calls"}.get(str(err["loc"][0]), "budget")
+            raise UserInputError(f"{err['msg']} (got {err.get('input')!r})", field=option) from None
 
 
 class SampleSpec(BaseModel):
@@ -205,9 +242,44 @@ def _validate(path: Path, text: str, data: dict[str, Any]) -> RunConfig:
         return RunConfig.model_validate(data)
     except ValidationError as e:
         err = pydantic_error_to_user_error(e, file=path)
-        last_key = next((str(p) for p in reversed(first_error(e)["loc"]) if isinstance(p, str)), None)
-        line = _yaml_line_of(text, last_key) if last_key else None
-        raise UserInputError(err.message, file=path, line=line, field=err.field) from None
+        detail = first_error(e)
+        loc = tuple(p for p in detail["loc"] if isinstance(p, str | int))
+        message = err.message.removeprefix("Value error, ")
+        if detail.get("type") == "extra_forbidden":
+            message = _unknown_field_message(loc)
+        raise UserInputError(message, file=path, line=yaml_line(text, loc), field=err.field) from None
+
+
+def _unknown_field_message(loc: tuple[str | int, ...]) -> str:
+    """'unknown field', with what to write instead: api_key_env for a key, the closest field for a typo."""
+    key = str(loc[-1]) if loc else ""
+    if key.lower() in _SECRET_PARAM_NAMES:
+        return (
+            "unknown field: a config never holds keys; set api_key_env to the NAME of the environment variable "
+            "holding the key (e.g. api_key_env: OPENAI_API_KEY)"
+        )
+    model: type[BaseModel] = RunConfig
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        info = model.model_fields.get(part)
+        inner = _model_of(info.annotation) if info is not None else None
+        if inner is None:
+            break
+        model = inner
+    close = difflib.get_close_matches(key, list(model.model_fields), n=1, cutoff=0.6)
+    return "unknown field (not allowed here)" + (f"; did you mean {close[0]!r}?" if close else "")
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model inside an annotation like `ModelSpec`, `tuple[ModelSpec, ...]`, `Budget | None`."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
 
 
 class _Paths:

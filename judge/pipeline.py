@@ -113,18 +113,14 @@ def _check_keys(loaded: LoadedConfig) -> None:
 
 
 def _taxonomy_warnings(prompts: list[PromptRow], taxonomy_path: Path | None) -> list[str]:
-    """Any taxonomy path is accepted; paths outside the taxonomy in use are reported once."""
-    from judge.prompts.taxonomy import default_taxonomy_path, load_taxonomy
+    """Any taxonomy path is accepted; paths outside the taxonomy in use are reported once (one rule: taxonomy.py)."""
+    from judge.prompts.taxonomy import default_taxonomy_path, load_taxonomy, outside_message, paths_outside
 
     path = taxonomy_path or default_taxonomy_path()
     if taxonomy_path is None and not path.is_file():
         return []
-    taxonomy = load_taxonomy(path)
-    outside = sorted({"/".join(p.taxonomy) for p in prompts if not taxonomy.contains(p.taxonomy)})
-    if not outside:
-        return []
-    shown = ", ".join(outside[:5]) + (f" and {len(outside) - 5} more" if len(outside) > 5 else "")
-    return [f"{len(outside)} taxonomy path(s) are outside the taxonomy in use ({path}): {shown}"]
+    message = outside_message(paths_outside(((p.id, p.taxonomy) for p in prompts), load_taxonomy(path)), path)
+    return [message] if message else []
 
 
 def _write_run_header(writer: StoreWriter, plan: RunPlan, run_id: str, started_at: Any) -> None:
@@ -267,7 +263,7 @@ def execute(
                 raise
             counts = _open_items(db_path, run_id)
             if status == "complete" and (counts["response_errors"] or counts["verdict_errors"]):
-                status, reason = "incomplete", "some items ended as errors; rerun to retry them"
+                status, reason = "incomplete", "some items ended as errors (the summary says which a rerun retries)"
             writer.write_now("runs", [_runs_row(plan, run_id, status, reason, started_at=started, finished=True)])
     if status == "aborted":
         raise RunAborted(reason)

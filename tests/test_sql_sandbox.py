@@ -79,6 +79,5 @@ def test_the_cli_refuses_the_journal_attack_with_exit_2_and_one_line(db: Path) -
     query_file = db.parent / "q.sql"
     query_file.write_text("-- nothing here\n")
     proc = judge_cli(["sql", "--db", str(db), "--file", str(query_file)])
-    assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
-        "error: field 'QUERY': the query is empty (nothing but blanks or comments)"
-    ]
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and "the query is empty" in lines[0]

@@ -307,19 +307,5 @@ def _md(cell: str) -> str:
     return cell.replace("|", "\\|")
 
 
-def render_table(report: dict[str, Any], console: Any) -> None:
-    from rich.table import Table
-    from rich.text import Text
-
-    console.print(f"[bold]Judge comparison[/] run {report['run_id']}")
-    for s in sections(report):
-        table = Table(title=s.title, title_justify="left", caption=s.note or None, caption_justify="left")
-        for n, c in enumerate(s.columns):
-            table.add_column(c, justify="left" if n == 0 else "right", overflow="fold")
-        for row in s.rows:
-            table.add_row(*[Text(cell) for cell in row])  # ids and names are data, not rich markup
-        console.print(table)
-
-
 def render_json(report: dict[str, Any]) -> str:
     return json.dumps(report, indent=1, ensure_ascii=False, default=str)
