@@ -23,7 +23,7 @@ from judge.stages.context import BudgetExceeded, BudgetMeter, RunContext
 from judge.stages.generate import generate_stage
 from judge.stages.grade import grade_stage
 from judge.stages.progress import NullProgress, ProgressSink
-from judge.store.db import fetch, read_connection
+from judge.store.db import check_writable_database, fetch, read_connection
 from judge.store.rows import model_row, policy_rows, prompt_row
 from judge.store.runs import find_resumable_run, new_run_id, stable_hash
 from judge.store.writer import StoreWriter
@@ -69,6 +69,7 @@ class RunOutcome:
 
 def plan_run(config_path: str | Path, *, db_override: str | Path | None = None) -> RunPlan:
     loaded = load_config(config_path, db_override=db_override)
+    check_writable_database(loaded.db_path)  # a folder, a foreign file, a newer schema: one line, nothing written
     rubric = load_rubric(loaded.rubric_path)
     prompts = load_prompt_sets(loaded.prompt_paths)
     cfg = loaded.config

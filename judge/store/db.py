@@ -203,6 +203,12 @@ def check_schema_not_newer(path: Path) -> None:
         pass
 
 
+def check_writable_database(path: Path) -> None:
+    """Everything that can be checked about a database before a run writes to it (nothing is created)."""
+    check_database_file(path, for_write=True)
+    check_schema_not_newer(path)
+
+
 def ensure_database(path: str | Path) -> None:
     """Create and migrate the database file if needed."""
     with write_connection(path):
