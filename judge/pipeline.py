@@ -11,7 +11,7 @@ from typing import Any
 
 from judge import __version__
 from judge.config import Budget, LoadedConfig, ModelSpec, load_config
-from judge.errors import ExitCode, RunAborted, UserInputError, run_exit_code
+from judge.errors import DatabaseBusy, ExitCode, RunAborted, UserInputError, run_exit_code
 from judge.prompts.loader import PromptScan, load_prompt_sets, rescan_rows, scan_prompt_sets
 from judge.prompts.model import PromptRow
 from judge.providers.base import JudgeModel, TargetModel, utcnow
@@ -25,9 +25,11 @@ from judge.stages.grade import grade_stage
 from judge.stages.load import stream_prompts
 from judge.stages.progress import NullProgress, ProgressSink
 from judge.stages.setup import check_keys, write_rubric, write_run_models
-from judge.store.db import fetch, read_connection
+from judge.store.db import check_writable_database, fetch, read_connection
 from judge.store.runs import find_resumable_run, new_run_id, stable_hash
 from judge.store.writer import StoreWriter
+
+BUSY_REASON = "database busy: finished work kept in the journal; the next run writes it first"
 
 
 @dataclass
@@ -60,12 +62,9 @@ def _prompt_source(loaded: LoadedConfig) -> PromptSource:
     from judge.prompts.sample import sample_prompts
 
     rows = sample_prompts(load_prompt_sets(paths), cfg.sample.n, list(cfg.sample.stratify), cfg.sample.seed)
-    scan = PromptScan(
-        [Path(p) for p in paths],
-        len(rows),
-        sorted(p.content_hash for p in rows),
-        {p.taxonomy for p in rows},
-    )
+    scan = PromptScan([Path(p) for p in paths], len(rows), sorted(p.content_hash for p in rows))
+    for p in rows:
+        scan.taxonomy_ids.setdefault(p.taxonomy, []).append(p.id)
     return PromptSource(scan, rows)
 
 
@@ -111,6 +110,7 @@ class RunOutcome:
 
 def plan_run(config_path: str | Path, *, db_override: str | Path | None = None) -> RunPlan:
     loaded = load_config(config_path, db_override=db_override)
+    check_writable_database(loaded.db_path)  # a folder, a foreign file, a newer schema: one line, nothing written
     rubric = load_rubric(loaded.rubric_path)
     prompts = _prompt_source(loaded)
     cfg = loaded.config
@@ -143,18 +143,15 @@ def _resolved(loaded: LoadedConfig, role: str, n: int, resolve: Any, spec: Model
 
 
 def _taxonomy_warnings(scan: PromptScan, taxonomy_path: Path | None) -> list[str]:
-    """Any taxonomy path is accepted; paths outside the taxonomy in use are reported once."""
-    from judge.prompts.taxonomy import default_taxonomy_path, load_taxonomy
+    """Any taxonomy path is accepted; paths outside the taxonomy in use are reported once (one rule: taxonomy.py)."""
+    from judge.prompts.taxonomy import default_taxonomy_path, load_taxonomy, outside_message, paths_outside
 
     path = taxonomy_path or default_taxonomy_path()
     if taxonomy_path is None and not path.is_file():
         return []
-    taxonomy = load_taxonomy(path)
-    outside = sorted({"/".join(t) for t in scan.taxonomy_paths if not taxonomy.contains(t)})
-    if not outside:
-        return []
-    shown = ", ".join(outside[:5]) + (f" and {len(outside) - 5} more" if len(outside) > 5 else "")
-    return [f"{len(outside)} taxonomy path(s) are outside the taxonomy in use ({path}): {shown}"]
+    pairs = ((pid, path) for path, ids in scan.taxonomy_ids.items() for pid in ids)
+    message = outside_message(paths_outside(pairs, load_taxonomy(path)), path)
+    return [message] if message else []
 
 
 def _write_run_header(writer: StoreWriter, plan: RunPlan, run_id: str, started_at: Any) -> None:
@@ -189,6 +186,12 @@ def _runs_row(
 def _started_at(db_path: Path, run_id: str) -> Any:
     with read_connection(db_path) as con:
         rows = fetch(con, "SELECT started_at FROM runs WHERE run_id = ?", [run_id])
+    return rows[0][0] if rows else None
+
+
+def _finished_at(db_path: Path, run_id: str) -> Any:
+    with read_connection(db_path) as con:
+        rows = fetch(con, "SELECT finished_at FROM runs WHERE run_id = ?", [run_id])
     return rows[0][0] if rows else None
 
 
@@ -247,7 +250,10 @@ def execute(
     cfg = plan.loaded.config
     with StoreWriter(db_path) as writer:
         run_id, resumed = _choose_run(plan, new_run=new_run, run_id=run_id)
+        writer.bind_run(run_id)
         started = (_started_at(db_path, run_id) if resumed else None) or utcnow()
+        # a rerun that finds nothing to do keeps the time the run's work last finished
+        before = (_open_items(db_path, run_id), _finished_at(db_path, run_id)) if resumed else None
         _write_run_header(writer, plan, run_id, started)
         ctx = RunContext(
             run_id,
@@ -267,11 +273,18 @@ def execute(
             reason = f"{type(exc).__name__}: {redact(str(exc))}"
             raise
         finally:
-            writer.flush()
+            try:
+                writer.drain()  # waits for a busy database; DatabaseBusy (exit 6) keeps the journal
+            except DatabaseBusy:
+                writer.add("runs", _runs_row(plan, run_id, "busy", BUSY_REASON, started_at=started, finished=True))
+                raise
             counts = _open_items(db_path, run_id)
             if status == "complete" and (counts["response_errors"] or counts["verdict_errors"]):
-                status, reason = "incomplete", "some items ended as errors; rerun to retry them"
-            writer.write_now("runs", [_runs_row(plan, run_id, status, reason, started_at=started, finished=True)])
+                status, reason = "incomplete", "some items ended as errors (the summary says which a rerun retries)"
+            row = _runs_row(plan, run_id, status, reason, started_at=started, finished=True)
+            if before is not None and before[0] == counts and before[1] is not None:
+                row["finished_at"] = before[1]
+            writer.write_now("runs", [row])
     if status == "aborted":
         raise RunAborted(reason)
     remote = [m.spec.model for m in plan.models if not m.offline]

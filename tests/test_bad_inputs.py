@@ -144,7 +144,10 @@ def test_deeply_nested_metadata(depth: int, tmp_path: Path, capsys, monkeypatch)
     good = (BAD / "good" / "prompts.jsonl").read_text()
     nested = "[" * depth + "]" * depth
     bad = tmp_path / "deep.jsonl"
-    bad.write_text(good + f'{{"id": "deep", "prompt": "x", "taxonomy": ["hate"], "intent": "safe", "metadata": {{"a": {nested}}}}}\n')
+    bad.write_text(
+        good
+        + f'{{"id": "deep", "prompt": "x", "taxonomy": ["hate"], "intent": "safe", "metadata": {{"a": {nested}}}}}\n'
+    )
     db = tmp_path / "x.duckdb"
     code, err = _run_cli(["run", str(_config_for(tmp_path, prompts=bad)), "--db", str(db), "-q"], capsys, monkeypatch)
     line = f":{good.count(chr(10)) + 1}:"

@@ -14,9 +14,9 @@ import pytest
 from pipeline_helpers import ROOT, anthropic_model, openai_model, query, write_config, write_prompts
 
 from judge.pipeline import execute, plan_run
-from judge.stages import batch as runner
 from judge.providers.batch.answers import BATCH_DISCOUNT
 from judge.providers.litellm_backend import litellm_module
+from judge.stages import batch as runner
 
 GPT, CLAUDE = "gpt-4o-mini", "claude-haiku-4-5"  # names litellm has prices for
 SERVER = {

@@ -160,7 +160,7 @@ class PromptScan:
     paths: list[Path]
     count: int = 0
     content_hashes: list[str] = field(default_factory=list)  # sorted
-    taxonomy_paths: set[tuple[str, ...]] = field(default_factory=set)
+    taxonomy_ids: dict[tuple[str, ...], list[str]] = field(default_factory=dict)  # path -> prompt ids
     stamps: list[tuple[int, int]] = field(default_factory=list)  # (size, mtime_ns) of each file when read
 
 
@@ -175,7 +175,7 @@ def scan_prompt_sets(paths: Iterable[str | Path]) -> PromptScan:
     for _, _, row in iter_prompt_sets(scan.paths):
         scan.count += 1
         scan.content_hashes.append(row.content_hash)
-        scan.taxonomy_paths.add(row.taxonomy)
+        scan.taxonomy_ids.setdefault(row.taxonomy, []).append(row.id)
     scan.content_hashes.sort()
     scan.stamps = [_stamp(p) for p in scan.paths]
     return scan

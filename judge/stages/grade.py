@@ -22,6 +22,8 @@ from judge.stages.context import RunContext, run_all
 from judge.store.db import fetch, read_connection
 from judge.store.runs import PROMPT_COLUMNS, prompt_from_row, stable_hash
 
+PROMPT_FIELDS = tuple(c.removeprefix("p.") for c in PROMPT_COLUMNS.split(", "))
+
 STAGE = "judge"
 PAGE = 2000  # responses read from the store at a time
 
@@ -96,8 +98,65 @@ def _twin_groups(ctx: RunContext) -> set[tuple[str, str]]:
     return {(r[0], r[1]) for r in rows}
 
 
+@dataclass
+class _Journal:
+    """Rows of this run journaled but not committed yet (the database may be held by a reader).
+
+    Read before the database: a segment committed in between is then seen twice, never missed.
+    """
+
+    responses: dict[str, dict[str, Any]]  # response_id -> row (the journal is newer: its rows win)
+    verdicts: dict[tuple[str, str], bool]  # (response_id, judge_key) -> done?
+    prompts: dict[str, dict[str, Any]]  # prompt_hash -> row
+
+    @classmethod
+    def read(cls, ctx: RunContext) -> _Journal:
+        statuses = _done_statuses(ctx)
+        responses = {r["response_id"]: r for r in ctx.writer.pending_rows("responses") if r.get("run_id") == ctx.run_id}
+        verdicts = {
+            (v["response_id"], v["judge_key"]): v.get("status") in statuses
+            for v in ctx.writer.pending_rows("verdicts")
+            if v.get("run_id") == ctx.run_id and v.get("rubric_version") == ctx.rubric.version
+        }
+        prompts = {p["prompt_hash"]: p for p in ctx.writer.pending_rows("prompts")} if responses else {}
+        return cls(responses, verdicts, prompts)
+
+
+def _items_for(
+    ctx: RunContext,
+    judges: list[JudgeModel],
+    journal: _Journal,
+    rid: str,
+    phash: str,
+    text: str,
+    twin: bool,
+    done: set[str],
+    prompt_cols: tuple[Any, ...],
+) -> list[GradeItem]:
+    items: list[GradeItem] = []
+    prompt: PromptRow | None = None
+    for judge in judges:
+        if journal.verdicts.get((rid, judge.spec.key), judge.spec.key in done):
+            continue
+        prompt = prompt or prompt_from_row(prompt_cols)
+        items.append(
+            GradeItem(
+                judge,
+                prompt,
+                rid,
+                text,
+                verdict_id(ctx.run_id, rid, judge.spec.key, ctx.rubric.version),
+                cache_key(judge, ctx.rubric.version, phash, text),
+                twin,
+            )
+        )
+    return items
+
+
 def _pages(ctx: RunContext, judges: list[JudgeModel]) -> Iterator[list[GradeItem]]:
-    """The run's pending grade items, one page of responses at a time (keyset paging)."""
+    """The run's pending grade items, one page of responses at a time (keyset paging), then the
+    responses still only in the journal."""
+    journal = _Journal.read(ctx)
     twins = _twin_groups(ctx)
     statuses = list(_done_statuses(ctx))
     after = ""
@@ -116,28 +175,39 @@ def _pages(ctx: RunContext, judges: list[JudgeModel]) -> Iterator[list[GradeItem
                 [ctx.rubric.version, statuses, ctx.run_id, after],
             )
         if not rows:
-            return
+            break
         after = rows[-1][0]
         page: list[GradeItem] = []
         for rid, phash, text, md5, done, *prompt_cols in rows:
-            done_keys = set(done or [])
-            prompt: PromptRow | None = None
-            for judge in judges:
-                if judge.spec.key in done_keys:
-                    continue
-                prompt = prompt or prompt_from_row(tuple(prompt_cols))
-                page.append(
-                    GradeItem(
-                        judge,
-                        prompt,
-                        rid,
-                        text,
-                        verdict_id(ctx.run_id, rid, judge.spec.key, ctx.rubric.version),
-                        cache_key(judge, ctx.rubric.version, phash, text),
-                        (phash, md5) in twins,
-                    )
-                )
+            if rid not in journal.responses:
+                twin = (phash, md5) in twins
+                page += _items_for(ctx, judges, journal, rid, phash, text, twin, set(done or []), tuple(prompt_cols))
         yield page
+    yield from _journal_pages(ctx, judges, journal)
+
+
+def _journal_pages(ctx: RunContext, judges: list[JudgeModel], journal: _Journal) -> Iterator[list[GradeItem]]:
+    rows = [r for r in journal.responses.values() if r.get("status") == "ok"]
+    if not rows:
+        return
+    with read_connection(ctx.writer.db_path) as con:
+        stored = fetch(
+            con,
+            f"SELECT p.prompt_hash, {PROMPT_COLUMNS} FROM prompts p "
+            "WHERE p.prompt_hash IN (SELECT unnest(?::VARCHAR[]))",
+            [sorted({r["prompt_hash"] for r in rows})],
+        )
+    prompts = {r[0]: tuple(r[1:]) for r in stored}
+    for h, p in journal.prompts.items():
+        prompts[h] = tuple(p.get(c) for c in PROMPT_FIELDS)
+    page: list[GradeItem] = []
+    for r in sorted(rows, key=lambda r: str(r["response_id"])):
+        if r["prompt_hash"] in prompts:
+            text = r.get("text") or ""
+            page += _items_for(
+                ctx, judges, journal, r["response_id"], r["prompt_hash"], text, False, set(), prompts[r["prompt_hash"]]
+            )
+    yield page
 
 
 # ---- the stage ----------------------------------------------------------------------------------------

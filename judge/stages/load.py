@@ -39,5 +39,5 @@ def _stored(ctx: RunContext, batch: list[PromptRow], source: str) -> list[Prompt
         ctx.writer.add(
             "run_prompts", {"run_id": ctx.run_id, "prompt_hash": p.content_hash, "prompt_id": p.id}, journal=False
         )
-    ctx.writer.flush()  # committed before any answer to them is stored
+    ctx.writer.maybe_flush()  # journaled now, committed in order before the answers that follow
     return batch

@@ -9,7 +9,6 @@ from judge.config import ModelSpec
 from judge.providers.errors import ErrorInfo, FatalProviderError
 
 
-
 @dataclass
 class Answer:
     """One batch line's answer: the model's output, or why the request failed."""
