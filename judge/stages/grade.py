@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -341,4 +342,7 @@ def store_verdict(
         "reused_from": reused_from,
         "created_at": utcnow(),
     }
+    if res.decided_by is not None or res.cascade is not None:
+        row["decided_by"] = res.decided_by
+        row["cascade"] = json.dumps(res.cascade, sort_keys=True) if res.cascade is not None else None
     ctx.writer.add("verdicts", row)
