@@ -338,6 +338,8 @@ def test_token_is_checked_on_every_request(db: Path) -> None:
         assert first.status_code == 303 and first.headers["location"] == "/"
         cookie = first.headers["set-cookie"]
         assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+        deep = get(s, "/runs/latest/verdicts?token=s3cret-token&target=model-b&q=a+b")
+        assert deep.status_code == 303 and deep.headers["location"] == "/runs/latest/verdicts?target=model-b&q=a+b"
         assert get(s, "/", cookies={"judge_view_token": "s3cret-token"}).status_code == 200
         assert get(s, "/", headers={"Authorization": "Bearer s3cret-token"}).status_code == 200
         assert get(s, "/", cookies={"judge_view_token": "other"}).status_code == 401
