@@ -271,7 +271,7 @@ def _add_hostile(con: Any, run_id: str) -> None:
 
 def _get(url: str) -> tuple[float, int]:
     start = time.perf_counter()
-    with urllib.request.urlopen(url, timeout=120) as resp:
+    with urllib.request.urlopen(url, timeout=900) as resp:
         body = resp.read()
     return (time.perf_counter() - start) * 1000, len(body)
 
