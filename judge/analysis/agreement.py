@@ -1,40 +1,19 @@
-"""Judge agreement: pairwise percent agreement and Cohen's kappa on tiers.
+"""Judge agreement for the report: per judge pair, percent agreement and Cohen's κ on tiers.
 
 Only responses both judges graded are compared (no errors, no provider blocks: a block is not a
-judgement). Kappa is None when it is undefined (chance agreement of 1: both judges used a single
-and the same tier throughout) or when there is nothing to compare.
+judgement). The numbers come from one SQL aggregate (a tier × tier count per pair, never the rows
+themselves), and κ from judge.stats: None (printed n/a) when undefined, e.g. both judges used one
+and the same tier throughout, or nothing to compare.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Sequence
-
 import duckdb
 from pydantic import BaseModel, ConfigDict
 
+from judge.stats import cohen_kappa_from_matrix
 from judge.store.db import fetch
-
-
-def percent_agreement(a: Sequence[str], b: Sequence[str]) -> float | None:
-    if len(a) != len(b):
-        raise ValueError("both raters must rate the same items")
-    if not a:
-        return None
-    return sum(x == y for x, y in zip(a, b, strict=True)) / len(a)
-
-
-def cohen_kappa(a: Sequence[str], b: Sequence[str]) -> float | None:
-    """Cohen's kappa for two raters over the same items: (p_o - p_e) / (1 - p_e)."""
-    p_o = percent_agreement(a, b)
-    if p_o is None:
-        return None
-    n = len(a)
-    ca, cb = Counter(a), Counter(b)
-    p_e = sum(ca[c] * cb[c] for c in ca.keys() | cb.keys()) / (n * n)
-    if p_e >= 1.0:
-        return None
-    return (p_o - p_e) / (1 - p_e)
+from judge.tiers import TIERS
 
 
 class PairAgreement(BaseModel):
@@ -50,17 +29,16 @@ class PairAgreement(BaseModel):
 
 def pairwise_agreement(con: duckdb.DuckDBPyConnection, run_id: str) -> list[PairAgreement]:
     """Every pair of the run's judges, over the responses both graded (from the judge_pairs view)."""
-    rows = fetch(
+    counts = fetch(
         con,
-        "SELECT judge_a, judge_b, tier_a, tier_b FROM judge_pairs WHERE run_id = ? "
-        "ORDER BY judge_a, judge_b, response_id",
+        "SELECT judge_a, judge_b, tier_a, tier_b, count(*) FROM judge_pairs WHERE run_id = ? GROUP BY ALL",
         [run_id],
     )
-    pairs: dict[tuple[str, str], tuple[list[str], list[str]]] = {}
-    for ja, jb, ta, tb in rows:
-        la, lb = pairs.setdefault((ja, jb), ([], []))
-        la.append(ta)
-        lb.append(tb)
+    index = {t: i for i, t in enumerate(TIERS)}
+    matrices: dict[tuple[str, str], list[list[int]]] = {}
+    for ja, jb, ta, tb, n in counts:
+        m = matrices.setdefault((ja, jb), [[0] * len(TIERS) for _ in TIERS])
+        m[index[ta]][index[tb]] += int(n)
     judges = [
         r[0]
         for r in fetch(con, "SELECT name FROM run_models WHERE run_id = ? AND role = 'judge' ORDER BY name", [run_id])
@@ -68,15 +46,17 @@ def pairwise_agreement(con: duckdb.DuckDBPyConnection, run_id: str) -> list[Pair
     out = []
     for i, ja in enumerate(judges):
         for jb in judges[i + 1 :]:
-            la, lb = pairs.get((ja, jb), ([], []))
+            m = matrices.get((ja, jb), [[0] * len(TIERS) for _ in TIERS])
+            n = sum(map(sum, m))
+            agree = sum(m[k][k] for k in range(len(TIERS)))
             out.append(
                 PairAgreement(
                     judge_a=ja,
                     judge_b=jb,
-                    n=len(la),
-                    agree=sum(x == y for x, y in zip(la, lb, strict=True)),
-                    percent=percent_agreement(la, lb),
-                    kappa=cohen_kappa(la, lb),
+                    n=n,
+                    agree=agree,
+                    percent=agree / n if n else None,
+                    kappa=cohen_kappa_from_matrix(m),
                 )
             )
     return out

@@ -18,6 +18,7 @@ from judge.analysis.agreement import PairAgreement, pairwise_agreement
 from judge.analysis.grades import Grade, grade_counts
 from judge.analysis.metrics import MetricRow, Rate, TechniqueRow, metric_rows, technique_rows
 from judge.errors import UserInputError
+from judge.stats import fmt_stat
 from judge.store.db import fetch
 from judge.store.runs import run_row
 from judge.tiers import TIERS
@@ -185,7 +186,8 @@ def fmt_rel(grade: Grade | None) -> str:
 
 
 def fmt_kappa(value: float | None) -> str:
-    return "—" if value is None else f"{value:.3f}"
+    """κ with three decimals, `n/a` when undefined (judge.stats' rule, as everywhere)."""
+    return fmt_stat(value)
 
 
 def fmt_cost(value: float) -> str:
