@@ -146,7 +146,8 @@ def _write_run_header(writer: StoreWriter, plan: RunPlan, run_id: str, started_a
     for role, models in (("target", plan.targets), ("judge", plan.judges)):
         for m in models:
             writer.add("models", model_row(m.spec, m.offline), journal=False)
-            writer.add("run_models", run_model_row(run_id, m.spec, role), journal=False)
+            version = rubric.version if role == "judge" else None
+            writer.add("run_models", run_model_row(run_id, m.spec, role, version), journal=False)
     writer.add("runs", _runs_row(plan, run_id, "running", started_at=started_at), journal=False)
     writer.flush()
 

@@ -49,7 +49,7 @@ def _store(con: duckdb.DuckDBPyConnection, rubric: Rubric, run_rubric: str) -> l
     run_id = f"run-{rubric.version}"
     run = RunRow(run_id, "t", "f", None, None, run_rubric, NOW, None, "complete", None, None, None)
     upsert_rows(con, "runs", [run.as_row()])
-    upsert_rows(con, "run_models", [RunModelRow(run_id, "jk", "judge", "j").as_row()])
+    upsert_rows(con, "run_models", [RunModelRow(run_id, "jk", "judge", "j", rubric.version).as_row()])
     cases, prompts, responses, verdicts = [], [], [], []
     for intent in Intent:
         for path in _paths(rubric):

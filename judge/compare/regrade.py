@@ -119,7 +119,7 @@ def regrade(
             for row in policy_rows(rubric):
                 writer.add("policy_rules", row, journal=False)
         writer.add("models", model_row(spec, judge.offline), journal=False)
-        writer.add("run_models", run_model_row(run_id, spec, "judge"), journal=False)
+        writer.add("run_models", run_model_row(run_id, spec, "judge", rubric.version), journal=False)
         writer.flush()
         ctx = RunContext(run_id, rubric, prompts, writer, progress or NullProgress())
         todo, _ = plan(ctx, [judge])

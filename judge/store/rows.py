@@ -118,6 +118,7 @@ class RunModelRow(StoreRow):
     model_key: str
     role: str  # target | judge
     name: str
+    rubric_version: str | None = None  # judges: the rubric of the judge's latest grading in this run
 
 
 @dataclass(frozen=True)
@@ -263,8 +264,11 @@ def model_row(spec: ModelSpec, offline: bool) -> dict[str, Any]:
     ).as_row()
 
 
-def run_model_row(run_id: str, spec: ModelSpec, role: str) -> dict[str, Any]:
-    return RunModelRow(run_id=run_id, model_key=spec.key, role=role, name=spec.name).as_row()
+def run_model_row(run_id: str, spec: ModelSpec, role: str, rubric_version: str | None = None) -> dict[str, Any]:
+    """A model's place in a run; a judge's row names the rubric version it grades under now."""
+    return RunModelRow(
+        run_id=run_id, model_key=spec.key, role=role, name=spec.name, rubric_version=rubric_version
+    ).as_row()
 
 
 def rubric_row(rubric: Rubric, path: str, content: str) -> dict[str, Any]:
