@@ -25,9 +25,9 @@ from judge.store.rows import (
     RunModelRow,
     RunRow,
     VerdictRow,
+    insert_rows,
     policy_rows,
 )
-from judge.store.writer import upsert_rows
 from judge.tiers import TIERS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,12 +40,12 @@ def _run(con: duckdb.DuckDBPyConnection, seed: int) -> None:
     default = load_rubric(ROOT / "rubrics" / "default.yaml")
     strict = default.model_copy(update={"version": "r-strict", "overrides": ()})
     for r in (default, strict):
-        upsert_rows(con, "rubrics", [RubricRow(r.version, r.name, None, None).as_row()])
-        upsert_rows(con, "policy_rules", policy_rows(r))
+        insert_rows(con, "rubrics", [RubricRow(r.version, r.name, None, None).as_row()])
+        insert_rows(con, "policy_rules", policy_rows(r))
     run = RunRow("run", "t", "f", None, None, default.version, NOW, None, "complete", None, None, None)
-    upsert_rows(con, "runs", [run.as_row()])
+    insert_rows(con, "runs", [run.as_row()])
     judges = [("ka", "a", default.version), ("kb", "b", default.version), ("kc", "c", strict.version)]
-    upsert_rows(con, "run_models", [RunModelRow("run", k, "judge", n, v).as_row() for k, n, v in judges])
+    insert_rows(con, "run_models", [RunModelRow("run", k, "judge", n, v).as_row() for k, n, v in judges])
     prompts, responses, verdicts = [], [], []
     for i in range(60):
         path = rng.choice(PATHS)
@@ -80,9 +80,9 @@ def _run(con: duckdb.DuckDBPyConnection, seed: int) -> None:
                             None, None, None, None, 1, None, None, None, None, None, NOW,
                         ).as_row()
                     )  # fmt: skip
-    upsert_rows(con, "prompts", prompts)
-    upsert_rows(con, "responses", responses)
-    upsert_rows(con, "verdicts", verdicts)
+    insert_rows(con, "prompts", prompts)
+    insert_rows(con, "responses", responses)
+    insert_rows(con, "verdicts", verdicts)
 
 
 ROW_BY_ROW = """

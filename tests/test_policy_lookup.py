@@ -23,9 +23,9 @@ from judge.store.rows import (
     RunModelRow,
     RunRow,
     VerdictRow,
+    insert_rows,
     policy_rows,
 )
-from judge.store.writer import upsert_rows
 from judge.tiers import BLOCKED, TIERS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,12 +44,12 @@ def _paths(rubric: Rubric) -> list[str]:
 
 def _store(con: duckdb.DuckDBPyConnection, rubric: Rubric, run_rubric: str) -> list[tuple[str, str, str, str]]:
     """One response per intent × path × tier, judged by 'j' under `rubric`; returns the cases."""
-    upsert_rows(con, "rubrics", [RubricRow(rubric.version, rubric.name, None, None).as_row()])
-    upsert_rows(con, "policy_rules", policy_rows(rubric))
+    insert_rows(con, "rubrics", [RubricRow(rubric.version, rubric.name, None, None).as_row()])
+    insert_rows(con, "policy_rules", policy_rows(rubric))
     run_id = f"run-{rubric.version}"
     run = RunRow(run_id, "t", "f", None, None, run_rubric, NOW, None, "complete", None, None, None)
-    upsert_rows(con, "runs", [run.as_row()])
-    upsert_rows(con, "run_models", [RunModelRow(run_id, "jk", "judge", "j", rubric.version).as_row()])
+    insert_rows(con, "runs", [run.as_row()])
+    insert_rows(con, "run_models", [RunModelRow(run_id, "jk", "judge", "j", rubric.version).as_row()])
     cases, prompts, responses, verdicts = [], [], [], []
     for intent in Intent:
         for path in _paths(rubric):
@@ -79,9 +79,9 @@ def _store(con: duckdb.DuckDBPyConnection, rubric: Rubric, run_rubric: str) -> l
                         ).as_row()
                     )  # fmt: skip
                 cases.append((rid, intent.value, path, tier))
-    upsert_rows(con, "prompts", prompts)
-    upsert_rows(con, "responses", responses)
-    upsert_rows(con, "verdicts", verdicts)
+    insert_rows(con, "prompts", prompts)
+    insert_rows(con, "responses", responses)
+    insert_rows(con, "verdicts", verdicts)
     return cases
 
 

@@ -10,9 +10,12 @@ a million verdicts are built per run and static typing (mypy) is the check that 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, ClassVar
+
+import duckdb
 
 from judge.config import ModelSpec
 from judge.prompts.model import PromptRow
@@ -168,6 +171,8 @@ class VerdictRow(StoreRow):
     latency_ms: float | None
     reused_from: str | None
     created_at: datetime
+    decided_by: str | None = None  # cascade judges: the stage model whose verdict stands
+    cascade: str | None = None  # cascade judges: every stage's answer (JSON)
 
 
 @dataclass(frozen=True)
@@ -229,6 +234,16 @@ class ProviderBatchRow(StoreRow):
     error: str | None
 
 
+@dataclass(frozen=True)
+class JournalTokenRow(StoreRow):
+    TABLE: ClassVar[str] = "journal_tokens"
+    token_sha256: str
+    run_id: str | None
+    pid: int | None
+    opened_at: datetime
+    closed_at: datetime | None
+
+
 # Every table judge writes, with its row class (schema_migrations is the migrator's own).
 ROW_TYPES: dict[str, type[StoreRow]] = {
     cls.TABLE: cls
@@ -245,8 +260,19 @@ ROW_TYPES: dict[str, type[StoreRow]] = {
         ModelCallRow,
         GoldLabelRow,
         ProviderBatchRow,
+        JournalTokenRow,
     )
 }
+
+
+def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[dict[str, Any]]) -> None:
+    """Write rows straight into a table (a row with an existing key replaces it): for tests and tools
+    that hold a connection; the pipeline writes through StoreWriter."""
+    if not rows:
+        return
+    cols = list(rows[0])
+    sql = f"INSERT OR REPLACE INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+    con.executemany(sql, [[r[c] for c in cols] for r in rows])
 
 
 # --- builders from the objects the pipeline holds ----------------------------------------------------
