@@ -8,10 +8,10 @@ from typing import Any
 
 import duckdb
 
-from judge.rubric import Rubric
-from judge.store.audit import judge_prompt, stored_rubric
 from judge.compare.gold import has_gold_table
 from judge.errors import UserInputError
+from judge.rubric import Rubric
+from judge.store.audit import judge_prompt, stored_rubric
 from judge.view.sql import fetch_all
 
 MAX_TEXT_CHARS = 100_000  # longer texts are cut on the page, with the full length shown
