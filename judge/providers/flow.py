@@ -128,6 +128,8 @@ class ReplicaSet:
     def _wake(self) -> None:
         now = time.monotonic()
         free = sum(max(0, r.capacity(now)) for r in self.replicas)
+        if any(r.wakes_at(now) for r in self.replicas):
+            free = len(self._waiters)  # a pause or drain began: every waiter re-arms with its end as timeout
         while self._waiters and free > 0:
             fut = self._waiters.popleft()
             if not fut.done():
