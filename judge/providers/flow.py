@@ -93,31 +93,52 @@ class ReplicaSet:
 
     def __init__(self, base_urls: list[str], concurrency: int) -> None:
         self.replicas = [Replica(url, concurrency) for url in base_urls]
-        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._waiters: deque[asyncio.Future[Replica | None]] = deque()
+        self.halted: BaseException | None = None
 
     @property
     def limit(self) -> float:
         return sum(r.limit for r in self.replicas)
 
+    def _pick(self, now: float) -> Replica | None:
+        best = max(self.replicas, key=lambda r: (r.capacity(now), -r.active))
+        return best if best.capacity(now) > 0 else None
+
+    def _take(self, replica: Replica) -> None:
+        replica.active += 1
+        replica.stats["sent"] += 1
+
     async def acquire(self) -> tuple[Replica, float]:
         """Wait for a slot; returns the replica and the send time (time.monotonic())."""
         while True:
+            if self.halted is not None:
+                raise self.halted
             now = time.monotonic()
-            best = max(self.replicas, key=lambda r: (r.capacity(now), -r.active))
-            if best.capacity(now) > 0:
-                best.active += 1
-                best.stats["sent"] += 1
-                return best, now
+            replica = self._pick(now)
+            if replica is not None:
+                self._take(replica)
+                return replica, now
             wakes = [w for w in (r.wakes_at(now) for r in self.replicas) if w is not None]
-            fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            fut: asyncio.Future[Replica | None] = asyncio.get_running_loop().create_future()
             self._waiters.append(fut)
             try:
-                await asyncio.wait_for(fut, timeout=(min(wakes) - now) if wakes else None)
+                handed = await asyncio.wait_for(fut, timeout=(min(wakes) - now) if wakes else None)
             except TimeoutError:
-                pass  # a pause or a drain has ended: look again
-            finally:
-                if fut in self._waiters:
-                    self._waiters.remove(fut)
+                continue  # a pause or a drain has ended: look again (the cancelled future is skipped)
+            except asyncio.CancelledError:
+                if fut.done() and not fut.cancelled() and fut.result() is not None:
+                    self.release(fut.result(), now, None, answered=False)  # a slot handed over too late
+                raise
+            if handed is not None:
+                return handed, time.monotonic()
+
+    def halt(self, exc: BaseException) -> None:
+        """Stop handing out slots (fatal credentials): every waiting and later acquire raises exc."""
+        self.halted = exc
+        while self._waiters:
+            fut = self._waiters.popleft()
+            if not fut.done():
+                fut.set_result(None)
 
     def release(self, replica: Replica, sent_at: float, err: ErrorInfo | None, *, answered: bool = True) -> None:
         replica.active -= 1
@@ -126,12 +147,18 @@ class ReplicaSet:
         self._wake()
 
     def _wake(self) -> None:
+        """Hand free slots to waiters in arrival order; when a pause or drain begins, let the rest re-arm."""
         now = time.monotonic()
-        free = sum(max(0, r.capacity(now)) for r in self.replicas)
-        if any(r.wakes_at(now) for r in self.replicas):
-            free = len(self._waiters)  # a pause or drain began: every waiter re-arms with its end as timeout
-        while self._waiters and free > 0:
+        while self._waiters and self.halted is None:
+            replica = self._pick(now)
+            if replica is None:
+                break
             fut = self._waiters.popleft()
             if not fut.done():
-                fut.set_result(None)
-                free -= 1
+                self._take(replica)
+                fut.set_result(replica)
+        if self._waiters and any(r.wakes_at(now) for r in self.replicas):
+            while self._waiters:
+                fut = self._waiters.popleft()
+                if not fut.done():
+                    fut.set_result(None)  # re-evaluate with the pause's end as timeout

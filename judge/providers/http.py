@@ -22,6 +22,7 @@ from judge.secrets import redact
 _sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, aiohttp.ClientSession]] = (
     weakref.WeakKeyDictionary()
 )
+_proxies: dict[str, str | None] = {}  # origin -> proxy from the environment, looked up once
 _keepers: list[AsyncIterator[None]] = []  # async generators that close a loop's sessions at shutdown
 
 
@@ -59,10 +60,24 @@ async def session_for(url: str) -> aiohttp.ClientSession:
     origin = _origin(url)
     session = sessions.get(origin)
     if session is None or session.closed:
-        connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, enable_cleanup_closed=False)
-        session = aiohttp.ClientSession(connector=connector, json_serialize=json.dumps, trust_env=True)
+        connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
+        # trust_env would look up netrc and proxies in a thread on every request: the proxy is found once
+        session = aiohttp.ClientSession(connector=connector, json_serialize=json.dumps, trust_env=False)
         sessions[origin] = session
     return session
+
+
+def proxy_for(url: str) -> str | None:
+    """The HTTP(S)_PROXY that applies to this URL (NO_PROXY honoured), looked up once per origin."""
+    origin = _origin(url)
+    if origin not in _proxies:
+        from urllib.request import getproxies, proxy_bypass
+
+        host = urlsplit(url).hostname or ""
+        proxies = getproxies()
+        scheme = urlsplit(url).scheme
+        _proxies[origin] = None if not proxies.get(scheme) or proxy_bypass(host) else proxies[scheme]
+    return _proxies[origin]
 
 
 async def close_sessions() -> None:
@@ -77,7 +92,7 @@ async def post_json(url: str, body: bytes, headers: Mapping[str, str], timeout_s
     session = await session_for(url)
     try:
         async with session.post(
-            url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout_s)
+            url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout_s), proxy=proxy_for(url)
         ) as resp:
             data = await resp.read()
             return HttpAnswer(resp.status, resp.headers, data)

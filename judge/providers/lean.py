@@ -53,7 +53,10 @@ class _LeanRemote:
         self.before_send: BeforeSend | None = None
 
     def _fatal(self, info: ErrorInfo) -> FatalProviderError:
-        return FatalProviderError(self.spec.name, self.spec.api_key_env, info)
+        """The run-stopping error; no further request is sent to this model."""
+        exc = FatalProviderError(self.spec.name, self.spec.api_key_env, info)
+        self.replicas.halt(exc)
+        return exc
 
     async def _post(
         self, n: int, base: str | None, messages: list[dict[str, Any]], extra: dict[str, Any] | None

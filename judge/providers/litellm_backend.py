@@ -82,7 +82,10 @@ class _Remote:
         return kwargs
 
     def _fatal(self, info: ErrorInfo) -> FatalProviderError:
-        return FatalProviderError(self.spec.name, self.spec.api_key_env, info)
+        """The run-stopping error; no further request is sent to this model."""
+        exc = FatalProviderError(self.spec.name, self.spec.api_key_env, info)
+        self.replicas.halt(exc)
+        return exc
 
 
 class LitellmTarget(_Remote):
