@@ -48,7 +48,7 @@ KEY = "sk-bench-0000"
 # ---- the server --------------------------------------------------------------------------------
 
 
-AIO_SERVER = r'''
+AIO_SERVER = r"""
 import asyncio, json, sys
 from aiohttp import web
 sys.path.insert(0, sys.argv[1])
@@ -88,7 +88,7 @@ try:
 except ImportError:
     pass
 asyncio.run(main())
-'''
+"""
 
 
 def cores() -> tuple[set[int], set[int]]:
@@ -265,9 +265,12 @@ def main() -> int:
     if args.json:
         print(json.dumps({"load_average": load, "results": results}, indent=2))
         return 0
-    print(f"server latency {args.latency_ms:g} ms, server pinned to core {sorted(server_cores) or 'n/a'}, "
-          f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-    print(f"{'C':>4} {'stage':9} {'calls':>6} {'wall s':>7} {'calls/s':>8} {'of limit':>8} {'vs bare':>8} {'CPU ms/call':>11}")
+    print(
+        f"server latency {args.latency_ms:g} ms, server pinned to core {sorted(server_cores) or 'n/a'}, "
+        f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+    )
+    head = ("C", "stage", "calls", "wall s", "calls/s", "of limit", "vs bare", "CPU ms/call")
+    print("{:>4} {:9} {:>6} {:>7} {:>8} {:>8} {:>8} {:>11}".format(*head))
     for r in results:
         print(
             f"{r['concurrency']:4d} {r['stage']:9} {r['calls']:6d} {r['wall_s']:7.2f} {r['calls_per_s']:8.1f} "

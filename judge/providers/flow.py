@@ -126,8 +126,9 @@ class ReplicaSet:
             except TimeoutError:
                 continue  # a pause or a drain has ended: look again (the cancelled future is skipped)
             except asyncio.CancelledError:
-                if fut.done() and not fut.cancelled() and fut.result() is not None:
-                    self.release(fut.result(), now, None, answered=False)  # a slot handed over too late
+                late = fut.result() if fut.done() and not fut.cancelled() else None
+                if late is not None:
+                    self.release(late, now, None, answered=False)  # a slot handed over too late
                 raise
             if handed is not None:
                 return handed, time.monotonic()
