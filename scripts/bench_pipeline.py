@@ -136,7 +136,7 @@ def judge_bodies(plan: Any, n: int) -> list[bytes]:
         p = prompts[i % len(prompts)]
         answer = f"Step 1: placeholder answer {i}." if i % 2 else "I'm sorry, but I can't help with that."
         messages = vr.messages(render_judge_messages(plan.rubric, p, answer))
-        out.append(judge.wire.encode(judge.wire.body(messages, vr.extra)))
+        out.append(judge.wire.request_bytes(messages, vr.extra))
     return out
 
 

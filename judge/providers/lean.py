@@ -64,7 +64,7 @@ class _LeanRemote:
         """One HTTP request: the parsed answer, or the classified error; always its CallRecord."""
         if self.before_send is not None:
             await self.before_send()
-        data = self.wire.encode(self.wire.body(messages, extra))
+        data = self.wire.request_bytes(messages, extra)
         started, t0 = utcnow(), time.perf_counter()
         try:
             answer = await post_json(self.wire.url(base), data, self.headers, self.spec.timeout_s)

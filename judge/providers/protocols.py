@@ -36,6 +36,8 @@ class Wire:
         self.spec = spec
         self.name = spec.model.split("/", 1)[1]
         self.api_key = api_key
+        self._constant: dict[int, str] = {}
+        self._extras: dict[int, Any] = {}
 
     @classmethod
     def supports(cls, spec: ModelSpec) -> bool:
@@ -66,6 +68,23 @@ class Wire:
 
     def encode(self, body: dict[str, Any]) -> bytes:
         return json.dumps(body).encode("utf-8")
+
+    def request_bytes(self, messages: list[dict[str, Any]], extra: dict[str, Any] | None = None) -> bytes:
+        """The encoded body of `body(messages, extra)`: the parts that never change (the model,
+        instructor's tool/schema, params) are encoded once per `extra` and spliced in."""
+        variable = self.variable_part(messages)
+        key = id(extra)
+        constant = self._constant.get(key)
+        if constant is None:
+            fixed = {k: v for k, v in self.body(messages, extra).items() if k not in variable}
+            constant = self._constant[key] = "".join(f", {json.dumps(k)}: {json.dumps(v)}" for k, v in fixed.items())
+            self._extras[key] = extra  # keeps id(extra) from being reused by another object
+        head = ", ".join(f"{json.dumps(k)}: {json.dumps(v)}" for k, v in variable.items())
+        return ("{" + head + constant + "}").encode("utf-8")
+
+    def variable_part(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
+        """The body keys that depend on the conversation."""
+        return {"messages": messages}
 
 
 class OpenAIWire(Wire):
@@ -141,6 +160,13 @@ class AnthropicWire(Wire):
 
     def completion(self, data: Any) -> Completion:
         return AnthropicMessage.model_validate(data).to_completion()
+
+    def variable_part(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
+        part: dict[str, Any] = {"messages": anthropic_messages(messages)}
+        system = [{"type": "text", "text": m["content"]} for m in messages if m["role"] == "system" and m["content"]]
+        if system:
+            part["system"] = system
+        return part
 
 
 def anthropic_tools(extra: dict[str, Any]) -> dict[str, Any]:
