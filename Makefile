@@ -31,6 +31,7 @@ demo: $(RUNTIME)
 	$(BIN)/judge run runs/demo.yaml
 	@echo
 	@echo "Results are in runs/judge.duckdb. Next:"
+	@echo "  $(BIN)/judge view                            # browse runs, verdicts and answers in the browser"
 	@echo "  $(BIN)/judge compare latest                  # the two demo judges side by side"
 	@echo "  $(BIN)/judge report latest --format html     # charts and examples: runs/reports/<run>.html"
 	@echo "  $(BIN)/judge sql \"select tier, count(*) from verdicts group by 1\""

@@ -152,6 +152,10 @@ class Report(_Model):
     total_calls: int
     total_cost_usd: float
     offline_providers: list[str]
+    # abstentions of the report's judge per target, and every cascade judge's stats (judge.judging.cascade_stats)
+    unsure: dict[str, int] = {}
+    cascades: list[dict[str, Any]] = []
+    cascade_lines: list[str] = []
 
 
 # ---------------------------------------------------------------- formatting shared by md and html
@@ -397,6 +401,9 @@ def build_report(
     m = _Metrics(metric_rows(con, run_id, judge=judge, levels=levels), reference)
     categories = _category_rows(m, targets)
     providers = _providers(con, run_id)
+    from judge.judging.cascade_stats import cascade_stats, unsure_counts
+
+    cascades = cascade_stats(con, run_id)
     return Report(
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         generated_by=f"judge {__version__}",
@@ -419,6 +426,9 @@ def build_report(
         total_calls=sum(p.calls for p in providers),
         total_cost_usd=sum(p.cost_usd for p in providers),
         offline_providers=config_offline(row),
+        unsure={t: n for (t, j), n in unsure_counts(con, run_id).items() if j == judge},
+        cascades=[c.as_dict() for c in cascades],
+        cascade_lines=[line for c in cascades for line in c.lines()],
     )
 
 

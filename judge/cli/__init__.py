@@ -24,6 +24,7 @@ COMMAND_MODULES: list[str] = [
     "prompts_cmd",
     "gold_cmd",
     "view_cmd",
+    "calibrate_cmd",
 ]
 
 HELP = "LLM-as-judge grading pipeline for AI safety evaluations."
@@ -113,7 +114,7 @@ def main() -> None:
         print(_version_line())
         return
     from judge.cli.output import literal
-    from judge.errors import RunAborted, UserInputError
+    from judge.errors import DatabaseBusy, RunAborted, UserInputError
 
     _stop_on_sigterm()
     _quiet_abandoned_litellm_coroutines()
@@ -125,3 +126,6 @@ def main() -> None:
     except RunAborted as e:
         print(f"run aborted: {literal(e)}", file=sys.stderr)
         sys.exit(RunAborted.exit_code)
+    except DatabaseBusy as e:
+        print(f"error: {literal(e)}", file=sys.stderr)
+        sys.exit(DatabaseBusy.exit_code)

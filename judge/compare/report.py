@@ -55,6 +55,7 @@ def build_report(con: duckdb.DuckDBPyConnection, run_id: str, opts: CompareOptio
         "ensemble": ensemble,
         "disagreements": disagreements(rv, real, opts.top),
         "gold": None,
+        **_abstentions(con, run_id),
     }
     if opts.gold:
         name, labels = gold_for_reference(con, opts.gold, **opts.gold_parse)
@@ -67,6 +68,53 @@ def build_report(con: duckdb.DuckDBPyConnection, run_id: str, opts: CompareOptio
             "scores": [score_rater(rv, r.name, gold) for r in rv.raters],
         }
     return report
+
+
+def _abstentions(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
+    """Unsure verdicts per judge and every cascade judge's decided-by / audit agreement / cost figures."""
+    from judge.judging.cascade_stats import cascade_stats, unsure_counts
+
+    unsure: dict[str, int] = {}
+    for (_, judge), n in unsure_counts(con, run_id).items():
+        unsure[judge] = unsure.get(judge, 0) + n
+    return {"unsure": unsure, "cascades": [c.as_dict() for c in cascade_stats(con, run_id)]}
+
+
+def _ci(rate: float | None, ci: Any) -> str:
+    return "n/a" if rate is None or ci is None else f"{pct(rate)} [{pct(ci[0])}–{pct(ci[1])}]"
+
+
+def _abstention_sections(report: dict[str, Any]) -> list[Section]:
+    out = []
+    if report.get("unsure"):
+        rows = [[j, str(n)] for j, n in sorted(report["unsure"].items())]
+        out.append(
+            Section("Abstentions", ["judge", "unsure verdicts"], rows, "unsure verdicts are excluded from rates")
+        )
+    if report.get("cascades"):
+        columns = ["cascade", "items", "decided by", "unsure", "audited", "tier agreement [95% CI]",
+                   "binary agreement [95% CI]", "cost $", "all to last stage $", "saved $"]  # fmt: skip
+        rows = [
+            [
+                c["judge"],
+                num(c["n"]),
+                ", ".join(f"{k}: {v}" for k, v in sorted(c["decided_by"].items())),
+                num(c["unsure"]),
+                num(c["audit_n"]),
+                _ci(c["tier_agreement"], c["tier_agreement_ci"]),
+                _ci(c["binary_agreement"], c["binary_agreement_ci"]),
+                _cost(c["cost_usd"]),
+                _cost(c["all_to_last_stage_usd"]),
+                _cost(c["saved_usd"]),
+            ]
+            for c in report["cascades"]
+        ]
+        note = (
+            "agreement: the deciding stage vs the next stage on audited items; "
+            "saved: vs sending every item to the last stage"
+        )
+        out.append(Section("Cascade", columns, rows, note))
+    return out
 
 
 # --- rendering -------------------------------------------------------------------------------------
@@ -295,6 +343,7 @@ def sections(report: dict[str, Any]) -> list[Section]:
         *_group_sections(report),
         *_gold_sections(report),
         *_disagreements_sections(report),
+        *_abstention_sections(report),
     ]
 
 
