@@ -70,10 +70,14 @@ def test_unknown_stratum_key_is_user_error(rows: list[PromptRow]) -> None:
 
 
 def _make_db(path: Path, rows: list[PromptRow]) -> None:
+    from judge.store.db import ensure_database
+
+    ensure_database(path)  # a real judge database (migrated schema)
     con = duckdb.connect(str(path))
-    con.execute("CREATE TABLE runs (run_id VARCHAR, name VARCHAR, started_at TIMESTAMP)")
-    con.execute("CREATE TABLE run_prompts (run_id VARCHAR, prompt_hash VARCHAR, prompt_id VARCHAR)")
-    con.execute("INSERT INTO runs VALUES ('r-old', 'old', '2025-01-01 10:00'), ('r-new', 'new', '2025-02-01 10:00')")
+    con.execute(
+        "INSERT INTO runs (run_id, name, fingerprint, started_at, status) VALUES "
+        "('r-old', 'old', 'f', '2025-01-01 10:00', 'complete'), ('r-new', 'new', 'f', '2025-02-01 10:00', 'complete')"
+    )
     for r in rows[:10]:
         con.execute("INSERT INTO run_prompts VALUES ('r-old', ?, ?)", [r.content_hash, r.id])
     for r in rows[10:30]:
