@@ -34,7 +34,7 @@ MAX_SEARCHES = 64
 INDEX_COLUMNS = (
     "run_id, response_id, prompt_hash, prompt_id, taxonomy_path, l1, l2, intent, technique, target, judge, "
     "response_status, response_error_kind, verdict_id, verdict_status, verdict_error_kind, tier, confidence, "
-    "outcome, is_error, is_violation, is_over_deflection, is_acceptable"
+    "outcome, is_error, is_unsure, is_violation, is_over_deflection, is_acceptable"
 )
 
 # Sorting strings of a whole run for a deep page is slow: each sortable text column gets an integer rank
