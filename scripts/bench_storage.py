@@ -196,7 +196,7 @@ def _median_time(con: duckdb.DuckDBPyConnection, sql: str, repeat: int = 3) -> t
 
 
 _MEASURED = """
-import resource, runpy, sys, time
+import runpy, sys, time
 start = time.perf_counter()
 sys.argv = {argv!r}
 try:
@@ -205,8 +205,9 @@ except SystemExit as e:
     code = e.code
 else:
     code = 0
-print(f"BENCH {{time.perf_counter() - start:.3f}} {{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}} {{code}}",
-      file=sys.stderr)
+# VmHWM: this process's peak RSS (ru_maxrss would include the parent's peak inherited at fork)
+hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(f"BENCH {{time.perf_counter() - start:.3f}} {{hwm}} {{code}}", file=sys.stderr)
 """
 
 
@@ -227,13 +228,13 @@ def _size_mb(path: Path) -> float:
 
 
 _REPLICATE = {  # each copy k gets new keys: the same data shape, k times over (see --replicate)
-    "prompts": "* REPLACE (prompt_hash || '~' || k AS prompt_hash, prompt_id || '~' || k AS prompt_id)",
-    "run_prompts": "* REPLACE (prompt_hash || '~' || k AS prompt_hash, prompt_id || '~' || k AS prompt_id)",
-    "responses": "* REPLACE (response_id || '~' || k AS response_id, prompt_hash || '~' || k AS prompt_hash, "
-    "prompt_id || '~' || k AS prompt_id, text || ' ~' || k AS text)",
-    "verdicts": "* REPLACE (verdict_id || '~' || k AS verdict_id, response_id || '~' || k AS response_id, "
+    "prompts": "* EXCLUDE (k) REPLACE (prompt_hash || '~' || k AS prompt_hash, prompt_id || '~' || k AS prompt_id)",
+    "run_prompts": "* EXCLUDE (k) REPLACE (prompt_hash || '~' || k AS prompt_hash, prompt_id || '~' || k AS prompt_id)",
+    "responses": "* EXCLUDE (k) REPLACE (response_id || '~' || k AS response_id, "
+    "prompt_hash || '~' || k AS prompt_hash, prompt_id || '~' || k AS prompt_id, text || ' ~' || k AS text)",
+    "verdicts": "* EXCLUDE (k) REPLACE (verdict_id || '~' || k AS verdict_id, response_id || '~' || k AS response_id, "
     "cache_key || '~' || k AS cache_key, rationale || ' ~' || k AS rationale)",
-    "model_calls": "* REPLACE (call_id || '~' || k AS call_id, item_id || '~' || k AS item_id)",
+    "model_calls": "* EXCLUDE (k) REPLACE (call_id || '~' || k AS call_id, item_id || '~' || k AS item_id)",
 }
 
 

@@ -282,7 +282,8 @@ def model_row(spec: ModelSpec, offline: bool) -> dict[str, Any]:
         model=spec.model,
         label=spec.label,
         provider=spec.provider,
-        api_base=spec.api_base if spec.api_base is None or isinstance(spec.api_base, str) else " ".join(spec.api_base),
+        # replicas (a list of bases) as a JSON list; one base as itself
+        api_base=spec.api_base if not isinstance(spec.api_base, tuple) else json.dumps(list(spec.api_base)),
         api_key_env=spec.api_key_env,
         params=json.dumps(spec.params, sort_keys=True, default=str),
         system_prompt=spec.system_prompt,
