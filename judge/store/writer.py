@@ -484,9 +484,12 @@ class StoreWriter:
             try:
                 for table in TABLES:
                     file = seg.tables.get(table)
-                    if file is not None:
-                        drop_torn_tail(file)
-                        load_file(con, table, file, _columns_in(con, file), dedupe=True)
+                    if file is None:
+                        continue
+                    drop_torn_tail(file)
+                    columns = _columns_in(con, file)
+                    if columns:
+                        load_file(con, table, file, columns, dedupe=True)
                         replayed += _line_count(file)
                 con.execute("COMMIT")
             except BaseException:
@@ -517,13 +520,14 @@ class StoreWriter:
         if closed_at is not None:
             raise JournalRefused("its token was already closed (the journal was written and committed before)")
         run_id = head.get("run_id")
-        if bound_run is not None and run_id != bound_run:
+        if bound_run is not None and run_id is not None and run_id != bound_run:
             raise JournalRefused(f"it names run {run_id!r} but its token belongs to run {bound_run!r}")
-        if run_id is not None:
+        check_run = run_id if run_id is not None else bound_run
+        if check_run is not None:
             for table, file in seg.tables.items():
                 drop_torn_tail(file)
-                if foreign_run_rows(con, table, file, run_id):
-                    raise JournalRefused(f"its {table} rows belong to another run than {run_id!r}")
+                if foreign_run_rows(con, table, file, check_run):
+                    raise JournalRefused(f"its {table} rows belong to another run than {check_run!r}")
         return sha
 
 
