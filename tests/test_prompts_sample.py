@@ -71,6 +71,8 @@ def test_unknown_stratum_key_is_user_error(rows: list[PromptRow]) -> None:
 
 def _make_db(path: Path, rows: list[PromptRow]) -> None:
     con = duckdb.connect(str(path))
+    # the two tables sampling reads, in a database judge recognises as its own (schema version 0)
+    con.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP)")
     con.execute("CREATE TABLE runs (run_id VARCHAR, name VARCHAR, started_at TIMESTAMP)")
     con.execute("CREATE TABLE run_prompts (run_id VARCHAR, prompt_hash VARCHAR, prompt_id VARCHAR)")
     con.execute("INSERT INTO runs VALUES ('r-old', 'old', '2025-01-01 10:00'), ('r-new', 'new', '2025-02-01 10:00')")

@@ -59,6 +59,8 @@ __all__ = ["TABLES", "StoreWriter", "WriterLock"]
 
 # how long flush() waits for a commit by default (a stage boundary); the run's end waits longer (drain)
 FLUSH_WAIT_S = float(os.environ.get("JUDGE_FLUSH_WAIT_S", "5"))
+# the longest a batch waits to be committed when commits are slow (a large database, a loaded machine)
+MAX_INTERVAL_S = 10.0
 
 
 def _stderr(message: str) -> None:
@@ -293,7 +295,8 @@ class StoreWriter:
         if seg is None:
             return False
         now = time.monotonic()
-        interval = max(self.flush_every_s, 25 * self._hold_s)  # the database stays free >= ~96% of the time
+        # the database stays free >= ~96 % of the time, and rows wait at most MAX_INTERVAL_S
+        interval = max(self.flush_every_s, min(25 * self._hold_s, MAX_INTERVAL_S))
         if seg.rows < self.flush_every_n and now - self._last_seal < interval:
             return False
         if self._queue:  # the thread is still writing (or waiting for the lock): let this segment grow
@@ -374,7 +377,7 @@ class StoreWriter:
 
     # --- the writer thread ------------------------------------------------------------------------
     def _run_thread(self) -> None:
-        backoff = 0.02
+        backoff = 0.005
         while True:
             with self._cv:
                 while not self._queue and not self._stopping:
@@ -393,10 +396,12 @@ class StoreWriter:
                             self._busy_since = time.monotonic()
                     self._cv.notify_all()
                     self._cv.wait(backoff * (0.5 + _jitter()))
-                    backoff = min(backoff * 2, 0.25 if is_lock_error(e) else 2.0)
+                    # a failed attempt on a locked file costs nothing to readers: retry often, to slip
+                    # in between readers that come and go; other failures back off to 2 s
+                    backoff = min(backoff * 2, 0.05 if is_lock_error(e) else 2.0)
                 self._tell_if_long_busy()
                 continue
-            backoff = 0.02
+            backoff = 0.005
             for seg in batch:
                 seg.delete()
             with self._cv:
