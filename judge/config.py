@@ -67,11 +67,34 @@ class ModelSpec(BaseModel):
     recordings: str | None = None
     # a short name for tables; defaults to the model string
     label: str | None = None
+    # judges that report a confidence (builtin/judge, cascade): below this the verdict is an explicit
+    # `unsure` record (excluded from rates); in a cascade, a stage below it passes the item on
+    abstain_below: float | None = Field(default=None, gt=0, lt=1)
+    # model: cascade only — the judges tried in order (docs/judges.md, "Cascade"), and the share of
+    # confidently decided items also sent to the next stage to measure agreement
+    stages: tuple[ModelSpec, ...] = ()
+    audit: float = Field(default=0.0, ge=0, le=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _cascade_shorthand(cls, data: Any) -> Any:
+        """`cascade: [a, b]` means `model: cascade, stages: [a, b]`; a stage may be a model string."""
+        if isinstance(data, dict):
+            if "cascade" in data and "model" not in data:
+                data = {
+                    **{k: v for k, v in data.items() if k != "cascade"},
+                    "model": "cascade",
+                    "stages": data["cascade"],
+                }
+            stages = data.get("stages")
+            if isinstance(stages, list | tuple):
+                data = {**data, "stages": [{"model": st} if isinstance(st, str) else st for st in stages]}
+        return data
 
     @field_validator("model")
     @classmethod
     def _known_provider(cls, v: str) -> str:
-        return check_model_string(v)
+        return v if v == "cascade" else check_model_string(v)
 
     @field_validator("api_key_env")
     @classmethod
@@ -109,6 +132,24 @@ class ModelSpec(BaseModel):
             raise ValueError("a replay/ model needs 'recordings': a JSONL of recorded responses")
         return self
 
+    @model_validator(mode="after")
+    def _cascade_fields(self) -> ModelSpec:
+        if self.provider == "cascade":
+            if len(self.stages) < 2:
+                raise ValueError(
+                    "a cascade needs at least two stages (e.g. stages: [builtin/judge, openai/gpt-4o-mini])"
+                )
+            if any(st.provider == "cascade" for st in self.stages):
+                raise ValueError("a cascade stage cannot itself be a cascade")
+        elif self.stages or self.audit:
+            raise ValueError("'stages' and 'audit' are only valid for model: cascade")
+        if self.abstain_below is not None and self.provider not in ("builtin", "cascade"):
+            raise ValueError(
+                "abstain_below needs a judge that reports a confidence (builtin/judge, or a cascade); "
+                f"{self.model} reports none"
+            )
+        return self
+
     @property
     def provider(self) -> str:
         return self.model.split("/", 1)[0]
@@ -119,6 +160,8 @@ class ModelSpec(BaseModel):
 
     @property
     def name(self) -> str:
+        if self.label is None and self.stages:
+            return "cascade(" + " > ".join(st.name for st in self.stages) + ")"
         return self.label or self.model
 
     def identity(self) -> dict[str, Any]:
@@ -130,6 +173,9 @@ class ModelSpec(BaseModel):
             "system_prompt": self.system_prompt,
             "recordings": self.recordings,
             "judge_mode": self.judge_mode,
+            # only when set, so the keys of configs without them stay as they were
+            **({"abstain_below": self.abstain_below} if self.abstain_below is not None else {}),
+            **({"stages": [st.identity() for st in self.stages], "audit": self.audit} if self.stages else {}),
         }
 
     @property

@@ -180,6 +180,12 @@ def _started_at(db_path: Path, run_id: str) -> Any:
     return rows[0][0] if rows else None
 
 
+def _finished_at(db_path: Path, run_id: str) -> Any:
+    with read_connection(db_path) as con:
+        rows = fetch(con, "SELECT finished_at FROM runs WHERE run_id = ?", [run_id])
+    return rows[0][0] if rows else None
+
+
 def _open_items(db_path: Path, run_id: str) -> dict[str, int]:
     with read_connection(db_path) as con:
         rows = fetch(
@@ -237,6 +243,8 @@ def execute(
         run_id, resumed = _choose_run(plan, new_run=new_run, run_id=run_id)
         writer.bind_run(run_id)
         started = (_started_at(db_path, run_id) if resumed else None) or utcnow()
+        # a rerun that finds nothing to do keeps the time the run's work last finished
+        before = (_open_items(db_path, run_id), _finished_at(db_path, run_id)) if resumed else None
         _write_run_header(writer, plan, run_id, started)
         ctx = RunContext(
             run_id,
@@ -265,7 +273,10 @@ def execute(
             counts = _open_items(db_path, run_id)
             if status == "complete" and (counts["response_errors"] or counts["verdict_errors"]):
                 status, reason = "incomplete", "some items ended as errors (the summary says which a rerun retries)"
-            writer.write_now("runs", [_runs_row(plan, run_id, status, reason, started_at=started, finished=True)])
+            row = _runs_row(plan, run_id, status, reason, started_at=started, finished=True)
+            if before is not None and before[0] == counts and before[1] is not None:
+                row["finished_at"] = before[1]
+            writer.write_now("runs", [row])
     if status == "aborted":
         raise RunAborted(reason)
     remote = [m.spec.model for m in plan.models if not m.offline]

@@ -65,14 +65,18 @@ def print_summary(outcome: Any) -> None:
     """Rates per target × judge (a table that stays whole at 80 columns), errors by kind, where to look next."""
     from judge.analysis.summary import error_kinds, pct, run_summary
     from judge.cli.output import Col, cell, console, print_table, styled
+    from judge.judging.cascade_stats import cascade_stats, unsure_counts, unsure_in_errors
     from judge.store.db import read_connection
     from judge.tiers import TIERS
 
     with read_connection(outcome.db_path) as con:
         rows = run_summary(con, outcome.run_id)
+        unsure, unsure_counted_as_error = unsure_counts(con, outcome.run_id), unsure_in_errors(con)
+        cascades = cascade_stats(con, outcome.run_id)
         errors = error_kinds(con, outcome.run_id)
     cols = [Col("target"), Col("judge"), Col("n", "number"), Col("violation", "number")]
-    cols += [Col("over-defl.", "number"), Col("F/P/R/D", "number"), Col("blocked", "number"), Col("errors", "number")]
+    cols += [Col("over-defl.", "number"), Col("F/P/R/D", "number"), Col("blocked", "number")]
+    cols += [Col("unsure", "number"), Col("errors", "number")]
     body = [
         [
             r.target,
@@ -82,7 +86,8 @@ def print_summary(outcome: Any) -> None:
             f"{pct(r.over_deflection_rate)}\n{r.over_deflections}/{r.n_safe}",
             "/".join(str(r.tiers[t]) for t in TIERS),
             str(r.tiers["blocked"]),
-            cell(r.errors, "red") if r.errors else "0",
+            cell(n_unsure, "yellow") if (n_unsure := unsure.get((r.target, r.judge), 0)) else "0",
+            cell(n_err, "red") if (n_err := r.errors - n_unsure if unsure_counted_as_error else r.errors) else "0",
         ]
         for r in rows
     ]
@@ -93,6 +98,9 @@ def print_summary(outcome: Any) -> None:
     )
     out = console()
     print_table(out, cols, body, title=title, caption=caption)
+    for c in cascades:
+        for line in c.lines():
+            out.print(cell(line))
     if outcome.reason:
         out.print(styled((f"{outcome.status}:", "yellow"), f" {outcome.reason}"))
     for line in error_advice(errors):
@@ -104,7 +112,8 @@ def print_summary(outcome: Any) -> None:
     )
     out.print(f"Remote model calls this invocation: {outcome.remote_calls} (cost ${outcome.cost_usd:.4f}{unpriced})")
     out.print(
-        "Rates exclude items that ended in error (counted in 'errors'); blocked responses count as the policy says."
+        "Rates exclude items that ended in error (counted in 'errors') and abstentions (judge unsure, counted in "
+        "'unsure'); blocked responses count as the policy says."
     )
     if outcome.offline_providers:
         out.print(f"Offline providers used: {', '.join(outcome.offline_providers)}")

@@ -126,6 +126,10 @@ def run_nightly(
         if baseline_id is None:
             baseline_id = previous_complete_run(con, cfg.name, run_id)
         after = load_numbers(con, run_id, judge_name)
+        from judge.judging.cascade_stats import cascade_stats, unsure_counts
+
+        summary.unsure = sum(n for (_, j), n in unsure_counts(con, run_id).items() if j == judge_name)
+        summary.cascade_lines = [line for c in cascade_stats(con, run_id) for line in c.lines()]
         before = None
         if baseline_id is not None:
             if judge_name in _judges_of(con, baseline_id):

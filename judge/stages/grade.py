@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -42,7 +43,7 @@ def cache_key(judge: JudgeModel, rubric_version: str, prompt_hash: str, response
 
 
 def _load_work(ctx: RunContext) -> tuple[list[tuple[str, str, str]], set[tuple[str, str]]]:
-    statuses = ("ok",) if ctx.retry_errors else ("ok", "error")
+    statuses = ("ok", "unsure") if ctx.retry_errors else ("ok", "unsure", "error")
     # rows still in the journal (the database may be held by a reader): read before the database
     pending_responses = ctx.writer.pending_rows("responses")
     pending_verdicts = ctx.writer.pending_rows("verdicts")
@@ -186,4 +187,7 @@ def store_verdict(
         "reused_from": reused_from,
         "created_at": utcnow(),
     }
+    if res.decided_by is not None or res.cascade is not None:
+        row["decided_by"] = res.decided_by
+        row["cascade"] = json.dumps(res.cascade, sort_keys=True) if res.cascade is not None else None
     ctx.writer.add("verdicts", row)
