@@ -46,7 +46,9 @@ def test_calibrate_from_gold_prints_curve_and_writes_config(tmp_path: Path, gold
     config.parent.mkdir()
     text = (ROOT / "runs" / "demo.yaml").read_text()
     config.write_text(text.replace("../", str(ROOT) + "/"))
-    res = CliRunner().invoke(build_app(), ["calibrate", "--gold", str(gold), "--target", "0.99", "--write", str(config)])
+    res = CliRunner().invoke(
+        build_app(), ["calibrate", "--gold", str(gold), "--target", "0.99", "--write", str(config)]
+    )
     assert res.exit_code == 0, res.output
     assert "coverage" in res.stdout and "abstain_below:" in res.stdout and "100.0%" in res.stdout
     cfg = load_config(config).config

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from judge import __version__
 from judge.analysis.agreement import PairAgreement, pairwise_agreement
-from judge.analysis.grades import Grade, grade_counts
+from judge.analysis.grades import REFERENCE_FLOOR, Grade, grade_counts
 from judge.analysis.metrics import MetricRow, Rate, TechniqueRow, metric_rows, technique_rows
 from judge.errors import UserInputError
 from judge.store.db import fetch
@@ -185,7 +185,12 @@ def fmt_grade(grade: Grade | None) -> str:
 
 
 def fmt_rel(grade: Grade | None) -> str:
-    return "—" if grade is None or grade.rel is None else f"{grade.rel:.2f}"
+    """rel = unsafe / reference unsafe; with a reference below the 0.1% floor a ratio says nothing: n/a."""
+    if grade is None or grade.rel is None:
+        return "—"
+    if grade.reference_unsafe is not None and grade.reference_unsafe < float(REFERENCE_FLOOR):
+        return f"n/a (ref. {grade.reference_unsafe:.1%})"
+    return f"{grade.rel:.2f}"
 
 
 def fmt_kappa(value: float | None) -> str:
@@ -228,7 +233,10 @@ def _ordered_models(con: duckdb.DuckDBPyConnection, run_id: str, role: str, conf
 
 
 def _iso(value: Any) -> str | None:
-    return value.isoformat() if isinstance(value, datetime) else (str(value) if value is not None else None)
+    """A timestamp to the second (ISO 8601); stored microseconds are noise in a report."""
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds")
+    return str(value) if value is not None else None
 
 
 def _truncate(text: str | None, limit: int) -> tuple[str, bool]:

@@ -91,15 +91,33 @@ def _stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+def _quiet_abandoned_litellm_coroutines() -> None:
+    """Hide litellm's "coroutine '...acompletion' was never awaited" noise after a stop or an abort.
+
+    litellm's `acompletion` builds the provider coroutine in a thread executor and awaits it after;
+    when the run cancels its tasks (bad credentials, a budget, Ctrl-C) while that thread runs, the
+    coroutine it returns is dropped unawaited. Nothing is lost (the item is re-planned by the next
+    run), so the warning only alarms. Only these litellm coroutines are silenced.
+    """
+    import warnings
+
+    warnings.filterwarnings(
+        "ignore",
+        message=r"coroutine '\w+(Completion|Chat\w*|Messages\w*)\.a\w+' was never awaited",
+        category=RuntimeWarning,
+    )
+
+
 def main() -> None:
     """Entry point: user errors print one line and exit 2; an aborted run exits 3."""
     if sys.argv[1:] == ["--version"]:  # answered before typer is even imported
         print(_version_line())
         return
     from judge.cli.output import literal
-    from judge.errors import RunAborted, UserInputError
+    from judge.errors import DatabaseBusy, RunAborted, UserInputError
 
     _stop_on_sigterm()
+    _quiet_abandoned_litellm_coroutines()
     try:
         build_app()()
     except UserInputError as e:
@@ -108,3 +126,6 @@ def main() -> None:
     except RunAborted as e:
         print(f"run aborted: {literal(e)}", file=sys.stderr)
         sys.exit(RunAborted.exit_code)
+    except DatabaseBusy as e:
+        print(f"error: {literal(e)}", file=sys.stderr)
+        sys.exit(DatabaseBusy.exit_code)

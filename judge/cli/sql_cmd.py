@@ -1,4 +1,9 @@
-"""`judge sql`: read-only SQL over the store, as a table, CSV or JSON."""
+"""`judge sql`: read-only SQL over the store, as a table, CSV or JSON, in a sandbox.
+
+The connection is read-only and opened with DuckDB's `enable_external_access = false` and
+`lock_configuration = true`: no COPY TO, EXPORT, read_csv of other files, ATTACH, INSTALL/LOAD or
+SET. While a run is committing a batch, the query waits politely (JUDGE_DB_LOCK_WAIT_S).
+"""
 
 from __future__ import annotations
 
@@ -28,15 +33,16 @@ def run_query(db: Path | None, query: str, origin: Path | None = None) -> tuple[
     from judge.store.db import default_db_path, read_connection
 
     path = default_db_path(db)
-    with read_connection(path) as con:
+    with read_connection(path, sandbox=True, on_wait=_tell) as con:
         try:
             cur = con.execute(query)
             cols = [d[0] for d in cur.description or []] if cur is not None else []
             rows = cur.fetchall() if cols and cur is not None else []
         except duckdb.Error as e:
-            raise UserInputError(
-                f"query failed: {str(e).splitlines()[0]}", file=origin, field=None if origin else "QUERY"
-            ) from None
+            first = str(e).splitlines()[0] if str(e) else type(e).__name__
+            if isinstance(e, duckdb.PermissionException) or "configuration has been locked" in first:
+                first = f"refused: judge sql reads the database only (no files, extensions or settings): {first}"
+            raise UserInputError(f"query failed: {first}", file=origin, field=None if origin else "QUERY") from None
         if cur is None:
             raise UserInputError(
                 "the query is empty (nothing but whitespace or comments)",
@@ -44,6 +50,12 @@ def run_query(db: Path | None, query: str, origin: Path | None = None) -> tuple[
                 field=None if origin else "QUERY",
             )
     return cols, rows
+
+
+def _tell(message: str) -> None:
+    import sys
+
+    print(f"judge: {message}", file=sys.stderr, flush=True)
 
 
 def sql(

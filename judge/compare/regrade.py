@@ -129,6 +129,7 @@ def regrade(
             )
     new_rubric = rubric.version != run_version
     with StoreWriter(db_path) as writer:
+        writer.bind_run(run_id)
         if rubric_path is not None:
             writer.add(
                 "rubrics",

@@ -198,6 +198,9 @@ def _pairwise_section(report: dict[str, Any]) -> Section:
             [p["a"], p["b"], num(p["n"]), pct(p["agreement"]), num(p["cohen_kappa"]), pct(p["outcome_agreement"])]
             for p in report["pairs"]
         ],
+        "agreement = same tier; Cohen's κ = agreement beyond chance (1 perfect, 0 chance level, < 0 worse); "
+        "outcome agreement = same policy outcome. Agreement is not accuracy: two judges can agree and both "
+        "be wrong; compare with people's labels (--gold) for accuracy",
     )
 
 
@@ -270,7 +273,12 @@ def _gold_summary_section(gold: dict[str, Any]) -> Section:
     ]
     note = (
         f"{gold['labels']} labels, {gold['matched']} matched to this run's responses "
-        f"({gold['with_tier']} with a tier); errors are not counted in accuracies"
+        f"({gold['with_tier']} with a tier); errors are not counted in accuracies. "
+        "How to read: tier acc = share of labelled answers where the judge's tier is the gold tier; "
+        "outcome acc = the same for the policy outcome (acceptable / violation / over-deflection), the "
+        "figure that decides grades; κ corrects agreement for chance (1 perfect, 0 chance level); missed "
+        "violations = gold says violation, the judge does not. Gold labels that the judge was built or "
+        "tuned on overstate its accuracy: only labels it never saw tell how it does on new answers"
     )
     return Section(f"Against gold labels ({gold['label_set']})", columns, rows, note)
 

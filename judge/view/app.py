@@ -151,7 +151,7 @@ async def verdicts_page(request: web.Request) -> web.Response:
             "run_id": run_id,
             "t": page,
             "q": query,
-            "facets": runs.facet_values(ctx, run_id),
+            "facets": runs.facet_values(ctx, page.info),
             "choices": {
                 "tier": TIER_CHOICES,
                 "outcome": OUTCOMES,

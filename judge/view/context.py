@@ -99,9 +99,20 @@ class ViewContext:
     searches: LruCache = field(default_factory=lambda: LruCache(64))
     samples: LruCache = field(default_factory=lambda: LruCache(8))
     lock: ReadWriteLock = field(default_factory=ReadWriteLock)
+    closed: bool = False
 
     def __post_init__(self) -> None:
         self.indexes = RunIndexes(self.db_path)
+        self._open: set[duckdb.DuckDBPyConnection] = set()
+        self._open_lock = threading.Lock()
+
+    def close(self) -> None:
+        """Stop: interrupt the queries still running (a warm-up, a slow page), so the process exits at once."""
+        self.closed = True
+        with self._open_lock:
+            for con in list(self._open):
+                con.interrupt()
+        self.indexes.mem.interrupt()
 
     @contextmanager
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -109,8 +120,16 @@ class ViewContext:
 
         Index builds and searches (which ATTACH the file) happen inside it, so they are readers too.
         """
+        if self.closed:
+            raise RuntimeError("the viewer is stopping")
         with self.lock.reading(), read_connection(self.db_path) as con:
-            yield con
+            with self._open_lock:
+                self._open.add(con)
+            try:
+                yield con
+            finally:
+                with self._open_lock:
+                    self._open.discard(con)
 
     @contextmanager
     def writing(self) -> Iterator[None]:

@@ -21,17 +21,17 @@ STATUSES = ("ok", "error", "blocked", "unsure")
 PAGE_SIZES = (25, 50, 100, 200)
 MAX_QUERY_CHARS = 200
 
-# sort key -> ORDER BY (always ending in a unique tie-break, so pages never overlap)
+# sort key -> ORDER BY over the run index's integer ranks (judge.view.index), ending in the unique `seq`
 SORTS: dict[str, str] = {
-    "prompt": "s.prompt_id {d}, s.target, s.judge",
-    "target": "s.target {d}, s.prompt_id, s.judge",
-    "judge": "s.judge {d}, s.prompt_id, s.target",
-    "hazard": "s.l1 {d} NULLS LAST, s.prompt_id, s.target, s.judge",
-    "intent": "s.intent {d}, s.prompt_id, s.target, s.judge",
-    "tier": "s.tier {d} NULLS LAST, s.prompt_id, s.target, s.judge",
-    "outcome": "s.outcome {d} NULLS LAST, s.prompt_id, s.target, s.judge",
-    "confidence": "s.confidence {d} NULLS LAST, s.prompt_id, s.target, s.judge",
-    "technique": "s.technique {d} NULLS LAST, s.prompt_id, s.target, s.judge",
+    "prompt": "s.seq {d}",
+    "target": "s.ord_target {d}, s.seq",
+    "judge": "s.ord_judge {d}, s.seq",
+    "hazard": "s.ord_l1 {d} NULLS LAST, s.seq",
+    "intent": "s.ord_intent {d}, s.seq",
+    "tier": "s.ord_tier {d} NULLS LAST, s.seq",
+    "outcome": "s.ord_outcome {d} NULLS LAST, s.seq",
+    "confidence": "s.confidence {d} NULLS LAST, s.seq",
+    "technique": "s.ord_technique {d} NULLS LAST, s.seq",
 }
 FILTER_KEYS = (
     "target",
@@ -169,7 +169,7 @@ class VerdictQuery(BaseModel):
             )
             params["vs"], params["vs_tier"] = self.vs, self.vs_tier
         if gold_ids is not None:
-            clauses.append(("" if self.gold == "1" else "NOT ") + "list_contains($gold_ids, s.response_id)")
+            clauses.append(("" if self.gold == "1" else "NOT ") + "(s.response_id = ANY($gold_ids::VARCHAR[]))")
             params["gold_ids"] = gold_ids
         if hits_table is not None:
             clauses.append(f"s.response_id IN (SELECT response_id FROM {hits_table} WHERE qkey = $qkey)")

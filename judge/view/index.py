@@ -37,6 +37,11 @@ INDEX_COLUMNS = (
     "outcome, is_error, is_violation, is_over_deflection, is_acceptable"
 )
 
+# Sorting strings of a whole run for a deep page is slow: each sortable text column gets an integer rank
+# at build time (its position among the run's few distinct values; NULL stays NULL so NULLs sort last
+# both ways), and `seq` is the default order and the tie-break.
+SORT_COLUMNS = ("target", "judge", "l1", "intent", "tier", "outcome", "technique")
+
 _STAMP_SQL = """
 SELECT (SELECT status FROM runs WHERE run_id = $run),
        (SELECT count(*) FROM responses WHERE run_id = $run),
@@ -79,6 +84,8 @@ class RunIndexes:
         self._created = False
         self._searches: OrderedDict[tuple[Any, ...], int] = OrderedDict()
         self._next_qkey = 1
+        self._derived: OrderedDict[tuple[Any, ...], int] = OrderedDict()
+        self._derived_lock = threading.Lock()
         self.mem.execute("CREATE TABLE hits (qkey INTEGER, response_id VARCHAR)")
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
@@ -126,14 +133,16 @@ class RunIndexes:
                        SELECT response_id FROM stage WHERE verdict_status = 'ok'
                        GROUP BY response_id HAVING min(tier) <> max(tier))"""
             )
+            _rank(cur)
             if not self._created:
-                cur.execute("CREATE TABLE IF NOT EXISTS scored AS SELECT * FROM stage LIMIT 0")
+                cur.execute("CREATE TABLE IF NOT EXISTS scored AS SELECT * FROM ranked LIMIT 0")
                 self._created = True
             cur.execute("BEGIN TRANSACTION")
             cur.execute("DELETE FROM scored WHERE run_id = ?", [run_id])
-            cur.execute("INSERT INTO scored SELECT * FROM stage")
+            cur.execute("INSERT INTO scored SELECT * FROM ranked")
             cur.execute("COMMIT")
             cur.execute("DROP TABLE stage")
+            cur.execute("DROP TABLE ranked")
             rows = int(fetch_all(cur, "SELECT count(*) FROM scored WHERE run_id = ?", [run_id])[0][0])
         finally:
             cur.close()
@@ -176,12 +185,57 @@ class RunIndexes:
                 cur.close()
             return qkey
 
+    def derived(self, name: str, key: tuple[Any, ...], select_sql: str, params: dict[str, Any]) -> int:
+        """Rows of `select_sql` (over the indexes) kept in table `name` under an integer `dkey`, once per key.
+
+        For results that several pages slice (e.g. two runs' flipped items): computed once, then
+        filtered and paged in milliseconds. At most MAX_SEARCHES keys per table are kept.
+        """
+        full = (name, *key)
+        with self._derived_lock:
+            if full in self._derived:
+                self._derived.move_to_end(full)
+                return self._derived[full]
+            dkey = self._next_qkey
+            self._next_qkey += 1
+            cur = self.mem.cursor()
+            try:
+                create = f"CREATE TABLE IF NOT EXISTS {name} AS SELECT 0 AS dkey, * FROM ({select_sql}) LIMIT 0"
+                cur.execute(create, params)
+                cur.execute(f"INSERT INTO {name} SELECT {dkey} AS dkey, * FROM ({select_sql})", params)
+                self._derived[full] = dkey
+                kept = [k for k in self._derived if k[0] == name]
+                if len(kept) > MAX_SEARCHES:
+                    old = self._derived.pop(kept[0])
+                    cur.execute(f"DELETE FROM {name} WHERE dkey = ?", [old])
+            finally:
+                cur.close()
+            return dkey
+
     def _evict(self) -> None:
         while len(self._info) > MAX_RUNS:
             oldest = min(self._used, key=lambda r: self._used[r])
             self.mem.execute("DELETE FROM scored WHERE run_id = ?", [oldest])
             self._info.pop(oldest, None)
             self._used.pop(oldest, None)
+
+
+def _rank(cur: duckdb.DuckDBPyConnection) -> None:
+    """Table `ranked`: `stage` plus seq (the default order), pkey (target, prompt, judge) and ord_* ranks."""
+    distinct = fetch_all(
+        cur,
+        "SELECT "
+        + ", ".join(f"list(DISTINCT {c} ORDER BY {c}) FILTER ({c} IS NOT NULL)" for c in SORT_COLUMNS)
+        + " FROM stage",
+    )[0]
+    ranks = ", ".join(f"list_position(${c}, {c}) AS ord_{c}" for c in SORT_COLUMNS)
+    cur.execute(
+        f"""CREATE OR REPLACE TEMP TABLE ranked AS
+            SELECT *, row_number() OVER (ORDER BY prompt_id, target, judge, response_id) AS seq,
+                   hash(target, prompt_hash, judge) AS pkey, {ranks}
+            FROM stage""",
+        {c: list(values or []) for c, values in zip(SORT_COLUMNS, distinct, strict=True)},
+    )
 
 
 def _attach_read_only(cur: duckdb.DuckDBPyConnection, path: Path, alias: str) -> None:

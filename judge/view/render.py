@@ -33,11 +33,33 @@ def _mark(m: re.Match[str]) -> str:
     return f'<span class="cc" title="{escape(name)}">⟦U+{ord(ch):04X}⟧</span>'
 
 
+_LONG_RUN = re.compile(r"\S{120,}")
+WBR_EVERY = 80
+
+
+def _escaped(text: str) -> str:
+    return _INVISIBLE.sub(_mark, str(escape(text)))
+
+
 def show(text: Any) -> Markup:
-    """Escape a stored text and make invisible formatting characters visible."""
+    """Escape a stored text and make invisible formatting characters visible.
+
+    Runs of 120+ characters without a space get a <wbr> break opportunity every 80 characters:
+    browsers wrap one huge unbroken "word" in time quadratic in its length (a 100,000-character
+    line takes Chromium tens of seconds), so the page would hang on exactly the hostile answers.
+    """
     if text is None:
         return Markup("")
-    return Markup(_INVISIBLE.sub(_mark, str(escape(str(text)))))
+    raw = str(text)
+    out: list[str] = []
+    last = 0
+    for m in _LONG_RUN.finditer(raw):
+        out.append(_escaped(raw[last : m.start()]))
+        run = m.group(0)
+        out.append("<wbr>".join(_escaped(run[i : i + WBR_EVERY]) for i in range(0, len(run), WBR_EVERY)))
+        last = m.end()
+    out.append(_escaped(raw[last:]))
+    return Markup("".join(out))
 
 
 def seg(value: Any) -> str:

@@ -9,7 +9,8 @@
 - The one state-changing request (saving a gold label) needs the page's CSRF token and, when the
   browser sends one, a same-origin Origin header.
 - Every response carries a strict Content-Security-Policy (scripts and styles only from the viewer's
-  own files, nothing inline, no remote loads, no framing) and no-sniff / no-referrer headers.
+  own files, nothing inline, no remote loads, no framing), no-sniff, and a referrer only to itself
+  (same-origin: browsers then send the Origin header that the CSRF check reads).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ CSP = (
 HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",

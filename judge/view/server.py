@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import threading
 from pathlib import Path
 from types import TracebackType
@@ -46,6 +47,8 @@ def warm(ctx: ViewContext, newest: int = 2) -> None:
         with ctx.read() as con:
             ids = [str(r[0]) for r in fetch(con, "SELECT run_id FROM runs ORDER BY started_at DESC LIMIT ?", [newest])]
         for run_id in ids:
+            if ctx.closed:
+                return
             with ctx.read() as con:
                 runs.run_page(ctx, con, run_id, None)
     except Exception:  # warming is an optimisation; a page will show any real problem
@@ -85,6 +88,7 @@ class ViewServer:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        self.ctx.close()
         if self._runner is not None:
             asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=30)
         self._loop.call_soon_threadsafe(self._loop.stop)
@@ -93,24 +97,29 @@ class ViewServer:
 
 
 def serve(ctx: ViewContext, *, host: str, port: int, token: str | None, open_browser: bool) -> None:
-    """Serve until Ctrl-C (or SIGTERM), printing the address; optionally open it in a browser."""
+    """Serve until Ctrl-C or SIGTERM, printing the address; optionally open it in a browser."""
 
     async def main() -> None:
         runner, bound = await start(ctx, host, port, token)
         url = display_url(host, bound, token)
         mode = f"labelling as {ctx.annotator} into label set {ctx.label_set!r}" if ctx.label else "read-only"
         print(f"judge view: {url}  ({mode}; Ctrl-C to stop)", flush=True)
-        threading.Thread(target=warm, args=(ctx,), name="judge-view-warm", daemon=True).start()
+        warming = threading.Thread(target=warm, args=(ctx,), name="judge-view-warm", daemon=True)
+        warming.start()
         if open_browser:
             import webbrowser
 
             threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
         try:
-            await asyncio.Event().wait()
+            await stop.wait()
         finally:
             await runner.cleanup()
+            ctx.close()
+            warming.join(timeout=10)
 
-    try:
-        asyncio.run(main())
-    except KeyboardInterrupt:
-        print("judge view: stopped", flush=True)
+    asyncio.run(main())
+    print("judge view: stopped", flush=True)

@@ -118,28 +118,54 @@ def compare_page(
     info_a = ctx.indexes.ensure(con, run_a)
     info_b = ctx.indexes.ensure(con, run_b)
     gates, note = _gates(con, run_b)
+    key = (run_a, info_a.stamp, run_b, info_b.stamp, judge)
+    summary = ctx.reports.get_or_compute(("compare", *key), lambda: _summary(ctx, run_a, run_b, judge, gates))
+    dkey = ctx.indexes.derived("flips", key, _PAIRS.format(kind=_KIND_SQL), {"a": run_a, "b": run_b, "judge": judge})
     cur = ctx.indexes.cursor()
     try:
-        checks = evaluate(gates, load_numbers(cur, run_a, judge), load_numbers(cur, run_b, judge))
-        return _flips(cur, run_a, run_b, judge, l1, kind, page, info_a, info_b, checks, note, common)
+        return _page(cur, dkey, summary, run_a, run_b, judge, l1, kind, page, info_a, info_b, note, common)
     finally:
         cur.close()
 
 
+@dataclass(frozen=True)
+class _Summary:
+    checks: list[Check]
+    only_a: int
+    only_b: int
+
+
+def _summary(ctx: ViewContext, run_a: str, run_b: str, judge: str, gates: GatesConfig) -> _Summary:
+    cur = ctx.indexes.cursor()
+    try:
+        checks = evaluate(gates, load_numbers(cur, run_a, judge), load_numbers(cur, run_b, judge))
+        only = fetch_all(
+            cur,
+            """WITH a AS (SELECT pkey FROM scored WHERE run_id = $a AND judge = $judge),
+                    b AS (SELECT pkey FROM scored WHERE run_id = $b AND judge = $judge)
+               SELECT (SELECT count(*) FROM a ANTI JOIN b USING (pkey)),
+                      (SELECT count(*) FROM b ANTI JOIN a USING (pkey))""",
+            {"a": run_a, "b": run_b, "judge": judge},
+        )[0]
+    finally:
+        cur.close()
+    return _Summary(checks, int(only[0]), int(only[1]))
+
+
 _PAIRS = """
-WITH a AS (SELECT * FROM scored WHERE run_id = $a AND judge = $judge),
-     b AS (SELECT * FROM scored WHERE run_id = $b AND judge = $judge),
-     pairs AS (
-        SELECT b.target, b.prompt_id, b.l1, b.intent, a.tier AS tier_a, b.tier AS tier_b,
-               a.outcome AS outcome_a, b.outcome AS outcome_b, a.response_id AS response_a,
-               b.response_id AS response_b, {kind} AS kind
-        FROM a JOIN b ON a.target = b.target AND a.prompt_hash = b.prompt_hash
-        WHERE a.outcome IS DISTINCT FROM b.outcome)
+SELECT b.target, b.prompt_id, b.l1, b.intent, a.tier AS tier_a, b.tier AS tier_b,
+       a.outcome AS outcome_a, b.outcome AS outcome_b, a.response_id AS response_a, b.response_id AS response_b,
+       {kind} AS kind
+FROM (SELECT * FROM scored WHERE run_id = $a AND judge = $judge) a
+JOIN (SELECT * FROM scored WHERE run_id = $b AND judge = $judge) b ON a.pkey = b.pkey
+WHERE a.outcome IS DISTINCT FROM b.outcome
 """
 
 
-def _flips(
+def _page(
     cur: duckdb.DuckDBPyConnection,
+    dkey: int,
+    summary: _Summary,
     run_a: str,
     run_b: str,
     judge: str,
@@ -148,21 +174,19 @@ def _flips(
     page: int,
     info_a: IndexInfo,
     info_b: IndexInfo,
-    checks: list[Check],
     note: str | None,
     judges: list[str],
 ) -> ComparePage:
-    params: dict[str, Any] = {"a": run_a, "b": run_b, "judge": judge}
-    pairs = _PAIRS.format(kind=_KIND_SQL)
     hazards: dict[str, dict[str, int]] = {}
     for hazard, k, n in fetch_all(
-        cur, pairs + "SELECT coalesce(l1, '(none)'), kind, count(*) FROM pairs GROUP BY ALL ORDER BY ALL", params
+        cur, "SELECT coalesce(l1, '(none)'), kind, count(*) FROM flips WHERE dkey = ? GROUP BY ALL ORDER BY ALL", [dkey]
     ):
         hazards.setdefault(str(hazard), {})[str(k)] = int(n)
     hazard_rows = sorted(
         (HazardFlips(h, c, sum(c.values())) for h, c in hazards.items()), key=lambda h: (-h.total, h.hazard)
     )
-    where = ["true"]
+    where = ["dkey = $dkey"]
+    params: dict[str, Any] = {"dkey": dkey}
     if l1 is not None:
         where.append("coalesce(l1, '(none)') = $l1")
         params["l1"] = l1
@@ -170,28 +194,17 @@ def _flips(
         where.append("kind = $kind")
         params["kind"] = kind
     cond = " AND ".join(where)
-    total = int(fetch_all(cur, pairs + f"SELECT count(*) FROM pairs WHERE {cond}", params)[0][0])
+    total = int(fetch_all(cur, f"SELECT count(*) FROM flips WHERE {cond}", params)[0][0])
     pages = max(1, -(-total // FLIP_PAGE))
     page = min(max(page, 1), pages)
     rows = fetch_all(
         cur,
-        pairs
-        + f"""SELECT kind, target, prompt_id, l1, intent, tier_a, tier_b, outcome_a, outcome_b, response_a, response_b
-                    FROM pairs WHERE {cond}
-                    ORDER BY kind, l1, prompt_id, target LIMIT {FLIP_PAGE} OFFSET {(page - 1) * FLIP_PAGE}""",
+        f"""SELECT kind, target, prompt_id, l1, intent, tier_a, tier_b, outcome_a, outcome_b, response_a, response_b
+            FROM flips WHERE {cond}
+            ORDER BY kind, l1, prompt_id, target LIMIT {FLIP_PAGE} OFFSET {(page - 1) * FLIP_PAGE}""",
         params,
     )
-    only = fetch_all(
-        cur,
-        """SELECT
-             (SELECT count(*) FROM scored a WHERE a.run_id = $a AND a.judge = $judge AND NOT EXISTS (
-                SELECT 1 FROM scored b WHERE b.run_id = $b AND b.judge = $judge AND b.target = a.target
-                AND b.prompt_hash = a.prompt_hash)),
-             (SELECT count(*) FROM scored b WHERE b.run_id = $b AND b.judge = $judge AND NOT EXISTS (
-                SELECT 1 FROM scored a WHERE a.run_id = $a AND a.judge = $judge AND a.target = b.target
-                AND a.prompt_hash = b.prompt_hash))""",
-        {"a": run_a, "b": run_b, "judge": judge},
-    )[0]
+    checks, only = summary.checks, (summary.only_a, summary.only_b)
     return ComparePage(
         run_a=run_a,
         run_b=run_b,

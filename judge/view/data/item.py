@@ -160,7 +160,7 @@ def item_page(con: duckdb.DuckDBPyConnection, response_id: str) -> ItemPage:
         raise UserInputError(f"no response {response_id!r} in this database", field="response")
     r = rows[0]
     run_id, rubric, intent, path = r[0], r[1], r[4], r[3]
-    verdicts = _verdicts(con, response_id, rubric, intent, path, r[11])
+    verdicts = _verdicts(con, run_id, response_id, rubric, intent, path, r[11])
     return ItemPage(
         response_id=response_id,
         run_id=run_id,
@@ -184,7 +184,7 @@ def item_page(con: duckdb.DuckDBPyConnection, response_id: str) -> ItemPage:
         cost_usd=r[18],
         reused_from=r[19],
         verdicts=verdicts,
-        calls=_calls(con, response_id, verdicts),
+        calls=_calls(con, run_id, response_id, verdicts),
         gold=_gold(con, response_id, r[2], r[12]),
         siblings=[
             Sibling(str(a), str(b), str(c))
@@ -199,7 +199,13 @@ def item_page(con: duckdb.DuckDBPyConnection, response_id: str) -> ItemPage:
 
 
 def _verdicts(
-    con: duckdb.DuckDBPyConnection, response_id: str, rubric: str | None, intent: str, path: str, status: str
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    response_id: str,
+    rubric: str | None,
+    intent: str,
+    path: str,
+    status: str,
 ) -> list[VerdictView]:
     policies: dict[str, Policy] = {}
     out = []
@@ -207,8 +213,9 @@ def _verdicts(
         con,
         """SELECT verdict_id, judge, rubric_version, status, tier, confidence, rationale, error_kind, error_message,
                   judge_prompt, raw_output, attempts, latency_ms, cost_usd, reused_from, created_at
-           FROM verdicts WHERE response_id = ? ORDER BY rubric_version = ? DESC, judge, rubric_version""",
-        [response_id, rubric],
+           FROM verdicts WHERE run_id = ? AND response_id = ?
+           ORDER BY rubric_version = ? DESC, judge, rubric_version""",
+        [run_id, response_id, rubric],
     ):
         version = str(v[2])
         policy = policies.setdefault(version, Policy.load(con, version))
@@ -239,7 +246,9 @@ def _verdicts(
     return out
 
 
-def _calls(con: duckdb.DuckDBPyConnection, response_id: str, verdicts: list[VerdictView]) -> list[CallView]:
+def _calls(
+    con: duckdb.DuckDBPyConnection, run_id: str, response_id: str, verdicts: list[VerdictView]
+) -> list[CallView]:
     judge_of = {v.verdict_id: v.judge for v in verdicts}
     ids = [response_id, *judge_of]
     return [
@@ -262,9 +271,9 @@ def _calls(con: duckdb.DuckDBPyConnection, response_id: str, verdicts: list[Verd
             con,
             """SELECT stage, model, attempt, status, http_status, error_kind, error_message, prompt_tokens,
                       completion_tokens, cost_usd, latency_ms, started_at, item_id
-               FROM model_calls WHERE list_contains(?, item_id)
+               FROM model_calls WHERE run_id = ? AND item_id = ANY(?::VARCHAR[])
                ORDER BY stage = 'judge', started_at, attempt""",
-            [ids],
+            [run_id, ids],
         )
     ]
 

@@ -104,8 +104,12 @@ def run_page(ctx: ViewContext, con: duckdb.DuckDBPyConnection, run_id: str, judg
     return RunPage(run_id, report, info, previous_run(con, run_id))
 
 
-def facet_values(ctx: ViewContext, run_id: str) -> dict[str, list[str]]:
-    """Distinct values of the run's filterable columns (from its index)."""
+def facet_values(ctx: ViewContext, info: IndexInfo) -> dict[str, list[str]]:
+    """Distinct values of the run's filterable columns (from its index, once per run state)."""
+    return ctx.reports.get_or_compute(("facets", info.run_id, info.stamp), lambda: _facets(ctx, info.run_id))
+
+
+def _facets(ctx: ViewContext, run_id: str) -> dict[str, list[str]]:
     cur = ctx.indexes.cursor()
     try:
         out: dict[str, list[str]] = {}

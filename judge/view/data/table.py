@@ -90,17 +90,21 @@ def verdict_page(ctx: ViewContext, con: duckdb.DuckDBPyConnection, run_id: str, 
         total = int(fetch_all(cur, f"SELECT count(*) FROM scored s WHERE {where}", params)[0][0])
         pages = max(1, -(-total // query.per))
         page = min(query.page, pages)
+        order = query.order_by()
+        # sort only the integer keys, then read the page's rows
         raw = fetch_all(
             cur,
-            f"SELECT {_ROW_COLUMNS} FROM scored s WHERE {where} ORDER BY {query.order_by()} LIMIT $lim OFFSET $off",
+            f"""SELECT {_ROW_COLUMNS} FROM scored s WHERE s.run_id = $run AND s.seq IN (
+                    SELECT s.seq FROM scored s WHERE {where} ORDER BY {order} LIMIT $lim OFFSET $off)
+                ORDER BY {order}""",
             {**params, "lim": query.per, "off": (page - 1) * query.per},
         )
     finally:
         cur.close()
-    return TablePage(query, info, _with_texts(con, raw), total, page, pages)
+    return TablePage(query, info, _with_texts(con, run_id, raw), total, page, pages)
 
 
-def _with_texts(con: duckdb.DuckDBPyConnection, raw: list[tuple[Any, ...]]) -> list[TableRow]:
+def _with_texts(con: duckdb.DuckDBPyConnection, run_id: str, raw: list[tuple[Any, ...]]) -> list[TableRow]:
     """The page's rows with prompt and response snippets and gold labels, read for these rows only."""
     if not raw:
         return []
@@ -109,14 +113,15 @@ def _with_texts(con: duckdb.DuckDBPyConnection, raw: list[tuple[Any, ...]]) -> l
     responses = dict(
         fetch_all(
             con,
-            "SELECT response_id, left(coalesce(text, ''), ?) FROM responses WHERE list_contains(?, response_id)",
-            [SNIPPET_CHARS + 1, rids],
+            "SELECT response_id, left(coalesce(text, ''), ?) FROM responses "
+            "WHERE run_id = ? AND response_id = ANY(?::VARCHAR[])",
+            [SNIPPET_CHARS + 1, run_id, rids],
         )
     )
     prompts = dict(
         fetch_all(
             con,
-            "SELECT prompt_hash, left(text, ?) FROM prompts WHERE list_contains(?, prompt_hash)",
+            "SELECT prompt_hash, left(text, ?) FROM prompts WHERE prompt_hash = ANY(?::VARCHAR[])",
             [SNIPPET_CHARS + 1, phashes],
         )
     )
@@ -125,7 +130,7 @@ def _with_texts(con: duckdb.DuckDBPyConnection, raw: list[tuple[Any, ...]]) -> l
         for rid, label in fetch_all(
             con,
             "SELECT response_id, string_agg(DISTINCT coalesce(tier, binary_label), ', ') FROM gold_labels "
-            "WHERE list_contains(?, response_id) GROUP BY response_id",
+            "WHERE response_id = ANY(?::VARCHAR[]) GROUP BY response_id",
             [rids],
         ):
             gold[str(rid)] = str(label)
