@@ -67,9 +67,14 @@ def write_config(folder: Path, url: str, threshold: float, audit: float) -> Path
                 "label": "cascade",
                 "stages": [
                     {"model": "builtin/judge", "abstain_below": threshold},
-                    {"model": "openai/gpt-4o-mini", "api_base": url + "/v1", "api_key_env": KEY_ENV,
-                     "concurrency": 32, "timeout_s": 10},
-                ],  # fmt: skip
+                    {
+                        "model": "openai/gpt-4o-mini",
+                        "api_base": url + "/v1",
+                        "api_key_env": KEY_ENV,
+                        "concurrency": 32,
+                        "timeout_s": 10,
+                    },
+                ],
                 "audit": audit,
             }
         ],
