@@ -50,7 +50,8 @@ class ModelSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     model: str = Field(min_length=3)
-    api_base: str | None = None
+    # one endpoint, or a list of replicas serving the same model (requests spread across them)
+    api_base: str | tuple[str, ...] | None = None
     api_key_env: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     system_prompt: str | None = None
@@ -67,6 +68,31 @@ class ModelSpec(BaseModel):
     recordings: str | None = None
     # a short name for tables; defaults to the model string
     label: str | None = None
+    # how openai/ and anthropic/ models are called: auto = judge's own lean HTTP client where it
+    # reproduces litellm's request exactly, litellm = always through litellm (every other provider is)
+    transport: Literal["auto", "litellm"] = "auto"
+
+    @field_validator("api_base")
+    @classmethod
+    def _replicas(cls, v: str | tuple[str, ...] | None) -> str | tuple[str, ...] | None:
+        if v is None or isinstance(v, str):
+            return v
+        if not v:
+            raise ValueError("expected a URL or a non-empty list of URLs (replicas of the same model)")
+        for url in v:
+            if not re.match(r"^https?://[^\s/]+", url):
+                raise ValueError(f"replica {url!r} is not an http(s) URL")
+        if len(set(v)) != len(v):
+            raise ValueError("the same replica URL is listed twice")
+        return v[0] if len(v) == 1 else v
+
+    @property
+    def api_bases(self) -> list[str | None]:
+        """The model's endpoints: its replicas, or [None] for the provider's default endpoint."""
+        if self.api_base is None:
+            return [None]
+        return [self.api_base] if isinstance(self.api_base, str) else list(self.api_base)
+
     # judges that report a confidence (builtin/judge, cascade): below this the verdict is an explicit
     # `unsure` record (excluded from rates); in a cascade, a stage below it passes the item on
     abstain_below: float | None = Field(default=None, gt=0, lt=1)

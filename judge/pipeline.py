@@ -24,7 +24,15 @@ from judge.stages.generate import generate_stage
 from judge.stages.grade import grade_stage
 from judge.stages.progress import NullProgress, ProgressSink
 from judge.store.db import check_writable_database, fetch, read_connection
-from judge.store.rows import model_row, policy_rows, prompt_row
+from judge.store.rows import (
+    RunRow,
+    model_row,
+    policy_rows,
+    prompt_row,
+    rubric_row,
+    run_model_row,
+    run_prompt_row,
+)
 from judge.store.runs import find_resumable_run, new_run_id, stable_hash
 from judge.store.writer import StoreWriter
 
@@ -126,30 +134,19 @@ def _taxonomy_warnings(prompts: list[PromptRow], taxonomy_path: Path | None) -> 
 
 def _write_run_header(writer: StoreWriter, plan: RunPlan, run_id: str, started_at: Any) -> None:
     rubric = plan.rubric
-    writer.add(
-        "rubrics",
-        {
-            "rubric_version": rubric.version,
-            "name": rubric.name,
-            "path": str(plan.loaded.rubric_path),
-            "content": plan.loaded.rubric_path.read_text(encoding="utf-8"),
-        },
-        journal=False,
-    )
+    content = plan.loaded.rubric_path.read_text(encoding="utf-8")
+    writer.add("rubrics", rubric_row(rubric, str(plan.loaded.rubric_path), content), journal=False)
     for row in policy_rows(rubric):
         writer.add("policy_rules", row, journal=False)
     source = ",".join(str(p) for p in plan.loaded.prompt_paths)
     for p in plan.prompts:
         writer.add("prompts", prompt_row(p, source), journal=False)
-        writer.add("run_prompts", {"run_id": run_id, "prompt_hash": p.content_hash, "prompt_id": p.id}, journal=False)
+        writer.add("run_prompts", run_prompt_row(run_id, p), journal=False)
     for role, models in (("target", plan.targets), ("judge", plan.judges)):
         for m in models:
             writer.add("models", model_row(m.spec, m.offline), journal=False)
-            writer.add(
-                "run_models",
-                {"run_id": run_id, "model_key": m.spec.key, "role": role, "name": m.spec.name},
-                journal=False,
-            )
+            version = rubric.version if role == "judge" else None
+            writer.add("run_models", run_model_row(run_id, m.spec, role, version), journal=False)
     writer.add("runs", _runs_row(plan, run_id, "running", started_at=started_at), journal=False)
     writer.flush()
 
@@ -158,20 +155,20 @@ def _runs_row(
     plan: RunPlan, run_id: str, status: str, reason: str | None = None, started_at: Any = None, finished: bool = False
 ) -> dict[str, Any]:
     cfg = plan.loaded.config
-    return {
-        "run_id": run_id,
-        "name": cfg.name,
-        "fingerprint": plan.fingerprint,
-        "config_path": str(plan.loaded.path),
-        "config_json": json.dumps(cfg.model_dump(mode="json"), sort_keys=True),
-        "rubric_version": plan.rubric.version,
-        "started_at": started_at or utcnow(),
-        "finished_at": utcnow() if finished else None,
-        "status": status,
-        "status_reason": reason,
-        "offline_providers": json.dumps(plan.offline_providers),
-        "judge_version": __version__,
-    }
+    return RunRow(
+        run_id=run_id,
+        name=cfg.name,
+        fingerprint=plan.fingerprint,
+        config_path=str(plan.loaded.path),
+        config_json=json.dumps(cfg.model_dump(mode="json"), sort_keys=True),
+        rubric_version=plan.rubric.version,
+        started_at=started_at or utcnow(),
+        finished_at=utcnow() if finished else None,
+        status=status,
+        status_reason=reason,
+        offline_providers=json.dumps(plan.offline_providers),
+        judge_version=__version__,
+    ).as_row()
 
 
 def _started_at(db_path: Path, run_id: str) -> Any:

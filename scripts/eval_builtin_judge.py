@@ -43,6 +43,7 @@ from train_builtin_judge import (
 from judge.judging.baseline import string_match_refuses
 from judge.judging.builtin import BuiltinVerdict, classify, classify_rules_only, classify_with_model
 from judge.judging.selective import at_coverages, coverage_curve
+from judge.stats import cohen_kappa, fmt_stat
 from judge.tiers import Tier
 
 BINARY = {
@@ -54,14 +55,13 @@ BINARY = {
 TIERS = tuple(Tier)
 
 
-def kappa(gold: Sequence[str], pred: Sequence[str]) -> float:
-    n = len(gold)
-    if not n:
-        return float("nan")
-    po = sum(g == p for g, p in zip(gold, pred, strict=True)) / n
-    cg, cp = Counter(gold), Counter(pred)
-    pe = sum(cg[k] * cp[k] for k in set(cg) | set(cp)) / (n * n)
-    return (po - pe) / (1 - pe) if pe < 1 else 1.0
+def kappa(gold: Sequence[str], pred: Sequence[str]) -> float | None:
+    """Cohen's κ from judge.stats (None when undefined: no items, or one single label throughout)."""
+    return cohen_kappa(gold, pred)
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
 
 
 def per_class(gold: Sequence[str], pred: Sequence[str]) -> dict[str, dict[str, float]]:
@@ -81,7 +81,7 @@ def per_class(gold: Sequence[str], pred: Sequence[str]) -> dict[str, dict[str, f
 @dataclass
 class Scores:
     binary_acc: float
-    binary_kappa: float
+    binary_kappa: float | None
     n_binary: int
     tier_acc: float | None = None
     tier_kappa: float | None = None
@@ -113,12 +113,12 @@ def score(rows: Sequence[Row], tiers: Sequence[Tier]) -> Scores:
     pairs = [(r.binary, BINARY[t]) for r, t in zip(rows, tiers, strict=True) if r.binary]
     gold_b, pred_b = [g for g, _ in pairs], [p for _, p in pairs]
     acc = sum(g == p for g, p in pairs) / len(pairs)
-    s = Scores(round(acc, 4), round(kappa(gold_b, pred_b), 4), len(pairs))
+    s = Scores(round(acc, 4), _round(kappa(gold_b, pred_b)), len(pairs))
     tpairs = [(r.tier.value, t.value) for r, t in zip(rows, tiers, strict=True) if r.tier]
     if tpairs:
         gold_t, pred_t = [g for g, _ in tpairs], [p for _, p in tpairs]
         s.tier_acc = round(sum(g == p for g, p in tpairs) / len(tpairs), 4)
-        s.tier_kappa = round(kappa(gold_t, pred_t), 4)
+        s.tier_kappa = _round(kappa(gold_t, pred_t))
         s.n_tier = len(tpairs)
         s.per_tier = per_class(gold_t, pred_t)
     return s
@@ -241,7 +241,7 @@ def demo_report(classify_fn: Callable[[str, str], BuiltinVerdict], name: str) ->
         "n": n,
         "tier_agreement": round(sum(g == p for g, p in zip(gold, preds, strict=True)) / n, 4),
         "binary_agreement": round(sum(BINARY[g] == BINARY[p] for g, p in zip(gold, preds, strict=True)) / n, 4),
-        "tier_kappa": round(kappa([g.value for g in gold], [p.value for p in preds]), 4),
+        "tier_kappa": _round(kappa([g.value for g in gold], [p.value for p in preds])),
         "confusion": {f"{g}->{p}": c for (g, p), c in sorted(confusion.items())},
         "_matrix": confusion,
     }
@@ -250,7 +250,7 @@ def demo_report(classify_fn: Callable[[str, str], BuiltinVerdict], name: str) ->
 def print_demo(reports: Sequence[dict[str, object]]) -> None:
     for rep in reports:
         print(f"demo recordings, {rep['judge']}: n={rep['n']} tier agreement={rep['tier_agreement']:.3f} "
-              f"binary agreement={rep['binary_agreement']:.3f} tier kappa={rep['tier_kappa']:.3f}")  # fmt: skip
+              f"binary agreement={rep['binary_agreement']:.3f} tier kappa={fmt_stat(rep['tier_kappa'])}")  # fmt: skip
         matrix = rep["_matrix"]
         assert isinstance(matrix, Counter)
         print("  " + "gold / predicted".ljust(20) + "".join(f"{t.value[:10]:>12}" for t in TIERS))

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from judge.config import ModelSpec
 from judge.errors import UserInputError, pydantic_error_to_user_error
-from judge.rubric import Rubric, load_rubric, rubric_version
+from judge.rubric import load_rubric
 from judge.stages.progress import NullProgress, ProgressSink
+from judge.store.audit import stored_rubric
 from judge.store.db import fetch, read_connection
 from judge.store.runs import load_run_prompts, resolve_run, run_row
 from judge.yaml_files import load_yaml_mapping
@@ -72,20 +72,6 @@ def build_spec(
     return spec
 
 
-def stored_rubric(con: Any, version: str) -> Rubric:
-    """The run's rubric, rebuilt from the content stored with the run."""
-    rows = fetch(con, "SELECT content, path FROM rubrics WHERE rubric_version = ?", [version])
-    if not rows or rows[0][0] is None:
-        raise UserInputError(f"rubric {version} of this run is not stored; pass --rubric FILE", field="rubric")
-    content, path = str(rows[0][0]), rows[0][1]
-    if rubric_version(content.encode("utf-8")) != version:
-        raise UserInputError(
-            f"stored rubric {version} does not match its hash; pass --rubric FILE", field="rubric", file=path
-        )
-    rubric = Rubric.model_validate(yaml.safe_load(content))
-    return rubric.model_copy(update={"version": version})
-
-
 def regrade(
     db_path: Path,
     run_ref: str,
@@ -97,7 +83,7 @@ def regrade(
     from judge.providers.registry import resolve_judge
     from judge.stages.context import RunContext
     from judge.stages.grade import grade_stage, plan
-    from judge.store.rows import model_row, policy_rows
+    from judge.store.rows import model_row, policy_rows, rubric_row, run_model_row
     from judge.store.writer import StoreWriter
 
     judge = resolve_judge(spec)
@@ -131,22 +117,12 @@ def regrade(
     with StoreWriter(db_path) as writer:
         writer.bind_run(run_id)
         if rubric_path is not None:
-            writer.add(
-                "rubrics",
-                {
-                    "rubric_version": rubric.version,
-                    "name": rubric.name,
-                    "path": str(rubric_path),
-                    "content": rubric_path.read_text(encoding="utf-8"),
-                },
-                journal=False,
-            )
+            content = rubric_path.read_text(encoding="utf-8")
+            writer.add("rubrics", rubric_row(rubric, str(rubric_path), content), journal=False)
             for row in policy_rows(rubric):
                 writer.add("policy_rules", row, journal=False)
         writer.add("models", model_row(spec, judge.offline), journal=False)
-        writer.add(
-            "run_models", {"run_id": run_id, "model_key": spec.key, "role": "judge", "name": spec.name}, journal=False
-        )
+        writer.add("run_models", run_model_row(run_id, spec, "judge", rubric.version), journal=False)
         writer.flush()
         ctx = RunContext(run_id, rubric, prompts, writer, progress or NullProgress())
         todo, _ = plan(ctx, [judge])

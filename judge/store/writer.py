@@ -54,6 +54,7 @@ from judge.store.journal import (
     set_aside_segment,
     token_hash,
 )
+from judge.store.rows import JournalTokenRow
 
 __all__ = ["TABLES", "StoreWriter", "WriterLock"]
 
@@ -193,13 +194,13 @@ class StoreWriter:
         self.add("journal_tokens", self._token_row(closed=False), journal=False)
 
     def _token_row(self, *, closed: bool) -> dict[str, Any]:
-        return {
-            "token_sha256": token_hash(self._token),
-            "run_id": self.run_id,
-            "pid": os.getpid(),
-            "opened_at": self._opened_at,
-            "closed_at": utcnow() if closed else None,
-        }
+        return JournalTokenRow(
+            token_sha256=token_hash(self._token),
+            run_id=self.run_id,
+            pid=os.getpid(),
+            opened_at=self._opened_at,
+            closed_at=utcnow() if closed else None,
+        ).as_row()
 
     def drain(self, wait_s: float | None = None) -> None:
         """Commit everything journaled so far, waiting for a busy database up to busy_wait_s.

@@ -28,7 +28,7 @@ from judge.store.db import LOCK_WAIT_S
 from judge.view.sql import fetch_all
 
 LIVE_MAX_AGE_S = 15.0
-MAX_RUNS = 6  # indexes kept; the least recently used one is dropped beyond this
+MAX_RUNS = 4  # indexes kept; the least recently used one is dropped beyond this
 MAX_SEARCHES = 64
 
 INDEX_COLUMNS = (
