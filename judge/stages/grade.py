@@ -130,7 +130,7 @@ def _reuse_cached(ctx: RunContext, items: list[GradeItem]) -> list[GradeItem]:
     with read_connection(ctx.writer.db_path) as con:
         rows = fetch(
             con,
-            """SELECT cache_key, verdict_id, tier, confidence, rationale, raw_output
+            """SELECT cache_key, verdict_id, tier, confidence, rationale, raw_output, decided_by, cascade
                FROM verdicts WHERE status = 'ok' AND reused_from IS NULL
                  AND cache_key IN (SELECT unnest(?::VARCHAR[]))""",
             [sorted({i.cache_key for i in items})],
@@ -142,7 +142,15 @@ def _reuse_cached(ctx: RunContext, items: list[GradeItem]) -> list[GradeItem]:
         if hit is None:
             remaining.append(item)
             continue
-        res = JudgeResult("ok", tier=hit[2], confidence=hit[3], rationale=hit[4], raw_output=hit[5])
+        res = JudgeResult(
+            "ok",
+            tier=hit[2],
+            confidence=hit[3],
+            rationale=hit[4],
+            raw_output=hit[5],
+            decided_by=hit[6],
+            cascade=json.loads(hit[7]) if isinstance(hit[7], str) else hit[7],
+        )
         store_verdict(ctx, item, "", res, reused_from=hit[1])
         ctx.progress.advance(STAGE, error=False, cost_usd=0.0)
     ctx.writer.maybe_flush()
