@@ -19,7 +19,7 @@ app = typer.Typer(
 
 # Command modules: each defines `register(app)`. Sub-apps (typer groups) define `app` and are
 # mounted under their name.
-COMMAND_MODULES = ("run_cmd", "sql_cmd", "analysis_cmd", "compare_cmd", "nightly_cmd")
+COMMAND_MODULES = ("run_cmd", "sql_cmd", "analysis_cmd", "compare_cmd", "nightly_cmd", "import_cmd")
 SUBAPPS = {"prompts": "prompts_cmd", "gold": "gold_cmd"}
 
 
