@@ -68,9 +68,7 @@ def _report(out: Any, kind: str, db: Path) -> None:
         changed = ", ".join(f"{v} {k}" for k, v in out.changes.items() if v)
         typer.echo(f"this source was imported before as run {out.previous_run}; since then: {changed or 'no changes'}")
     errors = f", {out.responses_error} recorded as errors" if out.responses_error else ""
-    typer.echo(
-        f"imported {out.items} answer(s) of {', '.join(out.targets)} into run {out.run_id}{errors}"
-    )
+    typer.echo(f"imported {out.items} answer(s) of {', '.join(out.targets)} into run {out.run_id}{errors}")
     for judge, n in out.external.items():
         typer.echo(f"  external judge {judge}: {n} verdict(s)")
     if out.unsure:
@@ -101,8 +99,15 @@ def inspect_cmd(
 ) -> None:
     """Every sample becomes a prompt row and an answer of the log's model; Inspect's scores an external judge."""
     _run(
-        "inspect", logs, db, quiet, name=name, rubric_path=rubric, map_path=map_file,
-        taxonomy_path=taxonomy_file, score_map=score_map or [],
+        "inspect",
+        logs,
+        db,
+        quiet,
+        name=name,
+        rubric_path=rubric,
+        map_path=map_file,
+        taxonomy_path=taxonomy_file,
+        score_map=score_map or [],
     )
 
 
@@ -119,8 +124,15 @@ def promptfoo_cmd(
 ) -> None:
     """Each (test, prompt, provider) row becomes a prompt row and an answer; assertions an external judge."""
     _run(
-        "promptfoo", results, db, quiet, name=name, rubric_path=rubric, map_path=map_file,
-        taxonomy_path=taxonomy_file, score_map=score_map or [],
+        "promptfoo",
+        results,
+        db,
+        quiet,
+        name=name,
+        rubric_path=rubric,
+        map_path=map_file,
+        taxonomy_path=taxonomy_file,
+        score_map=score_map or [],
     )
 
 
@@ -133,13 +145,16 @@ def table_cmd(
     target: Annotated[
         str | None, typer.Option("--target", help="Model name when there is no --model column (default: file stem).")
     ] = None,
-    id_col: Annotated[str | None, typer.Option("--id", help="Column of the prompt id (default: a content hash).")] = None,
+    id_col: Annotated[
+        str | None, typer.Option("--id", help="Column of the prompt id (default: a content hash).")
+    ] = None,
     taxonomy: Annotated[str | None, typer.Option("--taxonomy", help="Column of the taxonomy path (a/b/c).")] = None,
     intent: Annotated[str | None, typer.Option("--intent", help="Column of the intent.")] = None,
     technique: Annotated[str | None, typer.Option("--technique", help="Column of the technique.")] = None,
     meta: Annotated[list[str] | None, typer.Option("--meta", help="Column kept as metadata (repeatable).")] = None,
     score: Annotated[
-        list[str] | None, typer.Option("--score", help="Column of another grader's verdict: external judge (repeatable).")
+        list[str] | None,
+        typer.Option("--score", help="Column of another grader's verdict: external judge (repeatable)."),
     ] = None,
     db: DbOption = None,
     name: NameOption = None,
@@ -153,12 +168,28 @@ def table_cmd(
     from judge.sources.table import Columns
 
     cols = Columns(
-        prompt=prompt, response=response, model=model, id=id_col, taxonomy=taxonomy, intent=intent,
-        technique=technique, meta=tuple(meta or ()), scores=tuple(score or ()), target=target,
+        prompt=prompt,
+        response=response,
+        model=model,
+        id=id_col,
+        taxonomy=taxonomy,
+        intent=intent,
+        technique=technique,
+        meta=tuple(meta or ()),
+        scores=tuple(score or ()),
+        target=target,
     )
     _run(
-        "table", [file], db, quiet, name=name, rubric_path=rubric, map_path=map_file, taxonomy_path=taxonomy_file,
-        score_map=score_map or [], columns=cols,
+        "table",
+        [file],
+        db,
+        quiet,
+        name=name,
+        rubric_path=rubric,
+        map_path=map_file,
+        taxonomy_path=taxonomy_file,
+        score_map=score_map or [],
+        columns=cols,
     )
 
 

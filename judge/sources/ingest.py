@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from judge import __version__
-from judge.errors import UserInputError
 from judge.prompts.model import PromptRow
 from judge.providers.base import utcnow
 from judge.rubric import Rubric
@@ -152,7 +151,9 @@ def build_rows(plan: ImportPlan, run_id: str, tick: Tick | None = None) -> _Rows
             seen_prompts.add(phash)
             out.add("prompts", prompt_row(prompt, source))
             out.add("run_prompts", {"run_id": run_id, "prompt_hash": phash, "prompt_id": prompt.id})
-        tkey = targets.setdefault((item.target_model, item.target), _model_key("imported", plan.kind, item.target_model, item.target))
+        tkey = targets.setdefault(
+            (item.target_model, item.target), _model_key("imported", plan.kind, item.target_model, item.target)
+        )
         occurrences[(phash, tkey)] += 1
         rid = "resp-" + stable_hash(run_id, tkey, phash, occurrences[(phash, tkey)])
         status = "error" if item.error is not None else "blocked" if item.blocked else "ok"

@@ -107,7 +107,10 @@ def load_mapping(path: Path, taxonomy: Taxonomy) -> MappingFile:
     for field, key, p in named:
         if not p or len(p) > 3 or not taxonomy.contains(p):
             raise UserInputError(
-                f"taxonomy path {'/'.join(p)!r} is not in the taxonomy", file=path, line=_line_of(text, key), field=field
+                f"taxonomy path {'/'.join(p)!r} is not in the taxonomy",
+                file=path,
+                line=_line_of(text, key),
+                field=field,
             )
     return mapping
 
@@ -167,7 +170,9 @@ class PromptMapper:
                 file=self.file,
             )
         if len(path) > 3:
-            raise UserInputError(f"{item.where}: taxonomy path {'/'.join(path)!r} has more than 3 levels", file=self.file)
+            raise UserInputError(
+                f"{item.where}: taxonomy path {'/'.join(path)!r} has more than 3 levels", file=self.file
+            )
         if not self.taxonomy.contains(path):
             self.outside.add("/".join(path))
         return path

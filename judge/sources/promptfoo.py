@@ -30,7 +30,8 @@ def read_promptfoo(path: Path, tick: Tick | None = None) -> SourceFile:
         raise UserInputError(f"cannot read: {e.strerror}", file=path) from None
     if path.suffix == ".jsonl":
         rows = list(_jsonl_rows(path, raw))
-        eval_id, name, version_info = None, path.stem, {}
+        version_info: dict[str, Any] = {}  # a JSONL export has no top-level wrapper
+        eval_id, name = None, path.stem
     else:
         data = _json(path, raw)
         rows, eval_id, name, version_info = _results_rows(path, data)
@@ -97,7 +98,7 @@ def _jsonl_rows(path: Path, raw: bytes) -> list[tuple[str, dict[str, Any]]]:
             row = json.loads(line)
         except json.JSONDecodeError as e:
             raise UserInputError(f"not valid JSON ({e.msg})", file=path, line=n) from None
-        if not isinstance(row, dict) or "provider" not in row or "response" not in row and "error" not in row:
+        if not isinstance(row, dict) or "provider" not in row or ("response" not in row and "error" not in row):
             raise UserInputError("not a promptfoo result row (needs provider and response)", file=path, line=n)
         out.append((f"line {n}", row))
     return out

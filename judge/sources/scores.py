@@ -65,9 +65,7 @@ def parse_score_map(specs: Sequence[str]) -> dict[str, str]:
         value, sep, meaning = spec.partition("=")
         meaning = meaning.strip()
         if not sep or not value.strip() or meaning not in (PASS, FAIL, UNSURE, *TIERS):
-            raise UserInputError(
-                f"expected VALUE=pass|fail|unsure|<tier>, got {spec!r}", field="score-map"
-            )
+            raise UserInputError(f"expected VALUE=pass|fail|unsure|<tier>, got {spec!r}", field="score-map")
         out[value_key(value)] = meaning
     return out
 

@@ -81,7 +81,9 @@ def read_table(path: Path, cols: Columns, tick: Tick | None = None) -> SourceFil
         items.append(_item(path, where, row, cols, target))
         if tick:
             tick(1)
-    return SourceFile("table", path, hashlib.sha256(raw).hexdigest(), str(path.resolve()), path.stem, items, {"format": fmt})
+    return SourceFile(
+        "table", path, hashlib.sha256(raw).hexdigest(), str(path.resolve()), path.stem, items, {"format": fmt}
+    )
 
 
 def _is_number(value: Any) -> bool:
@@ -111,7 +113,8 @@ def _check_response_column(path: Path, rows: list[tuple[str, dict[str, Any]]], c
     cells = [row.get(col) for _, row in rows if (row.get(col) or "").strip()]
     if cells and all(_is_number(c) for c in cells):
         raise UserInputError(
-            f"column {col!r} holds only numbers (e.g. {cells[0]!r}), not answer texts (is --response the right column?)",
+            f"column {col!r} holds only numbers (e.g. {cells[0]!r}), not answer texts "
+            "(is --response the right column?)",
             file=path,
         )
 
@@ -133,7 +136,7 @@ def _csv(path: Path, raw: bytes) -> _Rows:
     def rows() -> Iterator[tuple[str, dict[str, Any]]]:
         try:
             for rec in reader:
-                if rec.get(None) or any(v is None for v in rec.values()):  # type: ignore[call-overload]
+                if rec.get(None) or any(v is None for v in rec.values()):
                     raise UserInputError(
                         f"row does not have {len(header)} cells like the header", file=path, line=reader.line_num
                     )
@@ -197,8 +200,7 @@ def _prompt(path: Path, where: str, value: Any) -> tuple[str | None, list[dict[s
     return text, None
 
 
-def _item(
-    path: Path, where: str, row: dict[str, Any], cols: Columns, target: str) -> RawItem:
+def _item(path: Path, where: str, row: dict[str, Any], cols: Columns, target: str) -> RawItem:
     prompt, messages = _prompt(path, where, row.get(cols.prompt))
     if cols.id:
         pid = str(row.get(cols.id) or "").strip()
