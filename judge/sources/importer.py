@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from judge.errors import UserInputError
-from judge.sources.ingest import ImportOutcome, plan_import, write_import
+from judge.sources.ingest import ImportOutcome, ImportPlan, plan_import, write_import
 from judge.sources.items import SourceFile
 from judge.sources.mapping import PromptMapper, load_mapping
 from judge.sources.scores import parse_score_map
@@ -45,10 +45,9 @@ def _file_hash(path: Path | None) -> str | None:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path is not None and path.is_file() else None
 
 
-def import_files(
+def prepare_import(
     kind: str,
     paths: Sequence[Path],
-    db_path: Path,
     *,
     name: str | None = None,
     rubric_path: Path | None = None,
@@ -57,8 +56,8 @@ def import_files(
     columns: Columns | None = None,
     score_map: Sequence[str] = (),
     progress: Progress | None = None,
-) -> ImportOutcome:
-    """Validate everything first (UserInputError, nothing written), then write one run in one transaction."""
+) -> ImportPlan:
+    """Read and validate everything (UserInputError on bad input); nothing is written."""
     from judge.prompts.taxonomy import default_taxonomy_path, load_taxonomy
     from judge.rubric import load_rubric
 
@@ -84,8 +83,20 @@ def import_files(
     }
     if columns is not None:
         options["columns"] = {k: v for k, v in vars(columns).items() if v not in (None, ())}
-    plan = plan_import(
+    return plan_import(
         kind, files, mapper, rubric, rubric_path, name=name, options=options, score_map=scores, taxonomy_path=tax_path
     )
+
+
+def import_files(
+    kind: str,
+    paths: Sequence[Path],
+    db_path: Path,
+    *,
+    progress: Progress | None = None,
+    **options: Any,
+) -> ImportOutcome:
+    """Validate everything first (UserInputError, nothing written), then write one run in one transaction."""
+    plan = prepare_import(kind, paths, progress=progress, **options)
     write_tick = progress("write", len(plan.rows)) if progress else None
     return write_import(db_path, plan, write_tick)
