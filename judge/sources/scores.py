@@ -84,6 +84,8 @@ def judge_verdict(
     value: Any, score_map: dict[str, str], rubric: Rubric, prompt: PromptRow
 ) -> tuple[str, str | None, str | None]:
     """(status, tier, reason): ok with a tier, or unsure with the reason (tier None)."""
+    if value is None:
+        return "unsure", None, "the source recorded no score for this answer"
     key = value_key(value)
     meaning = key if key in TIERS else score_map.get(key)
     if meaning in TIERS:

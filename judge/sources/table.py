@@ -226,7 +226,7 @@ def _item(path: Path, where: str, row: dict[str, Any], cols: Columns, target: st
         target_model=model,
         text=None if answer is None else str(answer),
         error=f"no answer in column {cols.response!r}" if answer is None else None,
-        scores=[ExternalScore(f"table:{c}", row.get(c)) for c in cols.scores if row.get(c) not in (None, "")]
+        scores=[ExternalScore(f"table:{c}", row.get(c) if row.get(c) != "" else None) for c in cols.scores]
         if answer is not None
         else [],
         fields=fields,
