@@ -9,12 +9,11 @@ from typing import Any
 
 from judge.errors import UserInputError
 from judge.sources.ingest import ImportOutcome, ImportPlan, plan_import, write_import
-from judge.sources.items import SourceFile
+from judge.sources.items import SourceFile, Tick
 from judge.sources.mapping import PromptMapper, load_mapping
 from judge.sources.scores import parse_score_map
 from judge.sources.table import Columns
 
-Tick = Callable[[int], None]
 # (stage, total or None) -> a function advancing that stage's bar
 Progress = Callable[[str, int | None], Tick]
 KINDS = ("inspect", "promptfoo", "table")

@@ -10,8 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +20,12 @@ from judge import __version__
 from judge.prompts.model import PromptRow
 from judge.providers.base import utcnow
 from judge.rubric import Rubric
-from judge.sources.items import RawItem, SourceFile
+from judge.sources.items import ExternalScore, RawItem, SourceFile, Tick
 from judge.sources.mapping import PromptMapper
 from judge.sources.scores import judge_verdict
 from judge.store.db import fetch, read_connection
 from judge.store.rows import policy_rows, prompt_row
 from judge.store.runs import new_run_id, stable_hash
-
-Tick = Callable[[int], None]
 
 
 @dataclass
@@ -124,8 +123,6 @@ class _Rows:
 
 
 def build_rows(plan: ImportPlan, run_id: str, tick: Tick | None = None) -> _Rows:
-    from judge.stages.grade import verdict_id
-
     out = _Rows()
     now = utcnow()
     rubric = plan.rubric
@@ -156,61 +153,12 @@ def build_rows(plan: ImportPlan, run_id: str, tick: Tick | None = None) -> _Rows
         )
         occurrences[(phash, tkey)] += 1
         rid = "resp-" + stable_hash(run_id, tkey, phash, occurrences[(phash, tkey)])
-        status = "error" if item.error is not None else "blocked" if item.blocked else "ok"
-        out.add(
-            "responses",
-            {
-                "response_id": rid,
-                "run_id": run_id,
-                "prompt_hash": phash,
-                "prompt_id": prompt.id,
-                "target_key": tkey,
-                "target": item.target,
-                "status": status,
-                "text": item.text,
-                "finish_reason": item.finish_reason,
-                "error_kind": f"{plan.kind}_error" if item.error is not None else None,
-                "error_message": item.error,
-                "attempts": None,
-                "prompt_tokens": item.prompt_tokens,
-                "completion_tokens": item.completion_tokens,
-                "cost_usd": item.cost_usd,
-                "latency_ms": item.latency_ms,
-                "created_at": now,
-                "reused_from": None,
-            },
-        )
-        if status == "ok":
+        row = _response_row(plan.kind, run_id, rid, tkey, prompt, item, now)
+        out.add("responses", row)
+        if row["status"] == "ok":
             for score in item.scores:
                 jkey = judges.setdefault(score.judge, _model_key("external", plan.kind, score.judge))
-                vstatus, tier, reason = judge_verdict(score.value, plan.score_map, rubric, prompt)
-                out.add(
-                    "verdicts",
-                    {
-                        "verdict_id": verdict_id(run_id, rid, jkey, rubric.version),
-                        "run_id": run_id,
-                        "response_id": rid,
-                        "judge_key": jkey,
-                        "judge": score.judge,
-                        "rubric_version": rubric.version,
-                        "cache_key": "ext-" + stable_hash(jkey, rid),  # never reused by a judge judge calls
-                        "status": vstatus,
-                        "tier": tier,
-                        "confidence": None,
-                        "rationale": score.explanation,
-                        "judge_prompt": score.grader_prompt,
-                        "raw_output": json.dumps(score.value, ensure_ascii=False, default=str),
-                        "error_kind": "unsure" if vstatus == "unsure" else None,
-                        "error_message": reason,
-                        "attempts": None,
-                        "prompt_tokens": None,
-                        "completion_tokens": None,
-                        "cost_usd": None,
-                        "latency_ms": None,
-                        "reused_from": None,
-                        "created_at": now,
-                    },
-                )
+                out.add("verdicts", _external_verdict_row(plan, run_id, rid, jkey, prompt, score, now))
         if tick:
             tick(1)
     for (model, name), key in targets.items():
@@ -252,6 +200,64 @@ def build_rows(plan: ImportPlan, run_id: str, tick: Tick | None = None) -> _Rows
         },
     )
     return out
+
+
+def _response_row(
+    kind: str, run_id: str, rid: str, target_key: str, prompt: PromptRow, item: RawItem, now: datetime
+) -> dict[str, Any]:
+    status = "error" if item.error is not None else "blocked" if item.blocked else "ok"
+    return {
+        "response_id": rid,
+        "run_id": run_id,
+        "prompt_hash": prompt.content_hash,
+        "prompt_id": prompt.id,
+        "target_key": target_key,
+        "target": item.target,
+        "status": status,
+        "text": item.text,
+        "finish_reason": item.finish_reason,
+        "error_kind": f"{kind}_error" if item.error is not None else None,
+        "error_message": item.error,
+        "attempts": None,
+        "prompt_tokens": item.prompt_tokens,
+        "completion_tokens": item.completion_tokens,
+        "cost_usd": item.cost_usd,
+        "latency_ms": item.latency_ms,
+        "created_at": now,
+        "reused_from": None,
+    }
+
+
+def _external_verdict_row(
+    plan: ImportPlan, run_id: str, rid: str, judge_key: str, prompt: PromptRow, score: ExternalScore, now: datetime
+) -> dict[str, Any]:
+    from judge.stages.grade import verdict_id
+
+    status, tier, reason = judge_verdict(score.value, plan.score_map, plan.rubric, prompt)
+    return {
+        "verdict_id": verdict_id(run_id, rid, judge_key, plan.rubric.version),
+        "run_id": run_id,
+        "response_id": rid,
+        "judge_key": judge_key,
+        "judge": score.judge,
+        "rubric_version": plan.rubric.version,
+        "cache_key": "ext-" + stable_hash(judge_key, rid),  # never matches a reusable verdict's key
+        "status": status,
+        "tier": tier,
+        "confidence": None,
+        "rationale": score.explanation,
+        "judge_prompt": score.grader_prompt,
+        "raw_output": json.dumps(score.value, ensure_ascii=False, default=str),
+        "error_kind": "unsure" if status == "unsure" else None,
+        "error_message": reason,
+        "attempts": None,
+        "prompt_tokens": None,
+        "completion_tokens": None,
+        "cost_usd": None,
+        "latency_ms": None,
+        "reused_from": None,
+        "created_at": now,
+    }
 
 
 # --- earlier imports ------------------------------------------------------------------------------

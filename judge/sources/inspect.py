@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from judge.errors import UserInputError
 from judge.sources.eval_zip import EvalArchive
-from judge.sources.items import ExternalScore, RawItem, SourceFile, as_float, as_int, chat_messages, content_text
+from judge.sources.items import ExternalScore, RawItem, SourceFile, Tick, as_float, as_int, chat_messages, content_text
 
 SUPPORTED_VERSIONS = (2,)
-Tick = Callable[[int], None]
 
 
 def read_inspect(path: Path, tick: Tick | None = None) -> SourceFile:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from judge.errors import UserInputError
+
+Tick = Callable[[int], None]  # advances a progress bar by n records
 
 
 @dataclass(frozen=True)

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from judge.errors import UserInputError
-from judge.sources.items import ExternalScore, RawItem, SourceFile, as_float, as_int, chat_messages
+from judge.sources.items import ExternalScore, RawItem, SourceFile, Tick, as_float, as_int, chat_messages
 
 SUPPORTED_VERSIONS = (3,)
 ERROR_REASON = 2  # promptfoo ResultFailureReason.ERROR: the provider call failed
-Tick = Callable[[int], None]
 
 
 def read_promptfoo(path: Path, tick: Tick | None = None) -> SourceFile:

@@ -12,16 +12,15 @@ import csv
 import hashlib
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from judge.errors import UserInputError
-from judge.sources.items import ExternalScore, RawItem, SourceFile, chat_messages
+from judge.sources.items import ExternalScore, RawItem, SourceFile, Tick, chat_messages
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
-Tick = Callable[[int], None]
 
 
 @dataclass(frozen=True)
