@@ -94,3 +94,41 @@ def test_reimport_adds_nothing_and_a_changed_log_says_what_changed(tmp_path: Pat
     assert changed.changes["removed"] == 1 and changed.changes["answers changed"] == 1
     assert changed.changes["scores changed"] == 1 and changed.changes["added"] == 0
     assert changed.changes["unchanged"] == 21
+
+
+def test_promptfoo_error_rows_and_chat_prompts(tmp_path: Path) -> None:
+    data = json.loads((samples() / "promptfoo" / "results.json").read_text())
+    rows = data["results"]["results"]
+    rows[0].update(failureReason=2, error="API error: 500 upstream failed", gradingResult=None, success=False)
+    rows[0]["response"] = {"error": "API error: 500 upstream failed"}
+    chat = [{"role": "system", "content": "Be careful."}, {"role": "user", "content": rows[1]["vars"]["question"]}]
+    rows[1]["prompt"]["raw"] = json.dumps(chat)
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(data))
+    db = tmp_path / "j.duckdb"
+    out = import_files("promptfoo", [path], db)
+    assert out.responses_error == 1 and out.external == {"promptfoo:icontains": 11}
+    err = query(db, "SELECT status, error_message, error_kind FROM responses WHERE status <> 'ok'")
+    assert err == [("error", "API error: 500 upstream failed", "promptfoo_error")]
+    [(messages,)] = query(db, "SELECT p.messages FROM prompts p WHERE p.messages IS NOT NULL")
+    assert json.loads(messages) == chat
+
+
+def test_score_values_without_a_pass_fail_meaning_are_unsure_unless_mapped(tmp_path: Path) -> None:
+    data = json.loads(inspect_log("refusal_check", "json").read_text())
+    data["samples"][0]["scores"]["includes"]["value"] = "P"
+    data["samples"][1]["scores"]["includes"]["value"] = "refusal"  # a tier name is kept as that tier
+    log = tmp_path / "p.json"
+    log.write_text(json.dumps(data))
+    db = tmp_path / "j.duckdb"
+    out = import_files("inspect", [log], db)
+    assert out.unsure == 1
+    rows = query(
+        db,
+        "SELECT raw_output, status, tier, error_message FROM verdicts WHERE raw_output IN ('\"P\"', '\"refusal\"') "
+        "ORDER BY raw_output",
+    )
+    assert rows[0][:3] == ('"P"', "unsure", None) and "neither pass nor fail" in rows[0][3]
+    assert rows[1][:3] == ('"refusal"', "ok", "refusal")
+    mapped = import_files("inspect", [log], db, score_map=["P=fail"])
+    assert mapped.added and mapped.unsure == 0  # other options: another import
