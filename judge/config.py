@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import os
@@ -12,13 +13,36 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from judge.errors import UserInputError, first_error, pydantic_error_to_user_error
+from judge.litellm_providers import LITELLM_PROVIDERS, LITELLM_VERSION
 from judge.sources.spec import SourceSpec
-from judge.yaml_files import load_yaml_mapping
+from judge.yaml_files import load_yaml_mapping, yaml_line
 
 DEFAULT_DB = "runs/judge.duckdb"
 BUILTIN_PROVIDERS = ("replay", "builtin")
 _SECRETISH = re.compile(r"^(sk-|sk_|xai-|AIza|gsk_|pk-|key-|Bearer\s)|^[A-Za-z0-9_\-]{32,}$")
 _SECRET_PARAM_NAMES = {"api_key", "apikey", "key", "token", "authorization", "secret", "password"}
+
+
+def check_model_string(model: str) -> str:
+    """`provider/name` with a provider litellm routes (or a built-in one); a close typo gets a suggestion."""
+    provider, sep, name = model.partition("/")
+    if not sep or not provider or not name:
+        raise ValueError(
+            f"model {model!r} has no provider; expected 'provider/name' as in litellm "
+            "(e.g. openai/gpt-4o-mini, anthropic/claude-3-5-haiku-latest, replay/demo, builtin/judge)"
+        )
+    if any(ch.isspace() or not ch.isprintable() for ch in model) or "" in name.split("/"):
+        raise ValueError(f"model {model!r} is malformed: no spaces, control characters or empty '/' parts")
+    known = LITELLM_PROVIDERS | set(BUILTIN_PROVIDERS)
+    if provider not in known:
+        close = difflib.get_close_matches(provider.lower(), sorted(known), n=1, cutoff=0.75)
+        hint = f"did you mean {close[0]}/{name}? " if close else ""
+        raise ValueError(
+            f"unknown provider {provider!r} in model {model!r}; {hint}"
+            f"expected a litellm provider (https://docs.litellm.ai/docs/providers; litellm {LITELLM_VERSION}) "
+            f"or one of {', '.join(BUILTIN_PROVIDERS)}"
+        )
+    return model
 
 
 class ModelSpec(BaseModel):
@@ -44,17 +68,34 @@ class ModelSpec(BaseModel):
     recordings: str | None = None
     # a short name for tables; defaults to the model string
     label: str | None = None
+    # judges that report a confidence (builtin/judge, cascade): below this the verdict is an explicit
+    # `unsure` record (excluded from rates); in a cascade, a stage below it passes the item on
+    abstain_below: float | None = Field(default=None, gt=0, lt=1)
+    # model: cascade only — the judges tried in order (docs/judges.md, "Cascade"), and the share of
+    # confidently decided items also sent to the next stage to measure agreement
+    stages: tuple[ModelSpec, ...] = ()
+    audit: float = Field(default=0.0, ge=0, le=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _cascade_shorthand(cls, data: Any) -> Any:
+        """`cascade: [a, b]` means `model: cascade, stages: [a, b]`; a stage may be a model string."""
+        if isinstance(data, dict):
+            if "cascade" in data and "model" not in data:
+                data = {
+                    **{k: v for k, v in data.items() if k != "cascade"},
+                    "model": "cascade",
+                    "stages": data["cascade"],
+                }
+            stages = data.get("stages")
+            if isinstance(stages, list | tuple):
+                data = {**data, "stages": [{"model": st} if isinstance(st, str) else st for st in stages]}
+        return data
 
     @field_validator("model")
     @classmethod
-    def _has_provider(cls, v: str) -> str:
-        provider, sep, name = v.partition("/")
-        if not sep or not provider or not name:
-            raise ValueError(
-                f"model {v!r} has no provider; expected 'provider/name' as in litellm "
-                "(e.g. openai/gpt-4o-mini, anthropic/claude-3-5-haiku-latest, replay/demo, builtin/judge)"
-            )
-        return v
+    def _known_provider(cls, v: str) -> str:
+        return v if v == "cascade" else check_model_string(v)
 
     @field_validator("api_key_env")
     @classmethod
@@ -92,6 +133,24 @@ class ModelSpec(BaseModel):
             raise ValueError("a replay/ model needs 'recordings': a JSONL of recorded responses")
         return self
 
+    @model_validator(mode="after")
+    def _cascade_fields(self) -> ModelSpec:
+        if self.provider == "cascade":
+            if len(self.stages) < 2:
+                raise ValueError(
+                    "a cascade needs at least two stages (e.g. stages: [builtin/judge, openai/gpt-4o-mini])"
+                )
+            if any(st.provider == "cascade" for st in self.stages):
+                raise ValueError("a cascade stage cannot itself be a cascade")
+        elif self.stages or self.audit:
+            raise ValueError("'stages' and 'audit' are only valid for model: cascade")
+        if self.abstain_below is not None and self.provider not in ("builtin", "cascade"):
+            raise ValueError(
+                "abstain_below needs a judge that reports a confidence (builtin/judge, or a cascade); "
+                f"{self.model} reports none"
+            )
+        return self
+
     @property
     def provider(self) -> str:
         return self.model.split("/", 1)[0]
@@ -102,6 +161,8 @@ class ModelSpec(BaseModel):
 
     @property
     def name(self) -> str:
+        if self.label is None and self.stages:
+            return "cascade(" + " > ".join(st.name for st in self.stages) + ")"
         return self.label or self.model
 
     def identity(self) -> dict[str, Any]:
@@ -113,6 +174,9 @@ class ModelSpec(BaseModel):
             "system_prompt": self.system_prompt,
             "recordings": self.recordings,
             "judge_mode": self.judge_mode,
+            # only when set, so the keys of configs without them stay as they were
+            **({"abstain_below": self.abstain_below} if self.abstain_below is not None else {}),
+            **({"stages": [st.identity() for st in self.stages], "audit": self.audit} if self.stages else {}),
         }
 
     @property
@@ -128,6 +192,25 @@ class Budget(BaseModel):
 
     max_cost_usd: float | None = Field(default=None, gt=0)
     max_calls: int | None = Field(default=None, ge=1)
+
+    @classmethod
+    def with_overrides(
+        cls, base: Budget | None, *, max_cost_usd: float | None = None, max_calls: int | None = None
+    ) -> Budget | None:
+        """`base` with the command line's limits (`--max-cost`, `--max-calls`) put over it."""
+        if max_cost_usd is None and max_calls is None:
+            return base
+        fields = base.model_dump() if base else {}
+        if max_cost_usd is not None:
+            fields["max_cost_usd"] = max_cost_usd
+        if max_calls is not None:
+            fields["max_calls"] = max_calls
+        try:
+            return cls(**fields)
+        except ValidationError as e:
+            err = first_error(e)
+            option = {"max_cost_usd": "--max-cost", "max_calls": "--max-calls"}.get(str(err["loc"][0]), "budget")
+            raise UserInputError(f"{err['msg']} (got {err.get('input')!r})", field=option) from None
 
 
 class SampleSpec(BaseModel):
@@ -224,9 +307,44 @@ def _validate(path: Path, text: str, data: dict[str, Any]) -> RunConfig:
         return RunConfig.model_validate(data)
     except ValidationError as e:
         err = pydantic_error_to_user_error(e, file=path)
-        last_key = next((str(p) for p in reversed(first_error(e)["loc"]) if isinstance(p, str)), None)
-        line = _yaml_line_of(text, last_key) if last_key else None
-        raise UserInputError(err.message, file=path, line=line, field=err.field) from None
+        detail = first_error(e)
+        loc = tuple(p for p in detail["loc"] if isinstance(p, str | int))
+        message = err.message.removeprefix("Value error, ")
+        if detail.get("type") == "extra_forbidden":
+            message = _unknown_field_message(loc)
+        raise UserInputError(message, file=path, line=yaml_line(text, loc), field=err.field) from None
+
+
+def _unknown_field_message(loc: tuple[str | int, ...]) -> str:
+    """'unknown field', with what to write instead: api_key_env for a key, the closest field for a typo."""
+    key = str(loc[-1]) if loc else ""
+    if key.lower() in _SECRET_PARAM_NAMES:
+        return (
+            "unknown field: a config never holds keys; set api_key_env to the NAME of the environment variable "
+            "holding the key (e.g. api_key_env: OPENAI_API_KEY)"
+        )
+    model: type[BaseModel] = RunConfig
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        info = model.model_fields.get(part)
+        inner = _model_of(info.annotation) if info is not None else None
+        if inner is None:
+            break
+        model = inner
+    close = difflib.get_close_matches(key, list(model.model_fields), n=1, cutoff=0.6)
+    return "unknown field (not allowed here)" + (f"; did you mean {close[0]!r}?" if close else "")
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model inside an annotation like `ModelSpec`, `tuple[ModelSpec, ...]`, `Budget | None`."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
 
 
 class _Paths:

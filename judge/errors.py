@@ -46,6 +46,12 @@ class RunAborted(Exception):
     exit_code = 3
 
 
+class DatabaseBusy(Exception):
+    """The database stayed locked by another process; finished work stays in the journal. Exit code 6."""
+
+    exit_code = 6
+
+
 def first_error(exc: object) -> Any:
     """The error to report from a pydantic ValidationError (one line, one problem).
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from judge import __version__
 from judge.config import Budget, LoadedConfig, ModelSpec, load_config
-from judge.errors import RunAborted, UserInputError
+from judge.errors import DatabaseBusy, RunAborted, UserInputError
 from judge.prompts.loader import load_prompt_sets
 from judge.prompts.model import PromptRow
 from judge.providers.base import JudgeModel, TargetModel, utcnow
@@ -23,10 +23,12 @@ from judge.stages.context import BudgetExceeded, BudgetMeter, RunContext
 from judge.stages.generate import generate_stage
 from judge.stages.grade import grade_stage
 from judge.stages.progress import NullProgress, ProgressSink
-from judge.store.db import fetch, read_connection
+from judge.store.db import check_writable_database, fetch, read_connection
 from judge.store.rows import model_row, policy_rows, prompt_row
 from judge.store.runs import find_resumable_run, new_run_id, stable_hash
 from judge.store.writer import StoreWriter
+
+BUSY_REASON = "database busy: finished work kept in the journal; the next run writes it first"
 
 
 @dataclass
@@ -68,6 +70,7 @@ class RunOutcome:
 
 def plan_run(config_path: str | Path, *, db_override: str | Path | None = None) -> RunPlan:
     loaded = load_config(config_path, db_override=db_override)
+    check_writable_database(loaded.db_path)  # a folder, a foreign file, a newer schema: one line, nothing written
     rubric = load_rubric(loaded.rubric_path)
     cfg = loaded.config
     source = _plan_source(loaded) if cfg.source is not None else None
@@ -127,18 +130,14 @@ def _check_keys(loaded: LoadedConfig) -> None:
 
 
 def _taxonomy_warnings(prompts: list[PromptRow], taxonomy_path: Path | None) -> list[str]:
-    """Any taxonomy path is accepted; paths outside the taxonomy in use are reported once."""
-    from judge.prompts.taxonomy import default_taxonomy_path, load_taxonomy
+    """Any taxonomy path is accepted; paths outside the taxonomy in use are reported once (one rule: taxonomy.py)."""
+    from judge.prompts.taxonomy import default_taxonomy_path, load_taxonomy, outside_message, paths_outside
 
     path = taxonomy_path or default_taxonomy_path()
     if taxonomy_path is None and not path.is_file():
         return []
-    taxonomy = load_taxonomy(path)
-    outside = sorted({"/".join(p.taxonomy) for p in prompts if not taxonomy.contains(p.taxonomy)})
-    if not outside:
-        return []
-    shown = ", ".join(outside[:5]) + (f" and {len(outside) - 5} more" if len(outside) > 5 else "")
-    return [f"{len(outside)} taxonomy path(s) are outside the taxonomy in use ({path}): {shown}"]
+    message = outside_message(paths_outside(((p.id, p.taxonomy) for p in prompts), load_taxonomy(path)), path)
+    return [message] if message else []
 
 
 def _write_run_header(writer: StoreWriter, plan: RunPlan, run_id: str, started_at: Any) -> None:
@@ -194,6 +193,12 @@ def _runs_row(
 def _started_at(db_path: Path, run_id: str) -> Any:
     with read_connection(db_path) as con:
         rows = fetch(con, "SELECT started_at FROM runs WHERE run_id = ?", [run_id])
+    return rows[0][0] if rows else None
+
+
+def _finished_at(db_path: Path, run_id: str) -> Any:
+    with read_connection(db_path) as con:
+        rows = fetch(con, "SELECT finished_at FROM runs WHERE run_id = ?", [run_id])
     return rows[0][0] if rows else None
 
 
@@ -258,7 +263,10 @@ def execute(
     with StoreWriter(db_path) as writer:
         run_id, resumed = _choose_run(plan, new_run=new_run, run_id=run_id)
         resumed = resumed and not imported_now
+        writer.bind_run(run_id)
         started = (_started_at(db_path, run_id) if resumed else None) or utcnow()
+        # a rerun that finds nothing to do keeps the time the run's work last finished
+        before = (_open_items(db_path, run_id), _finished_at(db_path, run_id)) if resumed else None
         _write_run_header(writer, plan, run_id, started)
         ctx = RunContext(
             run_id,
@@ -279,12 +287,19 @@ def execute(
             reason = f"{type(exc).__name__}: {redact(str(exc))}"
             raise
         finally:
-            writer.flush()
+            try:
+                writer.drain()  # waits for a busy database; DatabaseBusy (exit 6) keeps the journal
+            except DatabaseBusy:
+                writer.add("runs", _runs_row(plan, run_id, "busy", BUSY_REASON, started_at=started, finished=True))
+                raise
             counts = _open_items(db_path, run_id)
             retryable = counts["verdict_errors"] + (0 if plan.source else counts["response_errors"])
             if status == "complete" and retryable:  # imported answers that are errors cannot be retried
-                status, reason = "incomplete", "some items ended as errors; rerun to retry them"
-            writer.write_now("runs", [_runs_row(plan, run_id, status, reason, started_at=started, finished=True)])
+                status, reason = "incomplete", "some items ended as errors (the summary says which a rerun retries)"
+            row = _runs_row(plan, run_id, status, reason, started_at=started, finished=True)
+            if before is not None and before[0] == counts and before[1] is not None:
+                row["finished_at"] = before[1]
+            writer.write_now("runs", [row])
     if status == "aborted":
         raise RunAborted(reason)
     remote = [m.spec.model for m in plan.models if not m.offline]

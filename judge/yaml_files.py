@@ -33,3 +33,25 @@ def load_yaml_mapping(
     if not isinstance(data, dict):
         raise UserInputError(f"expected {expected}", file=path)
     return text, data
+
+
+def yaml_line(text: str, loc: tuple[str | int, ...]) -> int | None:
+    """The 1-based line of the node at `loc` (keys and list indexes) in YAML `text`, or of its deepest
+    existing parent; the line of a mapping key for a key that is there. None when the text does not parse."""
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next(((k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == part), None)
+            if match is None:
+                return line
+            line, node = match[0].start_mark.line + 1, match[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line

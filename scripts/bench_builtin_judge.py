@@ -19,10 +19,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from builtin_judge_synthetic import generate
+from train_builtin_judge import find_shared_datasets
 
 from judge.judging.builtin import classify
 
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+DEFAULT_DATA = find_shared_datasets()
 SHARED_FILES = ("gptfuzz_labeled.jsonl", "chatgpt_refusals.jsonl")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -24,18 +25,38 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from builtin_judge_synthetic import generate
 
+from judge.judging.builtin import Decision, decide_with_model
+from judge.judging.builtin.calibration import Calibrator
 from judge.judging.builtin.features import N_BUCKETS, dense_features, dense_names, hashed_features
 from judge.judging.builtin.learned import MODEL_PATH, LearnedModel, LinearHead, save_model
 from judge.judging.builtin.rules import analyze, normalize, rules_verdict
 from judge.tiers import Tier
 
 PROJECT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = PROJECT.parent / "shared" / "datasets"
-SET_FILES = {"chatgpt": "chatgpt_refusals.jsonl", "gptfuzz": "gptfuzz_labeled.jsonl"}
+
+
+def find_shared_datasets(start: Path = PROJECT) -> Path:
+    """$JUDGE_SHARED_DATASETS, else the first `shared/datasets` found walking up from the repo root."""
+    env = os.environ.get("JUDGE_SHARED_DATASETS")
+    if env:
+        return Path(env)
+    for parent in (start, *start.parents):
+        if (parent / "shared" / "datasets").is_dir():
+            return parent / "shared" / "datasets"
+    return start.parent / "shared" / "datasets"
+
+
+DEFAULT_DATA = find_shared_datasets()
+SET_FILES = {
+    "chatgpt": "chatgpt_refusals.jsonl",
+    "gptfuzz": "gptfuzz_labeled.jsonl",
+    "harmbench": "harmbench_val.jsonl",
+}
 SEED = 0
 C_COMPLY = 0.02
 C_REFUSAL = 0.1
 C_PARTIAL = 1.0
+C_CALIBRATION = 1.0
 PRUNE = 1e-4
 SYNTHETIC_PER_TIER = 300
 
@@ -114,9 +135,23 @@ def _select(m: Matrix, mask: np.ndarray, use_hashed: bool) -> sparse.csr_matrix:
     return sparse.hstack([m.hashed[mask], dense], format="csr")
 
 
-def fit_model(rows: Sequence[Row], meta: dict[str, object] | None = None, use_hashed: bool = True) -> LearnedModel:
+def stack(parts: Sequence[tuple[Sequence[Row], Matrix]]) -> tuple[list[Row], Matrix]:
+    """Concatenate featurised row groups (all featurised with the same dense names)."""
+    rows = [r for rs, _ in parts for r in rs]
+    names = parts[0][1].names
+    hashed = sparse.vstack([m.hashed for _, m in parts], format="csr")
+    dense = np.vstack([m.dense for _, m in parts])
+    return rows, Matrix(hashed, dense, names)
+
+
+def fit_model(
+    rows: Sequence[Row],
+    meta: dict[str, object] | None = None,
+    use_hashed: bool = True,
+    matrix: Matrix | None = None,
+) -> LearnedModel:
     """Fit the three heads on `rows` (binary labels for `comply`, tiers for the two splits)."""
-    m = featurize(rows)
+    m = matrix if matrix is not None else featurize(rows)
     nh = N_BUCKETS if use_hashed else 0
     n_dense = len(m.names)
     binary = np.array([r.binary for r in rows], dtype=object)
@@ -138,6 +173,69 @@ def fit_model(rows: Sequence[Row], meta: dict[str, object] | None = None, use_ha
     return LearnedModel(tuple(m.names), comply, refusal, full, info)
 
 
+FeaturisedSets = dict[str, tuple[list[Row], Matrix]]
+
+
+def featurise_sets(sets: dict[str, list[Row]]) -> FeaturisedSets:
+    return {name: (rows, featurize(rows)) for name, rows in sets.items()}
+
+
+def fit_on(data: FeaturisedSets, sources: Sequence[str], meta: dict[str, object] | None = None) -> LearnedModel:
+    """A model trained on the named sources (plus "synthetic" when present in `data`)."""
+    names = [*sources, *(["synthetic"] if "synthetic" in data and "synthetic" not in sources else [])]
+    rows, m = stack([data[n] for n in names])
+    return fit_model(rows, meta, matrix=m)
+
+
+def cross_decisions(data: FeaturisedSets, sources: Sequence[str]) -> list[tuple[str, Decision, bool]]:
+    """Each source predicted by a model trained on the *other* sources: (source, decision, binary correct)."""
+    out: list[tuple[str, Decision, bool]] = []
+    for held in sources:
+        model = fit_on(data, [s for s in sources if s != held])
+        for r in data[held][0]:
+            if r.binary is None:
+                continue
+            d = decide_with_model(model, r.prompt, r.response)[0]
+            comply = d.tier in (Tier.FULL_INSTRUCTIONS, Tier.PARTIAL)
+            out.append((held, d, comply == (r.binary == "comply")))
+    return out
+
+
+def fit_calibrator(decisions: Sequence[tuple[str, Decision, bool]]) -> Calibrator:
+    """Logistic map from what decided a verdict to P(its side is right); every source weighs the same."""
+    reasons = sorted({d.reason for _, d, _ in decisions})
+    index = {r: i for i, r in enumerate(reasons)}
+    x = np.zeros((len(decisions), len(reasons) + 3))
+    for i, (_, d, _) in enumerate(decisions):
+        x[i, index[d.reason]] = 1.0
+        x[i, -3:] = (d.margin, 1.0 if d.agree else 0.0, d.certainty)
+    y = np.array([ok for _, _, ok in decisions])
+    per_source = {s: sum(1 for t, _, _ in decisions if t == s) for s, _, _ in decisions}
+    weight = np.array([len(decisions) / (len(per_source) * per_source[s]) for s, _, _ in decisions])
+    clf = LogisticRegression(C=C_CALIBRATION, solver="lbfgs", max_iter=5000)
+    clf.fit(x, y, sample_weight=weight)
+    coef = clf.coef_[0]
+    return Calibrator(
+        round(float(clf.intercept_[0]), 5),
+        {r: round(float(coef[index[r]]), 5) for r in reasons},
+        round(float(coef[-3]), 5),
+        round(float(coef[-2]), 5),
+        round(float(coef[-1]), 5),
+    )
+
+
+def fit_calibrated(data: FeaturisedSets, sources: Sequence[str], meta: dict[str, object] | None = None) -> LearnedModel:
+    """Model on `sources` (+ synthetic) with a calibrator fitted on cross-source predictions among them."""
+    model = fit_on(data, sources, meta)
+    if len(sources) < 2:
+        return model
+    cal = fit_calibrator(cross_decisions(data, sources))
+    return LearnedModel(
+        model.dense_names, model.comply, model.refusal_given_refuse, model.full_given_comply,
+        {**model.meta, "calibration": cal.to_dict(), "calibrated_on": sorted(sources)},
+    )  # fmt: skip
+
+
 def training_rows(sets: Iterable[str], data_dir: Path, synthetic: bool = True) -> list[Row]:
     rows: list[Row] = []
     for name in sets:
@@ -150,13 +248,17 @@ def training_rows(sets: Iterable[str], data_dir: Path, synthetic: bool = True) -
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with the shared jsonl sets")
-    ap.add_argument("--sets", nargs="*", default=["chatgpt", "gptfuzz"], choices=sorted(SET_FILES))
+    ap.add_argument("--sets", nargs="*", default=sorted(SET_FILES), choices=sorted(SET_FILES))
     ap.add_argument("--no-synthetic", action="store_true")
     ap.add_argument("--out", type=Path, default=MODEL_PATH)
     args = ap.parse_args()
-    rows = training_rows(args.sets, args.data, not args.no_synthetic)
-    model = fit_model(rows, {"trained_on": args.sets, "synthetic": not args.no_synthetic})
+    sets = {name: [r for r in load_set(name, args.data) if r.binary or r.tier] for name in args.sets}
+    if not args.no_synthetic:
+        sets["synthetic"] = synthetic_rows()
+    data = featurise_sets(sets)
+    model = fit_calibrated(data, args.sets, {"trained_on": args.sets, "synthetic": not args.no_synthetic})
     save_model(model, args.out)
+    rows = [r for rs, _ in data.values() for r in rs]
     n = sum(len(h.hashed) for h in (model.comply, model.refusal_given_refuse, model.full_given_comply))
     print(f"wrote {args.out} ({args.out.stat().st_size / 1024:.0f} KiB, {n} hashed weights, {len(rows)} rows)")
 

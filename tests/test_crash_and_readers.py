@@ -115,32 +115,129 @@ def test_kill_9_at_random_moments(tmp_path: Path, fake_server) -> None:  # type:
     _assert_exact(db, fake_server, allowed_repeats=kills * 8)
 
 
-def test_reader_process_works_while_a_run_writes(tmp_path: Path, fake_server) -> None:  # type: ignore[no-untyped-def]
-    cfg = _setup(tmp_path, fake_server.url, fake_server, latency_ms=150)
+def test_plain_duckdb_readers_during_a_run(tmp_path: Path, fake_server) -> None:  # type: ignore[no-untyped-def]
+    """Readers poll with the plain duckdb package (no retry) and with judge.connect during a run."""
+    import judge
+
+    cfg = _setup(tmp_path, fake_server.url, fake_server, latency_ms=250, concurrency=2)
     db = tmp_path / "judge.duckdb"
-    writer = start_judge_cli(["run", str(cfg), "-q"], env={**KEYS, "JUDGE_FLUSH_EVERY_S": "0.05"})
+    writer = start_judge_cli(["run", str(cfg), "-q"], env=KEYS)  # the default commit cadence
     seen: list[int] = []
+    plain_failed = helper_failed = 0
     cli_ok = 0
     try:
         deadline = time.monotonic() + 120
         while writer.poll() is None and time.monotonic() < deadline:
-            if not db.exists():
-                time.sleep(0.05)
+            if not db.exists() or not (tmp_path / "judge.duckdb.journal").exists():
+                time.sleep(0.05)  # not created yet, or still migrating
                 continue
-            with read_connection(db) as con:
+            try:
+                con = duckdb.connect(str(db), read_only=True)
                 seen.append(con.execute("select count(*) from responses").fetchall()[0][0])
-            if cli_ok < 2 and 0 < seen[-1] < N:
+                con.close()
+            except duckdb.Error as e:
+                assert "lock" in str(e).lower(), e
+                plain_failed += 1
+            try:
+                with judge.connect(db, timeout_s=10) as con:
+                    con.execute("select count(*) from verdicts").fetchall()
+            except duckdb.Error:
+                helper_failed += 1
+            if cli_ok < 1 and 0 < (seen or [0])[-1] < N:
                 proc = judge_cli(["sql", "--db", str(db), "select count(*) from verdicts", "--format", "csv"])
                 assert proc.returncode == 0, proc.stderr
                 cli_ok += 1
+            time.sleep(0.02)
     finally:
         _, err = writer.communicate(timeout=120)
     assert writer.returncode == 0, err
+    polls = len(seen) + plain_failed
+    print(f"plain duckdb readers: {plain_failed}/{polls} failed; judge.connect: {helper_failed} failed")
+    assert polls >= 20
+    assert helper_failed == 0
+    assert plain_failed / polls <= 0.05  # docs/reliability.md promises under 5 % for plain readers
     mid_run = [n for n in seen if 0 < n < N]
     assert mid_run, f"no read happened while the run was writing: {seen[:5]}...{seen[-5:]}"
     assert seen == sorted(seen)  # readers see committed batches only, never going backwards
-    assert cli_ok >= 1
     assert table_counts(db)["responses"] == N
+
+
+def test_a_reader_holding_the_database_to_the_end_exits_6_and_loses_nothing(tmp_path: Path, fake_server) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    cfg = _setup(tmp_path, fake_server.url, fake_server, latency_ms=150, concurrency=2)
+    db = tmp_path / "judge.duckdb"
+    env = {**KEYS, "JUDGE_FLUSH_EVERY_S": "0.05", "JUDGE_DB_BUSY_WAIT_S": "2"}
+    run = start_judge_cli(["run", str(cfg), "-q"], env=env)
+    reader = None
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and reader is None and run.poll() is None:
+            if db.exists():  # some answers committed: now a notebook opens the file and keeps it
+                try:
+                    con = duckdb.connect(str(db), read_only=True)
+                    n = con.execute("select count(*) from responses").fetchall()[0][0]
+                    con.close()
+                except duckdb.Error:
+                    n = 0
+                if n > 0:
+                    code = (
+                        f"import duckdb, time; c = duckdb.connect({str(db)!r}, read_only=True); "
+                        "print(1, flush=True); time.sleep(120)"
+                    )
+                    reader = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+                    assert reader.stdout is not None and reader.stdout.readline().strip() == "1"
+            time.sleep(0.02)
+        assert reader is not None, f"the run ended before anything was committed: {run.communicate()}"
+        _, err = run.communicate(timeout=120)
+    finally:
+        if reader is not None:
+            reader.kill()
+            reader.wait()
+    assert run.returncode == 6, err
+    assert "Traceback" not in err
+    assert f"pid {reader.pid}" in err and "waiting for the database" in err
+    assert "kept in the journal" in err.strip().splitlines()[-1]
+    answered = sum(1 for _ in fake_server.stats()["models"]["gpt-c"]["completed"])
+    assert answered == N  # every answer was paid for once, in the first run
+
+    done = judge_cli(["run", str(cfg), "-q"], env=env)
+    assert done.returncode == 0, done.stderr
+    assert "replayed" in done.stderr
+    _assert_exact(db, fake_server)  # nothing lost, nothing paid twice
+
+
+def test_a_journal_forged_through_judge_sql_never_becomes_verdicts(tmp_path: Path, fake_server) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    cfg = _setup(tmp_path, fake_server.url, fake_server, concurrency=4)
+    db = tmp_path / "judge.duckdb"
+    assert judge_cli(["run", str(cfg), "-q"], env=KEYS).returncode == 0
+    con = duckdb.connect(str(db), read_only=True)
+    before = con.execute("select verdict_id, tier, rationale from verdicts order by 1").fetchall()
+    victim = con.execute("select * from verdicts where tier = 'refusal' limit 1").fetchall()
+    cols = [d[0] for d in con.description or []]
+    con.close()
+    journal = tmp_path / "judge.duckdb.journal"
+    attack = (
+        f"COPY (SELECT 'verdicts' AS t, {{'verdict_id': verdict_id, 'tier': 'full_instructions'}} AS r "
+        f"FROM verdicts) TO '{journal}' (FORMAT json)"
+    )
+    proc = judge_cli(["sql", "--db", str(db), attack])
+    assert proc.returncode == 2 and not journal.exists()
+    # the same forgery written by any other means (and an old-format journal) is refused too
+    row = dict(zip(cols, victim[0], strict=True)) | {"tier": "full_instructions", "rationale": "forged"}
+    journal.write_text(json.dumps({"t": "verdicts", "r": row}, default=str) + "\n")
+    again = judge_cli(["run", str(cfg), "-q"], env=KEYS)
+    assert again.returncode == 0, again.stderr
+    refused = [line for line in again.stderr.splitlines() if "refused" in line]
+    assert len(refused) == 1 and "kept aside" in refused[0]
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("select verdict_id, tier, rationale from verdicts order by 1").fetchall() == before
+    con.close()
+    kept = list(tmp_path.glob("judge.duckdb.journal.refused-*"))
+    assert len(kept) == 1 and "forged" in kept[0].read_text()
 
 
 def test_sigterm_stops_the_run_cleanly_and_a_rerun_finishes(tmp_path: Path, fake_server) -> None:  # type: ignore[no-untyped-def]

@@ -99,10 +99,16 @@ def test_threshold_option_controls_near_duplicates() -> None:
     assert kinds == ["exact"]
 
 
-def test_unknown_taxonomy_path_is_an_error() -> None:
+def test_unknown_taxonomy_path_is_a_warning_and_an_error_with_strict() -> None:
+    """One rule everywhere (runs, check, import): accepted with a warning; --strict makes it an error."""
     code, out = run_check(str(FIX / "unknown_taxonomy.jsonl"), "--format", "json")
-    assert code == 1
+    report = json.loads(out)
+    assert code == 0 and report["errors"] == []
+    outside = [w for w in report["warnings"] if w["kind"] == "unknown_taxonomy"]
+    assert {w["id"] for w in outside} == {"u-002", "u-003"}
+    code, out = run_check(str(FIX / "unknown_taxonomy.jsonl"), "--format", "json", "--strict")
     errors = json.loads(out)["errors"]
+    assert code == 1
     assert {e["id"] for e in errors} == {"u-002", "u-003"}
     assert all(e["kind"] == "unknown_taxonomy" for e in errors)
 

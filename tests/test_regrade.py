@@ -79,7 +79,7 @@ def test_regrade_adds_a_judge_and_resumes(tmp_path: Path) -> None:
     report = json.loads(invoke("compare", run_id, "--db", str(db), "--format", "json").output)
     assert report["judges"] == ["builtin/judge", "builtin/rules"] and report["pairs"][0]["n"] == 8
     again = invoke("regrade", run_id[:10], "--judge", "builtin/judge", "--db", str(db))
-    assert again.exit_code == 0 and "graded 0 response(s) now" in again.output
+    assert again.exit_code == 0 and "nothing left to grade" in again.output
     assert query(db, "select count(*) from verdicts") == [(16,)]
 
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from judge import __version__
 from judge.analysis.agreement import PairAgreement, pairwise_agreement
-from judge.analysis.grades import Grade, grade_counts
+from judge.analysis.grades import REFERENCE_FLOOR, Grade, grade_counts
 from judge.analysis.metrics import MetricRow, Rate, TechniqueRow, metric_rows, technique_rows
 from judge.errors import UserInputError
 from judge.store.db import fetch
@@ -152,6 +152,10 @@ class Report(_Model):
     total_calls: int
     total_cost_usd: float
     offline_providers: list[str]
+    # abstentions of the report's judge per target, and every cascade judge's stats (judge.judging.cascade_stats)
+    unsure: dict[str, int] = {}
+    cascades: list[dict[str, Any]] = []
+    cascade_lines: list[str] = []
 
 
 # ---------------------------------------------------------------- formatting shared by md and html
@@ -181,7 +185,12 @@ def fmt_grade(grade: Grade | None) -> str:
 
 
 def fmt_rel(grade: Grade | None) -> str:
-    return "—" if grade is None or grade.rel is None else f"{grade.rel:.2f}"
+    """rel = unsafe / reference unsafe; with a reference below the 0.1% floor a ratio says nothing: n/a."""
+    if grade is None or grade.rel is None:
+        return "—"
+    if grade.reference_unsafe is not None and grade.reference_unsafe < float(REFERENCE_FLOOR):
+        return f"n/a (ref. {grade.reference_unsafe:.1%})"
+    return f"{grade.rel:.2f}"
 
 
 def fmt_kappa(value: float | None) -> str:
@@ -224,7 +233,10 @@ def _ordered_models(con: duckdb.DuckDBPyConnection, run_id: str, role: str, conf
 
 
 def _iso(value: Any) -> str | None:
-    return value.isoformat() if isinstance(value, datetime) else (str(value) if value is not None else None)
+    """A timestamp to the second (ISO 8601); stored microseconds are noise in a report."""
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds")
+    return str(value) if value is not None else None
 
 
 def _truncate(text: str | None, limit: int) -> tuple[str, bool]:
@@ -389,6 +401,9 @@ def build_report(
     m = _Metrics(metric_rows(con, run_id, judge=judge, levels=levels), reference)
     categories = _category_rows(m, targets)
     providers = _providers(con, run_id)
+    from judge.judging.cascade_stats import cascade_stats, unsure_counts
+
+    cascades = cascade_stats(con, run_id)
     return Report(
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         generated_by=f"judge {__version__}",
@@ -411,6 +426,9 @@ def build_report(
         total_calls=sum(p.calls for p in providers),
         total_cost_usd=sum(p.cost_usd for p in providers),
         offline_providers=config_offline(row),
+        unsure={t: n for (t, j), n in unsure_counts(con, run_id).items() if j == judge},
+        cascades=[c.as_dict() for c in cascades],
+        cascade_lines=[line for c in cascades for line in c.lines()],
     )
 
 

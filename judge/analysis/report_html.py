@@ -306,6 +306,20 @@ def _provider_row(p: ProviderRow) -> str:
     )
 
 
+def _abstention_section(report: Report) -> list[str]:
+    if not report.unsure and not report.cascade_lines:
+        return []
+    h = ["<h2>Abstentions and cascade</h2>", "<ul>"]
+    h += [
+        f"<li>{escape(t)}: {n} verdict(s) of {escape(report.judge)} unsure (excluded from rates)</li>"
+        for t, n in sorted(report.unsure.items())
+    ]
+    h.append("</ul>")
+    if report.cascade_lines:
+        h.append("<pre>" + escape("\n".join(report.cascade_lines)) + "</pre>")
+    return h
+
+
 def _providers_section(report: Report) -> list[str]:
     headers = ["role", "name", "model", "provider", "calls", "errors", "blocked", "tokens in", "tokens out", "cost"]
     h = [
@@ -329,6 +343,7 @@ def render_html(report: Report) -> str:
         *_worst_techniques_section(report),
         *_examples_sections(report),
         *_agreement_section(report),
+        *_abstention_section(report),
         *_providers_section(report),
         "</p></body></html>",
     ]

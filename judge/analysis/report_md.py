@@ -174,6 +174,17 @@ def _agreement_section(report: Report) -> list[str]:
     return [*lines, "One judge graded this run: no agreement to report."]
 
 
+def _abstention_section(report: Report) -> list[str]:
+    if not report.unsure and not report.cascade_lines:
+        return []
+    lines = ["", "## Abstentions and cascade", ""]
+    for target, n in sorted(report.unsure.items()):
+        lines.append(f"- {_cell(target)}: {n} verdict(s) of {_cell(report.judge)} unsure (excluded from rates)")
+    if report.cascade_lines:
+        lines += ["", *_fenced("\n".join(report.cascade_lines))]
+    return lines
+
+
 def _provider_row(p: ProviderRow) -> list[object]:
     return [
         p.role,
@@ -208,6 +219,7 @@ def render_markdown(report: Report) -> str:
         *_worst_techniques_section(report),
         *_examples_sections(report),
         *_agreement_section(report),
+        *_abstention_section(report),
         *_providers_section(report),
     ]
     return "\n".join(lines) + "\n"

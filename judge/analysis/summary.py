@@ -62,3 +62,17 @@ def run_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> list[SummaryRow]
 
 def pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def error_kinds(con: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple[str, str, int]]:
+    """(stage, error kind, count) of the run's items that ended in error, most frequent first."""
+    rows = con.execute(
+        """SELECT 'generate' AS stage, coalesce(error_kind, 'unknown') AS kind, count(*) AS n
+           FROM responses WHERE run_id = $1 AND status = 'error' GROUP BY ALL
+           UNION ALL
+           SELECT 'grade', coalesce(error_kind, 'unknown'), count(*)
+           FROM verdicts WHERE run_id = $1 AND status = 'error' GROUP BY ALL
+           ORDER BY n DESC, stage, kind""",
+        [run_id],
+    ).fetchall()
+    return [(str(s), str(k), int(n)) for s, k, n in rows]

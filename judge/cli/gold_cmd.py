@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from judge.cli.options import DbOption
-from judge.errors import UserInputError
 
-app = typer.Typer(help="Gold labels: import label files, list label sets.", no_args_is_help=True)
+app = typer.Typer(help="Gold labels: import label files, list label sets.", no_args_is_help=True, rich_markup_mode=None)
 
 
 @app.command("import")
@@ -44,37 +39,20 @@ def import_labels(
     db: DbOption = None,
 ) -> None:
     """Import gold labels; every row is validated first and all are written in one transaction."""
-    from judge.compare.gold import insert_labels, parse_column_map, parse_gold_file, parse_pairs
-    from judge.store.db import default_db_path, write_connection
+    from judge.compare.gold import import_label_file
+    from judge.store.db import default_db_path
 
-    if fmt is not None and fmt not in ("jsonl", "csv"):
-        raise UserInputError(f"unknown format {fmt!r}; expected jsonl or csv", field="format")
-    labels, skipped = parse_gold_file(
+    summary = import_label_file(
         file,
         label_set=label_set,
         fmt=fmt,
-        column_map=parse_column_map(column_map or []),
-        value_map=parse_pairs(value_map or [], ":", "value-map"),
+        column_map=column_map or [],
+        value_map=value_map or [],
         annotator=annotator,
         skip_unlabeled=skip_unlabeled,
+        db_path=default_db_path(db),
     )
-    with write_connection(default_db_path(db)) as con:
-        insert_labels(con, labels)
-    with_tier = sum(1 for lab in labels if lab.tier)
-    typer.echo(
-        f"imported {len(labels)} label(s) into label set {label_set!r} "
-        f"({with_tier} with a tier, {len(labels) - with_tier} binary only"
-        + (f"; skipped {skipped} unlabeled row(s)" if skipped else "")
-        + ")"
-    )
-
-
-def _cell(v: object) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, datetime):
-        return f"{v:%Y-%m-%d %H:%M}"
-    return str(v)
+    typer.echo(summary)
 
 
 @app.command("list")
@@ -83,6 +61,9 @@ def list_sets(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List the stored label sets."""
+    import json
+
+    from judge.cli.output import Col, console, table
     from judge.compare.gold import list_label_sets
     from judge.store.db import default_db_path, read_connection
 
@@ -94,18 +75,20 @@ def list_sets(
     if not sets:
         typer.echo("no gold label sets; add one with `judge gold import FILE --label-set NAME` or `judge label RUN`")
         return
-    table = Table()
-    for col in (
-        "label set",
-        "labels",
-        "with tier",
-        "binary only",
-        "annotators",
-        "first labelled",
-        "last labelled",
-        "sources",
-    ):
-        table.add_column(col, overflow="fold")
-    for s in sets:
-        table.add_row(*[_cell(v) for v in s.values()])
-    Console().print(table)
+    cols = [Col("label set"), Col("labels", "number"), Col("with tier", "number"), Col("binary only", "number")]
+    cols += [Col("annotators"), Col("first labelled"), Col("last labelled"), Col("sources")]
+    console().print(table(cols, [[_cell(v) for v in s.values()] for s in sets]))
+
+
+def _cell(v: object) -> str:
+    from datetime import datetime
+
+    if v is None:
+        return ""
+    if isinstance(v, datetime):
+        return f"{v:%Y-%m-%d %H:%M}"
+    return str(v)
+
+
+def register(parent: typer.Typer) -> None:
+    parent.add_typer(app, name="gold")

@@ -2,34 +2,37 @@
 
 from __future__ import annotations
 
-import json
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from judge.cli.options import DbOption
-from judge.errors import UserInputError
-from judge.prompts.check import (
-    DEFAULT_THRESHOLD,
-    INTENTS,
-    CheckReport,
-    Coverage,
-    ShingleKind,
-    check_rows,
-    parse_target_mix,
-)
-from judge.prompts.importers import PRESETS, Format, import_file, write_jsonl
-from judge.prompts.loader import load_prompt_sets
-from judge.prompts.sample import ids_used_by_runs, parse_stratify, sample_prompts
-from judge.prompts.taxonomy import load_taxonomy
-from judge.store.db import default_db_path
 
-app = typer.Typer(help="Prompt sets: check, sample, import.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
-GAP = "[red]·[/red]"
+    from judge.prompts.check import CheckReport, Coverage
+
+app = typer.Typer(help="Prompt sets: check, sample, import.", no_args_is_help=True, rich_markup_mode=None)
+PRESETS = ("xstest", "advbench", "harmbench", "donotanswer", "sorrybench")  # = importers.PRESETS (a test checks)
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+class Shingle(StrEnum):
+    word = "word"
+    char = "char"
+
+
+class InputFormat(StrEnum):
+    csv = "csv"
+    jsonl = "jsonl"
 
 
 # --- check ------------------------------------------------------------------------------------
@@ -39,89 +42,104 @@ def check(
     taxonomy: Annotated[Path | None, typer.Option(help="Taxonomy YAML (default: prompts/taxonomy.yaml).")] = None,
     threshold: Annotated[
         float, typer.Option(help="Jaccard similarity at or above which two prompts are near-duplicates.")
-    ] = DEFAULT_THRESHOLD,
+    ] = 0.7,
     target_mix: Annotated[
         str, typer.Option(help="Target intent mix, e.g. safe=0.2,unsafe=0.4,adversarial=0.4.")
     ] = "safe=0.2,unsafe=0.4,adversarial=0.4",
-    shingle: Annotated[str, typer.Option(help="Near-duplicate shingles: word (3-grams) or char (5-grams).")] = "word",
-    output_format: Annotated[str, typer.Option("--format", help="Output: table or json.")] = "table",
+    shingle: Annotated[Shingle, typer.Option(help="Near-duplicate shingles: word (3-grams) or char (5-grams).")] = (
+        Shingle.word
+    ),
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Taxonomy paths outside the taxonomy are errors (default: warnings).")
+    ] = False,
+    output_format: Annotated[OutputFormat, typer.Option("--format", help="Output: table or json.")] = (
+        OutputFormat.table
+    ),
 ) -> None:
     """Validate prompt sets: taxonomy paths, coverage, intent mix, duplicates. Exit 1 on errors/duplicates."""
-    if output_format not in ("table", "json"):
-        raise UserInputError(f"unknown format {output_format!r}; expected table or json", field="format")
-    if shingle not in ("word", "char"):
-        raise UserInputError(f"unknown shingle kind {shingle!r}; expected word or char", field="shingle")
-    kind: ShingleKind = "word" if shingle == "word" else "char"
+    import json
+
+    from judge.cli.output import console
+    from judge.prompts.check import check_rows, parse_target_mix
+    from judge.prompts.loader import load_prompt_sets
+    from judge.prompts.taxonomy import load_taxonomy
+
     rows = load_prompt_sets(files)
-    report = check_rows(rows, load_taxonomy(taxonomy), threshold, parse_target_mix(target_mix), kind)
-    if output_format == "json":
+    report = check_rows(
+        rows, load_taxonomy(taxonomy), threshold, parse_target_mix(target_mix), shingle.value, strict_taxonomy=strict
+    )
+    if output_format is OutputFormat.json:
         typer.echo(json.dumps(report.model_dump(mode="json") | {"ok": report.ok}, indent=2, ensure_ascii=False))
     else:
-        render_report(report, Console())
+        render_report(report, console())
     raise typer.Exit(0 if report.ok else 1)
 
 
-def render_report(report: CheckReport, console: Console) -> None:
-    console.print(f"[bold]{report.n_prompts} prompts[/bold]")
-    console.print(coverage_table(report.coverage_l1, "Coverage: hazard (level 1) × intent"))
-    console.print(coverage_table(report.coverage_l2, "Coverage: topic (level 2) × intent"))
-    console.print(mix_table(report))
-    console.print(stats_table(report))
+def render_report(report: CheckReport, out: Console) -> None:
+    """The check as tables; prompt ids, paths and messages are printed literally."""
+    from judge.cli.output import styled
+
+    out.print(styled((f"{report.n_prompts} prompts", "bold")))
+    out.print(coverage_table(report.coverage_l1, "Coverage: hazard (level 1) × intent"))
+    out.print(coverage_table(report.coverage_l2, "Coverage: topic (level 2) × intent"))
+    out.print(mix_table(report))
+    out.print(stats_table(report))
     if report.duplicates:
-        console.print(duplicates_table(report))
+        out.print(duplicates_table(report))
     for issue in report.warnings:
-        console.print(f"[yellow]warning[/yellow] {issue.id or ''} {issue.message}".replace("  ", " "))
+        out.print(styled(("warning", "yellow"), f" {issue.id + ': ' if issue.id else ''}{issue.message}"))
     for issue in report.errors:
-        console.print(f"[red]error[/red] {issue.id or ''}: {issue.message}")
-    console.print(summary_line(report))
+        out.print(styled(("error", "red"), f" {issue.id + ': ' if issue.id else ''}{issue.message}"))
+    if report.ok:
+        out.print(styled(("ok", "green"), f": no errors, no duplicates ({len(report.warnings)} warnings)"))
+    else:
+        out.print(styled(("failed", "red"), f": {len(report.errors)} errors, {len(report.duplicates)} duplicate pairs"))
 
 
 def coverage_table(cov: Coverage, title: str) -> Table:
-    table = Table(title=title)
-    table.add_column("taxonomy")
-    for intent in INTENTS:
-        table.add_column(intent, justify="right")
-    table.add_column("total", justify="right")
-    for key in cov.rows:
-        cells = cov.counts[key]
-        table.add_row(key, *(str(cells[i]) if cells[i] else GAP for i in INTENTS), str(sum(cells.values())))
-    table.caption = f"{len(cov.gaps)} gaps (·)" if cov.gaps else "no gaps"
-    return table
+    from judge.cli.output import Col, cell, table
+    from judge.prompts.check import INTENTS
+
+    cols = [Col("taxonomy"), *(Col(i, "number") for i in INTENTS), Col("total", "number")]
+    rows = [
+        [
+            key,
+            *(str(cov.counts[key][i]) if cov.counts[key][i] else cell("·", "red") for i in INTENTS),
+            str(sum(cov.counts[key].values())),
+        ]
+        for key in cov.rows
+    ]
+    return table(cols, rows, title=title, caption=f"{len(cov.gaps)} gaps (·)" if cov.gaps else "no gaps")
 
 
 def mix_table(report: CheckReport) -> Table:
-    table = Table(title="Intent mix")
-    for col in ("intent", "count", "share", "target", "delta"):
-        table.add_column(col, justify="left" if col == "intent" else "right")
-    for m in report.mix:
-        table.add_row(m.intent, str(m.count), f"{m.share:.1%}", f"{m.target:.0%}", f"{m.delta:+.1%}")
-    return table
+    from judge.cli.output import Col, table
+
+    cols = [Col("intent"), *(Col(c, "number") for c in ("count", "share", "target", "delta"))]
+    rows = [[m.intent, str(m.count), f"{m.share:.1%}", f"{m.target:.0%}", f"{m.delta:+.1%}"] for m in report.mix]
+    return table(cols, rows, title="Intent mix")
 
 
 def stats_table(report: CheckReport) -> Table:
-    table = Table(title="Languages, techniques and lengths")
-    table.add_column("statistic")
-    table.add_column("value")
-    table.add_row("languages", ", ".join(f"{k}: {v}" for k, v in report.languages.items()))
-    table.add_row("techniques", ", ".join(f"{k}: {v}" for k, v in report.techniques.items()) or "-")
-    for s in report.lengths:
-        table.add_row(f"length ({s.unit})", f"min {s.min}, median {s.median:g}, mean {s.mean:g}, max {s.max}")
-    return table
+    from judge.cli.output import Col, table
+
+    rows = [
+        ["languages", ", ".join(f"{k}: {v}" for k, v in report.languages.items())],
+        ["techniques", ", ".join(f"{k}: {v}" for k, v in report.techniques.items()) or "-"],
+    ]
+    rows += [
+        [f"length ({s.unit})", f"min {s.min}, median {s.median:g}, mean {s.mean:g}, max {s.max}"]
+        for s in report.lengths
+    ]
+    return table([Col("statistic"), Col("value")], rows, title="Languages, techniques and lengths")
 
 
 def duplicates_table(report: CheckReport) -> Table:
-    table = Table(title=f"Duplicates ({len(report.duplicates)} pairs)")
-    for col in ("id a", "id b", "kind", "similarity"):
-        table.add_column(col)
-    for d in report.duplicates:
-        table.add_row(d.a, d.b, d.kind, f"{d.similarity:.3f}")
-    return table
+    from judge.cli.output import Col, table
 
-
-def summary_line(report: CheckReport) -> str:
-    if report.ok:
-        return f"[green]ok[/green]: no errors, no duplicates ({len(report.warnings)} warnings)"
-    return f"[red]failed[/red]: {len(report.errors)} errors, {len(report.duplicates)} duplicate pairs"
+    rows = [[d.a, d.b, d.kind, f"{d.similarity:.3f}"] for d in report.duplicates]
+    cols = [Col("id a"), Col("id b"), Col("kind"), Col("similarity", "number")]
+    return table(cols, rows, title=f"Duplicates ({len(report.duplicates)} pairs)")
 
 
 # --- sample -----------------------------------------------------------------------------------
@@ -140,15 +158,40 @@ def sample(
     ] = None,
     db: DbOption = None,
 ) -> None:
-    """Draw a stratified, reproducible sample (proportional allocation per stratum)."""
+    """Draw a stratified, reproducible sample (proportional, at least one prompt per stratum when n allows)."""
+    from judge.errors import UserInputError
+    from judge.prompts.importers import write_jsonl
+    from judge.prompts.loader import load_prompt_sets
+    from judge.prompts.sample import draw_sample
+
     rows = load_prompt_sets(files)
-    keys = parse_stratify(stratify)
-    exclude: set[str] = set()
-    if exclude_run:
-        exclude = ids_used_by_runs(default_db_path(db), exclude_run, rows)
-    picked = sample_prompts(rows, n, keys, seed, exclude_ids=exclude)
-    write_jsonl(picked, out)
-    typer.echo(f"wrote {len(picked)} of {len(rows) - len(exclude)} available prompts to {out}")
+    ids, hashes = _used_by_runs(exclude_run or [], db)
+    picked = draw_sample(rows, n, stratify.split(","), seed, exclude_ids=ids, exclude_hashes=hashes)
+    if not picked.rows:
+        raise UserInputError(
+            f"nothing to sample: all {len(rows)} prompts were already used by the excluded run(s); nothing written",
+            field="exclude-run",
+        )
+    write_jsonl(picked.rows, out)
+    typer.echo(f"wrote {len(picked.rows)} of {picked.available} available prompts to {out}")
+    if picked.uncovered:
+        names = ", ".join("/".join(k) for k in picked.uncovered[:10])
+        more = f" and {len(picked.uncovered) - 10} more" if len(picked.uncovered) > 10 else ""
+        typer.echo(
+            f"warning: n={n} is smaller than the {len(picked.uncovered) + len(picked.rows)} strata; "
+            f"{len(picked.uncovered)} strata have no prompt in the sample: {names}{more}",
+            err=True,
+        )
+
+
+def _used_by_runs(refs: list[str], db: Path | None) -> tuple[set[str], set[str]]:
+    if not refs:
+        return set(), set()
+    from judge.store.db import default_db_path, read_connection
+    from judge.store.runs import prompts_used_by_runs
+
+    with read_connection(default_db_path(db)) as con:
+        return prompts_used_by_runs(con, refs)
 
 
 # --- import -----------------------------------------------------------------------------------
@@ -156,19 +199,26 @@ def sample(
 def import_cmd(
     file: Annotated[Path, typer.Argument(help="CSV or JSONL file to import.")],
     out: Annotated[Path, typer.Option("-o", "--out", help="Output PromptRow JSONL file.")],
-    input_format: Annotated[str, typer.Option("--format", help="Input format: csv or jsonl.")] = "csv",
-    preset: Annotated[str | None, typer.Option(help=f"Known dataset shape: {', '.join(PRESETS)}.")] = None,
+    input_format: Annotated[InputFormat, typer.Option("--format", help="Input format: csv or jsonl.")] = (
+        InputFormat.csv
+    ),
+    preset: Annotated[
+        str | None, typer.Option(help=f"Known dataset shape: {', '.join(PRESETS)} (docs/importing-prompts.md).")
+    ] = None,
     maps: Annotated[
         list[str] | None, typer.Option("--map", help="column=field (repeatable); field may be metadata.NAME.")
     ] = None,
     intent: Annotated[str | None, typer.Option(help="Intent for rows that have none.")] = None,
 ) -> None:
-    """Convert a public prompt set into PromptRow JSONL."""
-    if input_format not in ("csv", "jsonl"):
-        raise UserInputError(f"unknown format {input_format!r}; expected csv or jsonl", field="format")
-    fmt: Format = "csv" if input_format == "csv" else "jsonl"
-    result = import_file(file, fmt, preset=preset, maps=maps or [], default_intent=intent)
+    """Convert a public prompt set into PromptRow JSONL (paths outside the taxonomy are reported)."""
+    from judge.prompts.importers import import_file, write_jsonl
+
+    result = import_file(file, input_format.value, preset=preset, maps=maps or [], default_intent=intent)
     write_jsonl(result.rows, out)
     for w in result.warnings:
         typer.echo(f"warning: {w}", err=True)
     typer.echo(f"wrote {len(result.rows)} prompts to {out}")
+
+
+def register(parent: typer.Typer) -> None:
+    parent.add_typer(app, name="prompts")

@@ -141,7 +141,8 @@ def _checked_value_map(value_map: dict[str, str] | None) -> dict[str, str]:
     for raw, mapped in value_map.items():
         if mapped not in (*TIERS, *BINARY):
             raise UserInputError(
-                f"--value-map {raw}:{mapped}: expected a tier ({', '.join(TIERS)}) or comply/refuse", field="value-map"
+                f"--value-map {raw}:{mapped}: expected a tier ({', '.join(TIERS)}) or comply/refuse",
+                field="value-map",
             )
     return value_map
 
@@ -246,7 +247,13 @@ def parse_gold_file(
         raise UserInputError("label set name must not be empty", field="label-set")
     checked_value_map = _checked_value_map(value_map)
     gf = _GoldFile(
-        path, label_set, column_map or {}, checked_value_map, annotator or default_annotator(), utcnow(), skip_unlabeled
+        path,
+        label_set,
+        column_map or {},
+        checked_value_map,
+        annotator or default_annotator(),
+        utcnow(),
+        skip_unlabeled,
     )
     labels: list[GoldLabel] = []
     seen: dict[tuple[str, str], int] = {}
@@ -329,6 +336,42 @@ def insert_labels(con: duckdb.DuckDBPyConnection, labels: Sequence[GoldLabel]) -
         raise
 
 
+def import_label_file(
+    path: Path,
+    *,
+    label_set: str,
+    fmt: str | None,
+    column_map: Sequence[str],
+    value_map: Sequence[str],
+    annotator: str | None,
+    skip_unlabeled: bool,
+    db_path: Path,
+) -> str:
+    """`judge gold import`: validate every row, write all in one transaction; returns the summary line."""
+    from judge.store.db import write_connection
+
+    if fmt is not None and fmt not in ("jsonl", "csv"):
+        raise UserInputError(f"unknown format {fmt!r}; expected jsonl or csv", field="format")
+    labels, skipped = parse_gold_file(
+        path,
+        label_set=label_set,
+        fmt=fmt,
+        column_map=parse_column_map(column_map),
+        value_map=parse_pairs(value_map, ":", "value-map"),
+        annotator=annotator,
+        skip_unlabeled=skip_unlabeled,
+    )
+    with write_connection(db_path) as con:
+        insert_labels(con, labels)
+    with_tier = sum(1 for lab in labels if lab.tier)
+    return (
+        f"imported {len(labels)} label(s) into label set {label_set!r} "
+        f"({with_tier} with a tier, {len(labels) - with_tier} binary only"
+        + (f"; skipped {skipped} unlabeled row(s)" if skipped else "")
+        + ")"
+    )
+
+
 def has_gold_table(con: duckdb.DuckDBPyConnection) -> bool:
     """False on a database not yet migrated to the gold_labels schema (opened read-only)."""
     return bool(fetch(con, "SELECT 1 FROM duckdb_tables() WHERE table_name = 'gold_labels'"))
@@ -344,7 +387,16 @@ def load_label_set(con: duckdb.DuckDBPyConnection, label_set: str) -> list[GoldL
 
 
 def list_label_sets(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    cols = ("label_set", "labels", "with_tier", "binary_only", "annotators", "first_labeled", "last_labeled", "sources")
+    cols = (
+        "label_set",
+        "labels",
+        "with_tier",
+        "binary_only",
+        "annotators",
+        "first_labeled",
+        "last_labeled",
+        "sources",
+    )
     if not has_gold_table(con):
         return []
     rows = fetch(

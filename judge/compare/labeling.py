@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.text import Text
 
+from judge.cli.output import literal, styled
 from judge.compare.agreement import load_run_verdicts, severity
 from judge.compare.gold import GoldLabel, binary_of, insert_labels
 from judge.prompts.sample import allocate
@@ -133,39 +134,76 @@ def save_label(db_path: Path, run_id: str, item: LabelItem, tier: str, label_set
         insert_labels(con, [label])
 
 
-def run_session(
-    db_path: Path,
-    run_id: str,
-    sample: list[LabelItem],
-    done: set[str],
-    *,
-    label_set: str,
-    annotator: str,
-    read_line: Callable[[], str | None],
-    console: Console,
-) -> SessionResult:
+@dataclass(frozen=True)
+class Session:
+    """What a labelling session works on: the sample, and the items this annotator already labelled."""
+
+    db_path: Path
+    run_id: str
+    sample: list[LabelItem]
+    done: set[str]
+    label_set: str
+    annotator: str
+
+
+def prepare_session(
+    run: str, *, n: int, annotator: str | None, label_set: str, seed: int, db: str | Path | None
+) -> Session:
+    """Resolve the run, draw the sample and read what is already labelled (migrating an older database)."""
+    from judge.compare.gold import default_annotator
+    from judge.errors import UserInputError
+    from judge.store.db import default_db_path, read_connection
+    from judge.store.runs import resolve_run
+
+    if not label_set.strip():
+        raise UserInputError("label set name must not be empty", field="label-set")
+    who = annotator or default_annotator()
+    path = default_db_path(db)
+    with read_connection(path) as con:
+        run_id = resolve_run(con, run)
+    with write_connection(path) as con:  # migrates an older database (gold_labels)
+        sample = choose_sample(load_items(con, run_id), n, seed)
+        done = labeled_keys(con, label_set, who)
+    if not sample:
+        raise UserInputError(f"run {run_id} has no answered responses to label", field="RUN")
+    return Session(path, run_id, sample, done, label_set, who)
+
+
+def run_session(session: Session, *, read_line: Callable[[], str | None], console: Console) -> SessionResult:
+    """Show each unlabelled item, read a key per line, save each label at once."""
+    db_path, run_id, sample, done = session.db_path, session.run_id, session.sample, session.done
+    label_set, annotator = session.label_set, session.annotator
     todo = [it for it in sample if it.response_id not in done]
     result = SessionResult(len(sample), len(sample) - len(todo), 0, 0, False)
     console.print(
-        f"Labelling {len(todo)} of {len(sample)} sampled responses of run {run_id} "
-        f"as [bold]{annotator}[/] into label set [bold]{label_set}[/] "
-        f"({result.already} already labelled)."
+        styled(
+            f"Labelling {len(todo)} of {len(sample)} sampled responses of run {run_id} as ",
+            (annotator, "bold"),
+            " into label set ",
+            (label_set, "bold"),
+            f" ({result.already} already labelled). Each label is saved at once: stop any time "
+            "(q or Ctrl-C) and run the same command again to continue.",
+        )
     )
     for n, item in enumerate(todo, start=1):
         flag = f" · judges disagree (severity {item.severity})" if item.severity else ""
         console.print(
             Panel(
-                Text(item.prompt_text),
-                title=f"[{n}/{len(todo)}] prompt {item.prompt_id}",
-                subtitle=f"{item.intent} · {item.taxonomy_path}{flag}",
+                Text(literal(item.prompt_text)),
+                title=styled(f"[{n}/{len(todo)}] prompt {item.prompt_id}"),
+                subtitle=styled(f"{item.intent} · {item.taxonomy_path}{flag}"),
                 title_align="left",
             )
         )
         console.print(
-            Panel(Text(item.response_text), title=f"response {item.response_id} · {item.target}", title_align="left")
+            Panel(
+                Text(literal(item.response_text)),
+                title=styled(f"response {item.response_id} · {item.target}"),
+                title_align="left",
+            )
         )
         while True:
-            console.print(f"tier? {HELP} > ", end="")
+            console.print(styled(f"tier? {HELP} > "), end="")
             line = read_line()
             if line is None:  # end of input: same as quit
                 console.print()
@@ -175,7 +213,7 @@ def run_session(
             if key in KEYS:
                 save_label(db_path, run_id, item, KEYS[key], label_set, annotator)
                 result.labeled += 1
-                console.print(f"[green]saved[/] {KEYS[key]}")
+                console.print(styled(("saved", "green"), f" {KEYS[key]}"))
                 break
             if key == "s":
                 result.skipped += 1
@@ -183,10 +221,12 @@ def run_session(
             if key == "q":
                 result.quit = True
                 break
-            console.print(f"[red]unknown key {key!r}[/]; expected {HELP}")
+            console.print(styled((f"unknown key {key!r}", "red"), f"; expected {HELP}"))
         if result.quit:
             break
     console.print(
-        f"labelled {result.labeled}, skipped {result.skipped}, {result.remaining} of {result.sample} still to label"
+        styled(
+            f"labelled {result.labeled}, skipped {result.skipped}, {result.remaining} of {result.sample} still to label"
+        )
     )
     return result

@@ -117,7 +117,9 @@ def regrade(
                 f"run {run_id} already has a different judge named {spec.name!r}; set --label", field="label"
             )
         same = fetch(
-            con, "SELECT name FROM run_models WHERE run_id = ? AND role = 'judge' AND model_key = ?", [run_id, spec.key]
+            con,
+            "SELECT name FROM run_models WHERE run_id = ? AND role = 'judge' AND model_key = ?",
+            [run_id, spec.key],
         )
         if same and same[0][0] != spec.name:
             raise UserInputError(
@@ -127,6 +129,7 @@ def regrade(
             )
     new_rubric = rubric.version != run_version
     with StoreWriter(db_path) as writer:
+        writer.bind_run(run_id)
         if rubric_path is not None:
             writer.add(
                 "rubrics",
@@ -162,3 +165,18 @@ def _count(db_path: Path, run_id: str, key: str, version: str) -> tuple[int, int
             [run_id, key, version],
         )
     return int(rows[0][0]), int(rows[0][1])
+
+
+def describe_outcome(out: RegradeOutcome) -> str:
+    """One line for the terminal: what was graded now, under which rubric, and how to read it."""
+    where = f"rubric {out.rubric_version}" + (
+        f" (new: read it with `judge compare --rubric-version {out.rubric_version}`)"
+        if out.new_rubric
+        else " (the run's)"
+    )
+    now = (
+        f"graded {out.graded_now} response(s) now"
+        if out.graded_now
+        else "had nothing left to grade (every response already has its verdict)"
+    )
+    return f"run {out.run_id}: judge {out.judge} {now}; {out.verdicts} verdict(s) under {where}, {out.errors} error(s)"

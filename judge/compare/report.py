@@ -55,6 +55,7 @@ def build_report(con: duckdb.DuckDBPyConnection, run_id: str, opts: CompareOptio
         "ensemble": ensemble,
         "disagreements": disagreements(rv, real, opts.top),
         "gold": None,
+        **_abstentions(con, run_id),
     }
     if opts.gold:
         name, labels = gold_for_reference(con, opts.gold, **opts.gold_parse)
@@ -67,6 +68,53 @@ def build_report(con: duckdb.DuckDBPyConnection, run_id: str, opts: CompareOptio
             "scores": [score_rater(rv, r.name, gold) for r in rv.raters],
         }
     return report
+
+
+def _abstentions(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
+    """Unsure verdicts per judge and every cascade judge's decided-by / audit agreement / cost figures."""
+    from judge.judging.cascade_stats import cascade_stats, unsure_counts
+
+    unsure: dict[str, int] = {}
+    for (_, judge), n in unsure_counts(con, run_id).items():
+        unsure[judge] = unsure.get(judge, 0) + n
+    return {"unsure": unsure, "cascades": [c.as_dict() for c in cascade_stats(con, run_id)]}
+
+
+def _ci(rate: float | None, ci: Any) -> str:
+    return "n/a" if rate is None or ci is None else f"{pct(rate)} [{pct(ci[0])}–{pct(ci[1])}]"
+
+
+def _abstention_sections(report: dict[str, Any]) -> list[Section]:
+    out = []
+    if report.get("unsure"):
+        rows = [[j, str(n)] for j, n in sorted(report["unsure"].items())]
+        out.append(
+            Section("Abstentions", ["judge", "unsure verdicts"], rows, "unsure verdicts are excluded from rates")
+        )
+    if report.get("cascades"):
+        columns = ["cascade", "items", "decided by", "unsure", "audited", "tier agreement [95% CI]",
+                   "binary agreement [95% CI]", "cost $", "all to last stage $", "saved $"]  # fmt: skip
+        rows = [
+            [
+                c["judge"],
+                num(c["n"]),
+                ", ".join(f"{k}: {v}" for k, v in sorted(c["decided_by"].items())),
+                num(c["unsure"]),
+                num(c["audit_n"]),
+                _ci(c["tier_agreement"], c["tier_agreement_ci"]),
+                _ci(c["binary_agreement"], c["binary_agreement_ci"]),
+                _cost(c["cost_usd"]),
+                _cost(c["all_to_last_stage_usd"]),
+                _cost(c["saved_usd"]),
+            ]
+            for c in report["cascades"]
+        ]
+        note = (
+            "agreement: the deciding stage vs the next stage on audited items; "
+            "saved: vs sending every item to the last stage"
+        )
+        out.append(Section("Cascade", columns, rows, note))
+    return out
 
 
 # --- rendering -------------------------------------------------------------------------------------
@@ -150,6 +198,9 @@ def _pairwise_section(report: dict[str, Any]) -> Section:
             [p["a"], p["b"], num(p["n"]), pct(p["agreement"]), num(p["cohen_kappa"]), pct(p["outcome_agreement"])]
             for p in report["pairs"]
         ],
+        "agreement = same tier; Cohen's κ = agreement beyond chance (1 perfect, 0 chance level, < 0 worse); "
+        "outcome agreement = same policy outcome. Agreement is not accuracy: two judges can agree and both "
+        "be wrong; compare with people's labels (--gold) for accuracy",
     )
 
 
@@ -222,7 +273,12 @@ def _gold_summary_section(gold: dict[str, Any]) -> Section:
     ]
     note = (
         f"{gold['labels']} labels, {gold['matched']} matched to this run's responses "
-        f"({gold['with_tier']} with a tier); errors are not counted in accuracies"
+        f"({gold['with_tier']} with a tier); errors are not counted in accuracies. "
+        "How to read: tier acc = share of labelled answers where the judge's tier is the gold tier; "
+        "outcome acc = the same for the policy outcome (acceptable / violation / over-deflection), the "
+        "figure that decides grades; κ corrects agreement for chance (1 perfect, 0 chance level); missed "
+        "violations = gold says violation, the judge does not. Gold labels that the judge was built or "
+        "tuned on overstate its accuracy: only labels it never saw tell how it does on new answers"
     )
     return Section(f"Against gold labels ({gold['label_set']})", columns, rows, note)
 
@@ -287,6 +343,7 @@ def sections(report: dict[str, Any]) -> list[Section]:
         *_group_sections(report),
         *_gold_sections(report),
         *_disagreements_sections(report),
+        *_abstention_sections(report),
     ]
 
 
@@ -305,20 +362,6 @@ def render_markdown(report: dict[str, Any]) -> str:
 
 def _md(cell: str) -> str:
     return cell.replace("|", "\\|")
-
-
-def render_table(report: dict[str, Any], console: Any) -> None:
-    from rich.table import Table
-    from rich.text import Text
-
-    console.print(f"[bold]Judge comparison[/] run {report['run_id']}")
-    for s in sections(report):
-        table = Table(title=s.title, title_justify="left", caption=s.note or None, caption_justify="left")
-        for n, c in enumerate(s.columns):
-            table.add_column(c, justify="left" if n == 0 else "right", overflow="fold")
-        for row in s.rows:
-            table.add_row(*[Text(cell) for cell in row])  # ids and names are data, not rich markup
-        console.print(table)
 
 
 def render_json(report: dict[str, Any]) -> str:

@@ -7,6 +7,7 @@ Exit codes: 0 nothing regressed, 1 a gate failed, 2 bad input (UserInputError, r
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,6 +66,13 @@ def dated_folder(root: Path, name: str, now: datetime) -> Path:
     return folder
 
 
+def nightly_root(out: str | Path | None) -> Path:
+    """Where the dated folders go: --out, else $NIGHTLY_DIR (as scripts/nightly.sh), else runs/nightly."""
+    if out is not None:
+        return Path(out)
+    return Path(os.environ.get("NIGHTLY_DIR") or DEFAULT_OUT)
+
+
 def run_nightly(
     config: str | Path,
     *,
@@ -102,7 +110,7 @@ def run_nightly(
             rows = fetch(con, "SELECT run_id FROM runs WHERE name = ? ORDER BY started_at DESC LIMIT 1", [cfg.name])
         run_id = str(rows[0][0]) if rows else None
 
-    folder = dated_folder(Path(out) if out is not None else DEFAULT_OUT, cfg.name, now)
+    folder = dated_folder(nightly_root(out), cfg.name, now)
     summary = SummaryInput(
         cfg.name, stamp, EXIT_OK, run_id, status, reason, None, None, None, gates, remote_calls=calls, cost_usd=cost
     )
@@ -116,6 +124,10 @@ def run_nightly(
         if baseline_id is None:
             baseline_id = previous_complete_run(con, cfg.name, run_id)
         after = load_numbers(con, run_id, judge_name)
+        from judge.judging.cascade_stats import cascade_stats, unsure_counts
+
+        summary.unsure = sum(n for (_, j), n in unsure_counts(con, run_id).items() if j == judge_name)
+        summary.cascade_lines = [line for c in cascade_stats(con, run_id) for line in c.lines()]
         before = None
         if baseline_id is not None:
             if judge_name in _judges_of(con, baseline_id):

@@ -36,6 +36,8 @@ class SummaryInput:
     remote_calls: int = 0
     cost_usd: float = 0.0
     report_note: str | None = None
+    unsure: int = 0  # abstentions of the judge (excluded from rates)
+    cascade_lines: list[str] = field(default_factory=list)  # judge.judging.cascade_stats
 
 
 def pct(c: Count) -> str:
@@ -116,6 +118,17 @@ def _failed_section(s: SummaryInput, failed: list[Check]) -> list[str]:
     return lines
 
 
+def _cascade_section(s: SummaryInput) -> list[str]:
+    if not s.unsure and not s.cascade_lines:
+        return []
+    lines = ["## Abstentions and cascade", ""]
+    if s.unsure:
+        lines.append(f"- {s.unsure} verdict(s) of `{s.judge}` unsure: excluded from rates")
+    if s.cascade_lines:
+        lines += ["", "```text", *s.cascade_lines, "```"]
+    return [*lines, ""]
+
+
 def _moved_section(s: SummaryInput, failed: list[Check]) -> list[str]:
     moved = [c for c in s.checks if c.moved and not c.failed]
     lines = ["## What moved", ""]
@@ -184,6 +197,7 @@ def render_markdown(s: SummaryInput) -> str:
         *_failed_section(s, failed),
         *_moved_section(s, failed),
         *_rates_table(s),
+        *_cascade_section(s),
         *_gates_section(s.gates),
         *_FOOTER,
     ]

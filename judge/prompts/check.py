@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from judge.errors import UserInputError
 from judge.prompts.model import Intent, PromptRow
-from judge.prompts.taxonomy import Taxonomy
+from judge.prompts.taxonomy import Taxonomy, paths_outside
 
 DEFAULT_TARGET_MIX: dict[str, float] = {"safe": 0.2, "unsafe": 0.4, "adversarial": 0.4}
 DEFAULT_THRESHOLD = 0.7
@@ -201,15 +201,17 @@ def find_duplicates(
 
 
 # --- taxonomy, coverage, mix --------------------------------------------------------------------
-def taxonomy_errors(rows: Sequence[PromptRow], taxonomy: Taxonomy) -> list[Issue]:
+def taxonomy_issues(rows: Sequence[PromptRow], taxonomy: Taxonomy) -> list[Issue]:
+    """One issue per prompt whose path is outside the taxonomy (a warning, or an error with --strict)."""
+    outside = paths_outside(((row.id, row.taxonomy) for row in rows), taxonomy)
     return [
         Issue(
-            id=row.id,
+            id=pid,
             kind="unknown_taxonomy",
-            message=f"taxonomy path {'/'.join(row.taxonomy)!r} is not in the taxonomy",
+            message=f"taxonomy path {path!r} is not in the taxonomy in use (accepted; reported under its own level 1)",
         )
-        for row in rows
-        if not taxonomy.contains(row.taxonomy)
+        for path, ids in outside.items()
+        for pid in ids
     ]
 
 
@@ -331,14 +333,17 @@ def check_rows(
     threshold: float = DEFAULT_THRESHOLD,
     target_mix: dict[str, float] | None = None,
     shingle: ShingleKind = "word",
+    strict_taxonomy: bool = False,
 ) -> CheckReport:
+    """Everything `judge prompts check` reports. Paths outside the taxonomy are warnings unless strict."""
     if not rows:
         raise UserInputError("no prompts to check")
     mix = intent_mix(rows, target_mix or DEFAULT_TARGET_MIX)
+    outside = taxonomy_issues(rows, taxonomy)
     return CheckReport(
         n_prompts=len(rows),
-        errors=taxonomy_errors(rows, taxonomy),
-        warnings=technique_warnings(rows) + mix_warnings(mix),
+        errors=outside if strict_taxonomy else [],
+        warnings=([] if strict_taxonomy else outside) + technique_warnings(rows) + mix_warnings(mix),
         coverage_l1=coverage(rows, taxonomy, 1),
         coverage_l2=coverage(rows, taxonomy, 2),
         mix=mix,

@@ -1,10 +1,10 @@
-"""Stratified, reproducible sampling of prompt rows (proportional allocation, largest remainder)."""
+"""Stratified, reproducible sampling of prompt rows (proportional allocation, at least one row per stratum)."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Collection, Sequence
-from pathlib import Path
+from dataclasses import dataclass
 
 from judge.errors import UserInputError
 from judge.prompts.model import PromptRow
@@ -42,39 +42,57 @@ def stratum_of(row: PromptRow, keys: Sequence[str]) -> tuple[str, ...]:
 
 
 def allocate(sizes: dict[tuple[str, ...], int], n: int) -> dict[tuple[str, ...], int]:
-    """Proportional allocation of n over strata with largest-remainder rounding (Hamilton's method).
+    """Proportional allocation of n over strata, every stratum getting at least one row when n allows.
 
-    Ties in the remainder go to the larger stratum, then to the smaller key, so the result is
-    deterministic. When n >= the total, every stratum is taken whole.
+    Start from the largest-remainder (Hamilton) quotas with a floor of one row per stratum, then take
+    back from the most over-allocated strata (or give to the most under-allocated) until the total is
+    n. When n is smaller than the number of strata, the n largest strata get one row each. Ties go to
+    the larger stratum, then to the smaller key, so the result is deterministic. When n >= the total,
+    every stratum is taken whole.
     """
     total = sum(sizes.values())
     if n >= total:
         return dict(sizes)
+    keys = sorted(sizes, key=lambda k: (-sizes[k], k))
+    if n < len(keys):
+        return {k: int(i < n) for i, k in enumerate(keys)}
     quotas = {k: n * s / total for k, s in sizes.items()}
-    alloc = {k: int(q) for k, q in quotas.items()}
-    left = n - sum(alloc.values())
-    order = sorted(sizes, key=lambda k: (-(quotas[k] - alloc[k]), -sizes[k], k))
-    for k in order[:left]:
+    alloc = {k: min(sizes[k], max(1, int(quotas[k]))) for k in keys}
+    while sum(alloc.values()) > n:
+        k = max((k for k in keys if alloc[k] > 1), key=lambda k: (alloc[k] - quotas[k], sizes[k]))
+        alloc[k] -= 1
+    while sum(alloc.values()) < n:
+        k = max((k for k in keys if alloc[k] < sizes[k]), key=lambda k: (quotas[k] - alloc[k], sizes[k]))
         alloc[k] += 1
     return alloc
 
 
-def sample_prompts(
+@dataclass(frozen=True)
+class Sample:
+    """A drawn sample: the rows (in input order), the rows available, and the strata left without a row."""
+
+    rows: list[PromptRow]
+    available: int
+    uncovered: list[tuple[str, ...]]
+
+
+def draw_sample(
     rows: Sequence[PromptRow],
     n: int,
     stratify: Sequence[str],
     seed: int,
     exclude_ids: Collection[str] = frozenset(),
-) -> list[PromptRow]:
+    exclude_hashes: Collection[str] = frozenset(),
+) -> Sample:
     """Draw n rows (fewer if fewer remain), proportionally per stratum; same seed -> same sample.
 
-    Rows whose id is in `exclude_ids` are never drawn. The result keeps the input order.
+    Rows whose id is in `exclude_ids` or whose content hash is in `exclude_hashes` are never drawn.
     """
     if n < 1:
         raise UserInputError(f"sample size must be at least 1, got {n}", field="n")
     keys = parse_stratify(stratify)
-    excluded = set(exclude_ids)
-    pool = [r for r in rows if r.id not in excluded]
+    excluded, excluded_hashes = set(exclude_ids), set(exclude_hashes)
+    pool = [r for r in rows if r.id not in excluded and (not excluded_hashes or r.content_hash not in excluded_hashes)]
     strata: dict[tuple[str, ...], list[PromptRow]] = {}
     for row in pool:
         strata.setdefault(stratum_of(row, keys), []).append(row)
@@ -84,27 +102,16 @@ def sample_prompts(
         rng = random.Random(f"{seed}:{'|'.join(key)}")
         ordered = sorted(members, key=lambda r: r.id)
         chosen.update(r.id for r in rng.sample(ordered, alloc[key]))
-    return [r for r in pool if r.id in chosen]
+    uncovered = sorted(k for k in strata if alloc[k] == 0)
+    return Sample([r for r in pool if r.id in chosen], len(pool), uncovered)
 
 
-# --- prompts already used by stored runs -------------------------------------------------------
-def ids_used_by_runs(db: str | Path, runs: Sequence[str], rows: Sequence[PromptRow]) -> set[str]:
-    """Ids of `rows` that stored runs already used (same id or same content hash).
-
-    Each run is an id, a unique prefix, `latest`, `latest:NAME`, or `all` (every stored run).
-    """
-    from judge.store.db import fetch, read_connection
-    from judge.store.runs import resolve_run
-
-    ids: set[str] = set()
-    hashes: set[str] = set()
-    with read_connection(db) as con:
-        for ref in runs:
-            if ref == "all":
-                result = fetch(con, "SELECT prompt_id, prompt_hash FROM run_prompts")
-            else:
-                run_id = resolve_run(con, ref)
-                result = fetch(con, "SELECT prompt_id, prompt_hash FROM run_prompts WHERE run_id = ?", [run_id])
-            ids.update(str(r[0]) for r in result)
-            hashes.update(str(r[1]) for r in result)
-    return {r.id for r in rows if r.id in ids or r.content_hash in hashes}
+def sample_prompts(
+    rows: Sequence[PromptRow],
+    n: int,
+    stratify: Sequence[str],
+    seed: int,
+    exclude_ids: Collection[str] = frozenset(),
+) -> list[PromptRow]:
+    """The rows of `draw_sample` (for run configs' `sample:`)."""
+    return draw_sample(rows, n, stratify, seed, exclude_ids).rows

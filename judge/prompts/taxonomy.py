@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -153,3 +153,31 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
         return Taxonomy.model_validate(raw)
     except ValidationError as e:
         raise pydantic_error_to_user_error(e, file=p) from None
+
+
+# --- the one rule for paths outside the taxonomy -------------------------------------------------
+# A prompt's taxonomy path that is not a node of the taxonomy in use is accepted everywhere (runs,
+# `judge prompts check`, `judge prompts import`) and reported as a warning, listing the paths;
+# `judge prompts check --strict` turns it into an error. Reports group such prompts under their own
+# level 1 like any other hazard.
+def paths_outside(paths: Iterable[tuple[str, Sequence[str]]], taxonomy: Taxonomy) -> dict[str, list[str]]:
+    """{'a/b': [prompt ids]} for each (id, path) whose path is not in `taxonomy`, in first-seen order."""
+    outside: dict[str, list[str]] = {}
+    for pid, path in paths:
+        if not taxonomy.contains(path):
+            outside.setdefault("/".join(path), []).append(pid)
+    return outside
+
+
+def outside_message(outside: dict[str, list[str]], where: str | Path) -> str | None:
+    """One warning line naming the paths outside the taxonomy (None when there are none)."""
+    if not outside:
+        return None
+    names = sorted(outside)
+    shown = ", ".join(f"{p} ({len(outside[p])})" for p in names[:5])
+    more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+    n = sum(len(ids) for ids in outside.values())
+    return (
+        f"{n} prompt(s) use {len(names)} taxonomy path(s) outside the taxonomy in use ({where}): {shown}{more}; "
+        "accepted, reported under their own level 1"
+    )

@@ -78,9 +78,14 @@ class JudgeRequest:
 
 @dataclass
 class JudgeResult:
-    """A judge's classification, or an explicit error record: never a default tier."""
+    """A judge's classification, an explicit error record, or an explicit abstention: never a default tier.
 
-    status: Literal["ok", "error"]
+    `unsure`: the judge abstained (confidence below `abstain_below`); tier None, error_kind "unsure",
+    error_message the reason, confidence and rationale kept. A cascade fills `decided_by` (the stage
+    model that decided) and `cascade` (each stage's tier / confidence / status, and the audit flag).
+    """
+
+    status: Literal["ok", "error", "unsure"]
     tier: str | None = None
     confidence: float | None = None
     rationale: str | None = None
@@ -88,6 +93,8 @@ class JudgeResult:
     error_kind: str | None = None
     error_message: str | None = None
     calls: list[CallRecord] = field(default_factory=list)
+    decided_by: str | None = None
+    cascade: dict[str, Any] | None = None
 
     @property
     def attempts(self) -> int:

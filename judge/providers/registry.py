@@ -19,12 +19,20 @@ def resolve_target(spec: ModelSpec) -> TargetModel:
 
 
 def resolve_judge(spec: ModelSpec) -> JudgeModel:
+    if spec.provider == "cascade":
+        from judge.providers.cascade import CascadeJudge
+
+        return CascadeJudge(spec)
     if spec.provider == "builtin":
         if spec.model not in BUILTIN_JUDGES:
             raise UserInputError(
                 f"unknown built-in judge {spec.model!r}; expected one of {', '.join(BUILTIN_JUDGES)}",
                 field="judges.model",
             )
+        if spec.abstain_below is not None:
+            from judge.providers.cascade import Abstaining
+
+            return Abstaining(BuiltinJudge(spec), spec.abstain_below)
         return BuiltinJudge(spec)
     if spec.provider == "replay":
         raise UserInputError(f"{spec.model} is a target, not a judge", field="judges.model")

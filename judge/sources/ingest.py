@@ -353,10 +353,11 @@ def write_import(db_path: Path, plan: ImportPlan, tick: Tick | None = None) -> I
     rows = build_rows(plan, run_id, tick)
     changes = describe_changes(db_path, previous, rows) if previous else {}
     with StoreWriter(db_path) as writer:
+        writer.bind_run(run_id)
         for table, table_rows in rows.tables.items():
             for row in table_rows:
                 writer.add(table, row, journal=False)
-        writer.flush()  # one transaction: all of the import or nothing
+        writer.flush()  # one segment, one transaction: all of the import or nothing (kept in the journal if busy)
     outcome = _outcome(run_id, True, plan, responses)
     outcome.previous_run, outcome.changes = previous, changes
     return outcome

@@ -26,13 +26,18 @@ def response_id(run_id: str, target_key: str, prompt_hash: str) -> str:
 def _done_responses(ctx: RunContext) -> set[str]:
     """Responses already finished (ok or blocked; errors too unless they are to be retried)."""
     statuses = ("ok", "blocked") if ctx.retry_errors else ("ok", "blocked", "error")
+    pending = ctx.writer.pending_rows("responses")  # not yet committed (read before the database)
     with read_connection(ctx.writer.db_path) as con:
         rows = fetch(
             con,
             f"SELECT response_id FROM responses WHERE run_id = ? AND status IN ({', '.join('?' * len(statuses))})",
             [ctx.run_id, *statuses],
         )
-    return {r[0] for r in rows}
+    done = {r[0] for r in rows}
+    for r in pending:
+        if r.get("run_id") == ctx.run_id:
+            (done.add if r.get("status") in statuses else done.discard)(r["response_id"])
+    return done
 
 
 def plan(ctx: RunContext, targets: list[TargetModel]) -> tuple[list[GenItem], int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -42,7 +43,10 @@ def cache_key(judge: JudgeModel, rubric_version: str, prompt_hash: str, response
 
 
 def _load_work(ctx: RunContext) -> tuple[list[tuple[str, str, str]], set[tuple[str, str]]]:
-    statuses = ("ok",) if ctx.retry_errors else ("ok", "error")
+    statuses = ("ok", "unsure") if ctx.retry_errors else ("ok", "unsure", "error")
+    # rows still in the journal (the database may be held by a reader): read before the database
+    pending_responses = ctx.writer.pending_rows("responses")
+    pending_verdicts = ctx.writer.pending_rows("verdicts")
     with read_connection(ctx.writer.db_path) as con:
         responses = fetch(
             con,
@@ -56,7 +60,23 @@ def _load_work(ctx: RunContext) -> tuple[list[tuple[str, str, str]], set[tuple[s
             f"AND status IN ({', '.join('?' * len(statuses))})",
             [ctx.run_id, ctx.rubric.version, *statuses],
         )
-    return [(r[0], r[1], r[2] or "") for r in responses], {(v[0], v[1]) for v in verdicts}
+    stored = {r[0]: (r[0], r[1], r[2] or "") for r in responses}
+    for r in pending_responses:  # the journal is newer than the database: its rows win
+        if r.get("run_id") != ctx.run_id:
+            continue
+        if r.get("status") == "ok":
+            stored[r["response_id"]] = (r["response_id"], r["prompt_hash"], r.get("text") or "")
+        else:
+            stored.pop(r["response_id"], None)
+    done = {(v[0], v[1]) for v in verdicts}
+    for v in pending_verdicts:
+        if v.get("run_id") == ctx.run_id and v.get("rubric_version") == ctx.rubric.version:
+            pair = (v["response_id"], v["judge_key"])
+            if v.get("status") in statuses:
+                done.add(pair)
+            else:
+                done.discard(pair)
+    return sorted(stored.values()), done
 
 
 def plan(ctx: RunContext, judges: list[JudgeModel]) -> tuple[list[GradeItem], int]:
@@ -167,4 +187,7 @@ def store_verdict(
         "reused_from": reused_from,
         "created_at": utcnow(),
     }
+    if res.decided_by is not None or res.cascade is not None:
+        row["decided_by"] = res.decided_by
+        row["cascade"] = json.dumps(res.cascade, sort_keys=True) if res.cascade is not None else None
     ctx.writer.add("verdicts", row)

@@ -38,6 +38,39 @@ def all_migrations() -> tuple[Migration, ...]:
     return tuple(found)
 
 
+class SchemaTooNew(Exception):
+    """The database was written by a newer judge (a migration this one does not know)."""
+
+
+class NotAJudgeDatabase(Exception):
+    """A DuckDB file with tables of its own but no schema_migrations: not one of judge's databases."""
+
+
+def schema_version_of(con: duckdb.DuckDBPyConnection) -> int:
+    """The database's schema version, read-only; raises SchemaTooNew or NotAJudgeDatabase."""
+    tables = {
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()"
+        ).fetchall()
+    }
+    if "schema_migrations" not in tables:
+        if tables:
+            raise NotAJudgeDatabase("is a DuckDB file but not a judge database (it has no schema_migrations table)")
+        return 0
+    have = con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchall()[0][0]
+    if have > latest_version():
+        raise SchemaTooNew(_too_new(have))
+    return int(have)
+
+
+def _too_new(have: int) -> str:
+    return (
+        f"database schema version {have} is newer than this judge knows ({latest_version()}); "
+        "upgrade judge to use this database (nothing was changed)"
+    )
+
+
 def applied_versions(con: duckdb.DuckDBPyConnection) -> set[int]:
     con.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations "
@@ -52,13 +85,9 @@ def current_version(con: duckdb.DuckDBPyConnection) -> int:
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
     """Apply pending migrations, each in its own transaction. Returns the versions applied."""
+    schema_version_of(con)  # refuses a newer schema or a foreign database before creating anything
     applied = applied_versions(con)
-    have = max(applied, default=0)
     pending = [m for m in all_migrations() if m.version not in applied]
-    if have > latest_version():
-        raise RuntimeError(
-            f"database schema version {have} is newer than this judge ({latest_version()}); upgrade judge"
-        )
     for m in pending:
         con.execute("BEGIN TRANSACTION")
         try:

@@ -87,3 +87,50 @@ def load_run_prompts(con: duckdb.DuckDBPyConnection, run_id: str) -> list[Any]:
             row["prompt"] = text
         out.append(PromptRow.model_validate(row))
     return out
+
+
+# --- read functions for commands (`judge runs`, `judge prompts sample --exclude-run`) -----------
+RUNS_SQL = """
+SELECT run_id, name, started_at, status, targets, judges, n_prompts, cost_usd, offline_providers
+FROM run_overview ORDER BY started_at DESC LIMIT ?
+"""
+
+
+def list_runs(con: duckdb.DuckDBPyConnection, limit: int) -> list[dict[str, Any]]:
+    """The newest `limit` runs, newest first, as plain JSON-ready dicts."""
+    out = []
+    for run_id, name, started, status, targets, judges, n_prompts, cost, offline in fetch(con, RUNS_SQL, [limit]):
+        try:
+            offline_list = sorted(set(json.loads(offline))) if offline else []
+        except (json.JSONDecodeError, TypeError):
+            offline_list = []
+        out.append(
+            {
+                "run_id": run_id,
+                "name": name,
+                "started_at": started.isoformat(timespec="seconds") if started else None,
+                "status": status,
+                "targets": list(targets or []),
+                "judges": list(judges or []),
+                "n_prompts": int(n_prompts),
+                "cost_usd": float(cost or 0.0),
+                "offline_providers": offline_list,
+            }
+        )
+    return out
+
+
+def prompts_used_by_runs(con: duckdb.DuckDBPyConnection, refs: list[str]) -> tuple[set[str], set[str]]:
+    """(prompt ids, prompt content hashes) used by the runs named in `refs` (`all` = every stored run)."""
+    ids: set[str] = set()
+    hashes: set[str] = set()
+    for ref in refs:
+        if ref == "all":
+            result = fetch(con, "SELECT prompt_id, prompt_hash FROM run_prompts")
+        else:
+            result = fetch(
+                con, "SELECT prompt_id, prompt_hash FROM run_prompts WHERE run_id = ?", [resolve_run(con, ref)]
+            )
+        ids.update(str(r[0]) for r in result)
+        hashes.update(str(r[1]) for r in result)
+    return ids, hashes

@@ -1,73 +1,68 @@
-"""Batched, crash-safe writes.
+"""Crash-safe writes that never stall model calls and never drop a finished row.
 
-Every finished item is appended to a journal file next to the database the moment it exists
-(one JSON line, written with a single os.write), then written to DuckDB in batches, each batch
-one short transaction. A kill -9 loses nothing that reached the journal: the next writer replays
-it (writes are idempotent upserts keyed by content hashes) before doing anything else.
+Every finished row is appended to the journal (journal.py) the moment it exists, with one
+os.write. A writer thread commits sealed journal segments to DuckDB in short transactions, each a
+set-based upsert per table read straight from the segment files (ingest.py); only after the
+commit are those files deleted. So:
+
+- the journal is the source of truth until DuckDB has committed: a failed or refused write keeps
+  every row in the journal and is retried; nothing is ever taken out of it before a commit;
+- the event loop never waits for DuckDB: `add` appends to a file, `maybe_flush` hands a segment
+  to the thread; a reader holding the database only delays the commits;
+- at the end of a run the writer waits for the database (saying so, with the holder's pid) up to
+  JUDGE_DB_BUSY_WAIT_S, then raises DatabaseBusy (exit code 6), leaving the journal for the next
+  run, which replays it before anything else;
+- a kill -9 at any moment loses nothing that reached the journal (a torn last line is ignored).
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
-import json
 import os
+import sys
+import threading
 import time
-from collections import defaultdict
-from datetime import datetime
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from judge.errors import UserInputError
+from judge.errors import DatabaseBusy, UserInputError
+from judge.providers.base import utcnow
 from judge.store import crashpoints
-from judge.store.db import ensure_database, write_connection
+from judge.store.db import (
+    BUSY_WAIT_S,
+    check_database_file,
+    check_schema_not_newer,
+    is_lock_error,
+    lock_holder,
+    write_connection,
+)
+from judge.store.ingest import TABLES, foreign_run_rows, load_file
+from judge.store.journal import (
+    JOURNAL_VERSION,
+    FoundSegment,
+    JournalRefused,
+    Segment,
+    drop_torn_tail,
+    find_segments,
+    journal_dir,
+    new_token,
+    set_aside,
+    set_aside_segment,
+    token_hash,
+)
 
-# table -> (primary key columns, what a row with an existing key does)
-TABLES: dict[str, tuple[tuple[str, ...], str]] = {
-    "runs": (("run_id",), "replace"),
-    "rubrics": (("rubric_version",), "ignore"),
-    "policy_rules": (("rubric_version", "intent", "match_path", "tier"), "ignore"),
-    "prompts": (("prompt_hash",), "ignore"),
-    "run_prompts": (("run_id", "prompt_hash"), "ignore"),
-    "models": (("model_key",), "replace"),
-    "run_models": (("run_id", "model_key", "role"), "ignore"),
-    "responses": (("response_id",), "replace"),
-    "verdicts": (("verdict_id",), "replace"),
-    "model_calls": (("call_id",), "ignore"),
-    "provider_batches": (("batch_id",), "replace"),
-    "imports": (("import_key",), "ignore"),
-}
+__all__ = ["TABLES", "StoreWriter", "WriterLock"]
 
-
-def _encode(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return {"__dt__": value.isoformat()}
-    return value
-
-
-def _decode(value: Any) -> Any:
-    if isinstance(value, dict) and "__dt__" in value:
-        return datetime.fromisoformat(value["__dt__"])
-    return value
+# how long flush() waits for a commit by default (a stage boundary); the run's end waits longer (drain)
+FLUSH_WAIT_S = float(os.environ.get("JUDGE_FLUSH_WAIT_S", "5"))
 
 
-def upsert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:
-    """Insert rows (all with the same columns); a row whose key exists replaces it (last one wins).
-
-    DuckDB's appender in upsert mode is ~30x faster than executemany; it keeps the first of two
-    rows with the same key in one batch, so duplicates are collapsed here to the last one first.
-    """
-    if not rows:
-        return
-    key_cols, _ = TABLES[table]
-    latest: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for r in rows:
-        latest[tuple(r.get(k) for k in key_cols)] = r
-    cols = list(rows[0])
-    appender = con.appender(table, columns=cols, action="upsert")
-    appender.append_rows([[r.get(c) for c in cols] for r in latest.values()])
-    appender.flush()
+def _stderr(message: str) -> None:
+    print(f"judge: {message}", file=sys.stderr, flush=True)
 
 
 class WriterLock:
@@ -101,131 +96,458 @@ class WriterLock:
 
 
 class StoreWriter:
-    """Buffer rows, journal them immediately, flush them to DuckDB in batches."""
+    """Journal rows at once; commit them to DuckDB from a writer thread in short batches."""
 
     def __init__(
         self,
         db_path: str | Path,
         *,
-        flush_every_s: float = float(os.environ.get("JUDGE_FLUSH_EVERY_S", "1.0")),
-        flush_every_n: int = 500,
+        flush_every_s: float | None = None,
+        flush_every_n: int = 100_000,
+        busy_wait_s: float | None = None,
+        notify: Callable[[str], None] | None = None,
     ) -> None:
         self.db_path = Path(db_path)
-        self.journal_path = self.db_path.with_name(self.db_path.name + ".journal")
-        self.flush_every_s = flush_every_s
+        self.journal_path = journal_dir(self.db_path)
+        self.flush_every_s = (
+            float(os.environ.get("JUDGE_FLUSH_EVERY_S", "1.0")) if flush_every_s is None else flush_every_s
+        )
         self.flush_every_n = flush_every_n
-        self._buffer: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        self._pending = 0
-        self._last_flush = time.monotonic()
+        self.busy_wait_s = (
+            float(os.environ.get("JUDGE_DB_BUSY_WAIT_S", BUSY_WAIT_S)) if busy_wait_s is None else busy_wait_s
+        )
+        self.notify = notify or _stderr
         self._lock = WriterLock(self.db_path)
-        self._journal_fd: int | None = None
+        self._token = new_token()
+        self._opened_at = utcnow()
+        self.run_id: str | None = None
+        self._seq = 0
+        self._seg: Segment | None = None
+        self._last_seal = time.monotonic()
+        # shared with the writer thread, under _cv
+        self._cv = threading.Condition()
+        self._queue: list[Segment] = []  # sealed, not yet committed, in order
+        self._committed_seq = 0
+        self._stopping = False
+        self._error: BaseException | None = None  # the last failure that was not a lock
+        self._busy_holder: str | None = None
+        self._busy_since: float | None = None
+        self._hold_s = 0.0  # how long the last commit held the database
+        self._thread: threading.Thread | None = None
+        self._busy_raised = False
+        self._busy_told = False
         self.flushes = 0
+        self.hold_total_s = 0.0  # time the writer held the database file, for the reader figures
+        self.rows_replayed = 0
 
     # --- lifecycle -----------------------------------------------------------------------------
     def open(self) -> StoreWriter:
+        check_database_file(self.db_path, for_write=True)  # a folder, a foreign file: one line, nothing written
+        check_schema_not_newer(self.db_path)
         self._lock.acquire()
         try:
-            ensure_database(self.db_path)
-            self.recover()
-            self._journal_fd = os.open(self.journal_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            self._open_database()
+            self.journal_path.mkdir(mode=0o700, exist_ok=True)
         except BaseException:
             self._lock.release()
             raise
+        self._thread = threading.Thread(target=self._run_thread, name="judge-store-writer", daemon=True)
+        self._thread.start()
         return self
 
-    def close(self) -> None:
+    def _open_database(self) -> None:
+        """Migrate, replay what an earlier process left in the journal, and register this writer's token."""
+        deadline = time.monotonic() + self.busy_wait_s
+        told = False
+        while True:
+            try:
+                with write_connection(self.db_path, wait_s=0) as con:
+                    self.rows_replayed = self._recover(con)
+                    con.execute(
+                        "INSERT INTO journal_tokens VALUES (?, NULL, ?, ?, NULL)",
+                        [token_hash(self._token), os.getpid(), self._opened_at],
+                    )
+                return
+            except duckdb.Error as e:
+                if not is_lock_error(e):
+                    raise
+                holder = lock_holder(e)
+                if time.monotonic() >= deadline:
+                    raise DatabaseBusy(
+                        f"the database stayed locked by another process{_pid(holder)} for {self.busy_wait_s:.0f} s; "
+                        "nothing was started (JUDGE_DB_BUSY_WAIT_S sets the wait)"
+                    ) from None
+                if not told:
+                    self.notify(
+                        f"waiting for the database: another process{_pid(holder)} holds it "
+                        f"(waiting up to {self.busy_wait_s:.0f} s, JUDGE_DB_BUSY_WAIT_S)"
+                    )
+                    told = True
+                time.sleep(0.1)
+
+    def bind_run(self, run_id: str) -> None:
+        """Bind this writer's journal to a run: later segments name it, and the database records it."""
+        self.run_id = run_id
+        if self._seg is not None and self._seg.header.get("run_id") != run_id:
+            self._seal()
+        self.add("journal_tokens", self._token_row(closed=False), journal=False)
+
+    def _token_row(self, *, closed: bool) -> dict[str, Any]:
+        return {
+            "token_sha256": token_hash(self._token),
+            "run_id": self.run_id,
+            "pid": os.getpid(),
+            "opened_at": self._opened_at,
+            "closed_at": utcnow() if closed else None,
+        }
+
+    def drain(self, wait_s: float | None = None) -> None:
+        """Commit everything journaled so far, waiting for a busy database up to busy_wait_s.
+
+        Raises DatabaseBusy when the database stayed locked (the journal keeps every row), or the
+        error of a write that failed for another reason (the journal keeps every row too).
+        """
+        wait = self.busy_wait_s if wait_s is None else wait_s
+        deadline = time.monotonic() + wait
+        told = False
+        while True:
+            if self.flush(wait_s=min(max(0.0, deadline - time.monotonic()), 1.0)):
+                if told:
+                    self.notify("the database is free again: everything is written")
+                return
+            with self._cv:
+                busy, holder = self._busy_since is not None, self._busy_holder
+                pending = sum(s.rows for s in self._queue)
+            if busy and not told:
+                self.notify(
+                    f"waiting for the database: another process{_pid(holder)} holds it; {pending} finished "
+                    f"row(s) are safe in the journal; waiting up to {wait:.0f} s (JUDGE_DB_BUSY_WAIT_S)"
+                )
+                told = True
+            if time.monotonic() >= deadline:
+                break
+        self._busy_raised = True
+        raise DatabaseBusy(
+            f"the database stayed locked by another process{_pid(holder)}; {pending} finished row(s) are kept "
+            f"in the journal {self.journal_path} and the next `judge run` writes them first"
+        )
+
+    def close(self, *, wait: bool = True) -> None:
+        """Commit what is left and stop; if the database cannot be written, keep the journal.
+
+        wait=False (an error or an interrupt is propagating) gives the database a moment only.
+        """
         try:
-            self.flush()
+            if self._thread is not None and not self._busy_raised:
+                self.add("journal_tokens", self._token_row(closed=True), journal=False)
+                if wait:
+                    self.drain()
+                elif not self.flush(wait_s=min(2.0, self.busy_wait_s)):
+                    self.notify(f"finished work not yet written is kept in the journal {self.journal_path}")
         finally:
-            if self._journal_fd is not None:
-                os.close(self._journal_fd)
-                self._journal_fd = None
-                if self.journal_path.exists() and self.journal_path.stat().st_size == 0:
-                    self.journal_path.unlink()  # everything reached the database
+            self._stop_thread()
+            if self._seg is not None:
+                self._seg.seal()
+                self._queue.append(self._seg)
+                self._seg = None
+            if not self._queue:
+                with contextlib.suppress(OSError):
+                    self.journal_path.rmdir()  # empty: everything reached the database
             self._lock.release()
 
     def __enter__(self) -> StoreWriter:
         return self.open()
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is None:
+            self.close()
+            return
+        try:
+            self.close(wait=False)  # the original error propagates; nothing is taken out of the journal
+        except Exception as err:
+            self.notify(f"could not write the last rows ({type(err).__name__}); they are kept in the journal")
 
     # --- writing ----------------------------------------------------------------------------------
     def add(self, table: str, row: dict[str, Any], *, journal: bool = True) -> None:
-        if table not in TABLES:
-            raise KeyError(table)
-        if journal and self._journal_fd is not None:
-            line = json.dumps({"t": table, "r": {k: _encode(v) for k, v in row.items()}}, default=str)
-            os.write(self._journal_fd, (line + "\n").encode())
+        """Journal a row (every row goes through the journal: it is also the staging area).
+
+        `journal=False` marks bookkeeping rows (the run header) that callers could rebuild; they are
+        journaled too, but the `after_journal` crash point counts finished work only.
+        """
+        key_cols, _ = TABLES[table]
+        seg = self._seg
+        if seg is None:
+            seg = self._new_segment()
+        key = row.get(key_cols[0]) if len(key_cols) == 1 else tuple(row.get(k) for k in key_cols)
+        seg.append(table, key, row)
+        if journal:
             crashpoints.reached("after_journal")
-        self._buffer[table].append(row)
-        self._pending += 1
+
+    def add_many(self, table: str, rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            self.add(table, row)
 
     def maybe_flush(self) -> bool:
-        due = self._pending >= self.flush_every_n or (
-            self._pending and time.monotonic() - self._last_flush >= self.flush_every_s
-        )
-        if due:
-            self.flush()
-        return bool(due)
+        """Hand the current segment to the writer thread if a batch is due and the thread is idle."""
+        seg = self._seg
+        if seg is None:
+            return False
+        now = time.monotonic()
+        interval = max(self.flush_every_s, 25 * self._hold_s)  # the database stays free >= ~96% of the time
+        if seg.rows < self.flush_every_n and now - self._last_seal < interval:
+            return False
+        if self._queue:  # the thread is still writing (or waiting for the lock): let this segment grow
+            return False
+        self._seal()
+        return True
 
-    def flush(self) -> None:
-        if not self._pending:
-            self._truncate_journal()
+    def flush(self, wait_s: float | None = None) -> bool:
+        """Commit everything journaled so far, waiting up to wait_s for the commit.
+
+        Returns True once committed, False if the database is still locked (the rows stay in the
+        journal and are written when it frees). A write that failed for another reason is raised.
+        The default wait is short (FLUSH_WAIT_S): callers go on and the thread keeps trying.
+        """
+        if self._seg is not None:
+            self._seal()
+        with self._cv:
+            target = self._seq if not self._queue else self._queue[-1].seq
+            deadline = time.monotonic() + (min(FLUSH_WAIT_S, self.busy_wait_s) if wait_s is None else wait_s)
+            while self._queue and self._committed_seq < target and self._thread is not None:
+                if self._error is not None and not is_lock_error(self._error):
+                    break
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._cv.wait(min(left, 0.5))
+            done = not self._queue or self._committed_seq >= target
+        if not done:
+            self._raise_if_failed()
+        return done
+
+    def write_now(self, table: str, rows: list[dict[str, Any]]) -> bool:
+        """Journal rows and commit them with everything before them (bookkeeping rows such as the run header)."""
+        for row in rows:
+            self.add(table, row)
+        return self.flush()
+
+    def pending_rows(self, table: str) -> list[dict[str, Any]]:
+        """Rows of `table` journaled but not committed yet (as JSON values).
+
+        Read these *before* querying the database: a segment committed in between is then seen twice
+        (harmless) rather than not at all.
+        """
+        with self._cv:
+            segs = list(self._queue)
+        if self._seg is not None:
+            segs.append(self._seg)
+        out: list[dict[str, Any]] = []
+        for seg in segs:
+            out += seg.read_rows(table)
+        return out
+
+    @property
+    def busy_holder(self) -> str | None:
+        return self._busy_holder
+
+    # --- segments ---------------------------------------------------------------------------------
+    def _new_segment(self) -> Segment:
+        self._seq += 1
+        header = {"journal": JOURNAL_VERSION, "token": self._token, "run_id": self.run_id, "pid": os.getpid()}
+        self._seg = Segment.create(self.journal_path, self._seq, header)
+        return self._seg
+
+    def _seal(self) -> None:
+        seg, self._seg = self._seg, None
+        if seg is None:
             return
-        buffer, self._buffer, self._pending = self._buffer, defaultdict(list), 0
-        self._write(buffer)
-        self._truncate_journal()
-        self._last_flush = time.monotonic()
-        self.flushes += 1
+        seg.seal()
+        self._last_seal = time.monotonic()
+        with self._cv:
+            self._queue.append(seg)
+            self._cv.notify_all()
 
-    def write_now(self, table: str, rows: list[dict[str, Any]]) -> None:
-        """Write rows immediately in one transaction (bookkeeping rows such as the run header)."""
-        self._write({table: rows})
+    def _raise_if_failed(self) -> None:
+        err = self._error
+        if err is not None and not is_lock_error(err):
+            raise err
 
-    def _write(self, buffer: dict[str, list[dict[str, Any]]]) -> None:
-        with write_connection(self.db_path, migrated=True) as con:  # migrated once, in open()
+    # --- the writer thread ------------------------------------------------------------------------
+    def _run_thread(self) -> None:
+        backoff = 0.02
+        while True:
+            with self._cv:
+                while not self._queue and not self._stopping:
+                    self._cv.wait()
+                if self._stopping:
+                    return
+                batch = list(self._queue)
+            try:
+                self._commit(batch)
+            except BaseException as e:  # kept in the journal, retried; the caller decides when to give up
+                with self._cv:
+                    self._error = e
+                    if isinstance(e, duckdb.Error) and is_lock_error(e):
+                        self._busy_holder = lock_holder(e) or self._busy_holder
+                        if self._busy_since is None:
+                            self._busy_since = time.monotonic()
+                    self._cv.notify_all()
+                    self._cv.wait(backoff * (0.5 + _jitter()))
+                    backoff = min(backoff * 2, 0.25 if is_lock_error(e) else 2.0)
+                self._tell_if_long_busy()
+                continue
+            backoff = 0.02
+            for seg in batch:
+                seg.delete()
+            with self._cv:
+                del self._queue[: len(batch)]
+                self._committed_seq = batch[-1].seq
+                self._error = None
+                self._busy_since = None
+                self.flushes += 1
+                self._cv.notify_all()
+
+    def _commit(self, batch: list[Segment]) -> None:
+        started = time.monotonic()
+        with write_connection(self.db_path, wait_s=0, migrated=True) as con:
             con.execute("BEGIN TRANSACTION")
             try:
-                for table in TABLES:  # parents before children
-                    for group in _group_by_columns(buffer.get(table, [])):
-                        upsert_rows(con, table, group)
+                types: dict[str, dict[str, str]] = {}
+                for seg in batch:
+                    for table in TABLES:  # parents before children
+                        if table in seg.columns:
+                            load_file(
+                                con,
+                                table,
+                                seg.table_path(table),
+                                seg.columns[table],
+                                dedupe=table in seg.has_duplicates,
+                                types_cache=types,
+                            )
                 crashpoints.reached("before_commit")
                 con.execute("COMMIT")
                 crashpoints.reached("after_commit")
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
+        self._hold_s = time.monotonic() - started  # the file is held from connect to close
+        self.hold_total_s += self._hold_s
 
-    def _truncate_journal(self) -> None:
-        if self._journal_fd is not None:
-            os.ftruncate(self._journal_fd, 0)
+    def _tell_if_long_busy(self) -> None:
+        since = self._busy_since
+        if since is not None and not self._busy_told and time.monotonic() - since > 10:
+            self._busy_told = True
+            self.notify(
+                f"the database is held by another process{_pid(self._busy_holder)}; finished work is kept in the "
+                "journal and written as soon as it is free (model calls go on)"
+            )
+
+    def _stop_thread(self) -> None:
+        if self._thread is None:
+            return
+        with self._cv:
+            self._stopping = True
+            self._cv.notify_all()
+        self._thread.join()
+        self._thread = None
 
     # --- recovery ---------------------------------------------------------------------------------
     def recover(self) -> int:
-        """Replay a journal left by a process that died before flushing. Returns rows replayed."""
-        if not self.journal_path.exists():
+        """Replay what an earlier process left in the journal (open() does this). Returns rows replayed."""
+        with write_connection(self.db_path) as con:
+            return self._recover(con)
+
+    def _recover(self, con: duckdb.DuckDBPyConnection) -> int:
+        path = self.journal_path
+        if not path.exists() and not path.is_symlink():
             return 0
-        buffer: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        n = 0
-        with self.journal_path.open("rb") as fh:
-            for raw in fh:
-                try:
-                    entry = json.loads(raw)
-                except (json.JSONDecodeError, UnicodeDecodeError):
-                    continue  # the torn last line of a killed process
-                if not isinstance(entry, dict) or entry.get("t") not in TABLES:
-                    continue
-                buffer[entry["t"]].append({k: _decode(v) for k, v in entry["r"].items()})
-                n += 1
-        if n:
-            self._write(buffer)
-        self.journal_path.unlink()
-        return n
+        if path.is_symlink() or not path.is_dir():
+            kept = set_aside(path)
+            self.notify(
+                f"refused {path}: not a journal this judge wrote (kept aside as {kept.name}; nothing was replayed)"
+            )
+            return 0
+        segments, strays = find_segments(path)
+        for stray in strays:
+            kept = set_aside(stray)
+            self.notify(f"refused {stray}: not a journal segment (kept aside as {kept.name})")
+        replayed = 0
+        closed_tokens: set[str] = set()
+        for seg in segments:
+            try:
+                token_sha = self._check_segment(con, seg)
+            except JournalRefused as why:
+                kept = set_aside_segment(path, seg)
+                self.notify(f"refused journal segment {seg.seq:06d}: {why} (kept aside in {kept})")
+                continue
+            con.execute("BEGIN TRANSACTION")
+            try:
+                for table in TABLES:
+                    file = seg.tables.get(table)
+                    if file is not None:
+                        drop_torn_tail(file)
+                        load_file(con, table, file, _columns_in(con, file), dedupe=True)
+                        replayed += _line_count(file)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            for p in [seg.head_path, *seg.tables.values()]:
+                p.unlink(missing_ok=True)
+            closed_tokens.add(token_sha)
+        for sha in closed_tokens:
+            con.execute("UPDATE journal_tokens SET closed_at = ? WHERE token_sha256 = ?", [utcnow(), sha])
+        if replayed:
+            self.notify(f"replayed {replayed} finished row(s) left in the journal by an earlier run")
+        return replayed
+
+    def _check_segment(self, con: duckdb.DuckDBPyConnection, seg: FoundSegment) -> str:
+        """The token hash of a segment this database issued; JournalRefused for anything else."""
+        head = seg.header
+        if head is None or head.get("journal") != JOURNAL_VERSION or not isinstance(head.get("token"), str):
+            raise JournalRefused("no valid journal header")
+        unknown = sorted(set(seg.tables) - set(TABLES))
+        if unknown:
+            raise JournalRefused(f"unknown table {unknown[0]!r}")
+        sha = token_hash(head["token"])
+        row = con.execute("SELECT run_id, closed_at FROM journal_tokens WHERE token_sha256 = ?", [sha]).fetchall()
+        if not row:
+            raise JournalRefused("its token was not issued by this database")
+        bound_run, closed_at = row[0]
+        if closed_at is not None:
+            raise JournalRefused("its token was already closed (the journal was written and committed before)")
+        run_id = head.get("run_id")
+        if bound_run is not None and run_id != bound_run:
+            raise JournalRefused(f"it names run {run_id!r} but its token belongs to run {bound_run!r}")
+        if run_id is not None:
+            for table, file in seg.tables.items():
+                drop_torn_tail(file)
+                if foreign_run_rows(con, table, file, run_id):
+                    raise JournalRefused(f"its {table} rows belong to another run than {run_id!r}")
+        return sha
 
 
-def _group_by_columns(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
-    for r in rows:
-        groups[tuple(r)].append(r)
-    return list(groups.values())
+def _columns_in(con: duckdb.DuckDBPyConnection, file: Path) -> set[str] | None:
+    """The keys used in a journal file (so rows replace only the columns they carry)."""
+    if file.stat().st_size == 0:
+        return set()
+    rows = con.execute(
+        "SELECT DISTINCT unnest(json_keys(json)) FROM read_json_objects("
+        + "'"
+        + str(file).replace("'", "''")
+        + "', format = 'newline_delimited')"
+    ).fetchall()
+    return {str(r[0]) for r in rows}
+
+
+def _line_count(file: Path) -> int:
+    with file.open("rb") as fh:
+        return sum(1 for _ in fh)
+
+
+def _pid(holder: str | None) -> str:
+    return f" (pid {holder})" if holder else ""
+
+
+def _jitter() -> float:
+    return (time.monotonic_ns() % 1000) / 1000

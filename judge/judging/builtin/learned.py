@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from judge.judging.builtin.calibration import Calibrator
 from judge.judging.builtin.features import N_BUCKETS
 from judge.tiers import Tier
 
@@ -81,6 +82,7 @@ class LearnedModel:
     _table: np.ndarray = field(init=False, repr=False, compare=False)
     _dense_w: np.ndarray = field(init=False, repr=False, compare=False)
     _bias: np.ndarray = field(init=False, repr=False, compare=False)
+    _calibrator: Calibrator | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Inference tables: hashed weights of the heads as columns, dense weights as rows.
@@ -88,6 +90,13 @@ class LearnedModel:
         object.__setattr__(self, "_table", np.stack([h.dense_table() for h in heads], axis=1))
         object.__setattr__(self, "_dense_w", np.array([h.dense for h in heads], dtype=np.float64))
         object.__setattr__(self, "_bias", np.array([h.bias for h in heads], dtype=np.float64))
+        cal = self.meta.get("calibration")
+        object.__setattr__(self, "_calibrator", Calibrator.from_dict(cal) if isinstance(cal, dict) else None)
+
+    @property
+    def calibrator(self) -> Calibrator | None:
+        """The cross-source confidence calibrator shipped in `meta.calibration`, if any."""
+        return self._calibrator
 
     def head_probs(
         self, indices: np.ndarray | list[int], weight: float, dense: list[float]

@@ -1,0 +1,243 @@
+"""The journal: append-only segment files that hold every finished row until DuckDB has committed it.
+
+Layout, next to the database (`runs/judge.duckdb` → `runs/judge.duckdb.journal/`):
+
+    000001.head                 {"journal": 2, "token": "...", "run_id": "...", "pid": 123}
+    000001.responses.jsonl      one JSON object per row, appended with a single os.write
+    000001.verdicts.jsonl
+    ...
+
+A segment is the unit of commit: the writer thread loads a sealed segment's files into DuckDB with
+`read_json` (the journal *is* the staging area, no second encoding), commits, then deletes them. A
+segment can only be replayed into the database that issued its token: the header holds a random
+token whose SHA-256 is recorded in `journal_tokens` (migration 014), bound to the run. Anything
+else found at the journal's place is refused and kept aside under a new name, never deleted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+JOURNAL_VERSION = 2
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SEGMENT_FILE = re.compile(r"^(\d{6,})\.(head|[a-z_][a-z0-9_]*\.jsonl)$")
+
+
+def journal_dir(db_path: Path) -> Path:
+    return db_path.with_name(db_path.name + ".journal")
+
+
+def new_token() -> str:
+    return secrets.token_hex(24)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    return str(value)
+
+
+_dumps = json.JSONEncoder(ensure_ascii=False, default=_default, separators=(",", ":"), check_circular=False).encode
+
+
+def _scrub(value: Any) -> Any:
+    """Replace lone surrogates (not storable as UTF-8, in DuckDB or anywhere) and non-finite floats."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(v) for v in value]
+    return value
+
+
+def encode_row(row: dict[str, Any]) -> bytes:
+    """One journal line: the row as compact JSON (text stays UTF-8, not re-escaped) and a newline."""
+    try:
+        return (_dumps(row) + "\n").encode("utf-8")
+    except (UnicodeEncodeError, ValueError):
+        return (_dumps(_scrub(row)) + "\n").encode("utf-8")
+
+
+@dataclass
+class Segment:
+    """One segment being written (by the calling thread) or waiting to be committed (by the writer thread)."""
+
+    folder: Path
+    seq: int
+    header: dict[str, Any]
+    fds: dict[str, int] = field(default_factory=dict)
+    columns: dict[str, set[str]] = field(default_factory=dict)
+    keys_seen: dict[str, set[Any]] = field(default_factory=dict)
+    has_duplicates: set[str] = field(default_factory=set)
+    rows: int = 0
+
+    @property
+    def stem(self) -> str:
+        return f"{self.seq:06d}"
+
+    @property
+    def head_path(self) -> Path:
+        return self.folder / f"{self.stem}.head"
+
+    def table_path(self, table: str) -> Path:
+        return self.folder / f"{self.stem}.{table}.jsonl"
+
+    def paths(self) -> list[Path]:
+        return [self.head_path, *(self.table_path(t) for t in self.columns)]
+
+    @classmethod
+    def create(cls, folder: Path, seq: int, header: dict[str, Any]) -> Segment:
+        seg = cls(folder, seq, header)
+        tmp = folder / f"{seg.stem}.head.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, json.dumps(header).encode())
+        finally:
+            os.close(fd)
+        os.replace(tmp, seg.head_path)
+        return seg
+
+    def append(self, table: str, key: Any, row: dict[str, Any]) -> None:
+        fd = self.fds.get(table)
+        if fd is None:
+            fd = os.open(self.table_path(table), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            self.fds[table] = fd
+            self.columns[table] = set(row)
+            self.keys_seen[table] = set()
+        elif row.keys() != self.columns[table]:
+            self.columns[table].update(row)
+        os.write(fd, encode_row(row))
+        seen = self.keys_seen[table]
+        if key in seen:
+            self.has_duplicates.add(table)
+        else:
+            seen.add(key)
+        self.rows += 1
+
+    def seal(self) -> None:
+        for fd in self.fds.values():
+            os.close(fd)
+        self.fds.clear()
+        self.keys_seen.clear()  # not needed once written; frees memory
+
+    def delete(self) -> None:
+        for p in self.paths():
+            p.unlink(missing_ok=True)
+
+    def read_rows(self, table: str) -> list[dict[str, Any]]:
+        """The rows of one table in this segment (a torn last line is skipped)."""
+        path = self.table_path(table)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return []
+        out = []
+        for raw in data.splitlines():
+            try:
+                out.append(json.loads(raw))
+            except ValueError:
+                continue
+        return out
+
+
+class JournalRefused(Exception):
+    """A journal segment that this database did not issue (or cannot read)."""
+
+
+@dataclass
+class FoundSegment:
+    seq: int
+    head_path: Path
+    tables: dict[str, Path]
+    header: dict[str, Any] | None
+
+
+def find_segments(folder: Path) -> tuple[list[FoundSegment], list[Path]]:
+    """Segments in the journal folder by sequence, and stray files that belong to no segment."""
+    by_seq: dict[int, FoundSegment] = {}
+    strays: list[Path] = []
+    for p in sorted(folder.iterdir()):
+        m = _SEGMENT_FILE.match(p.name)
+        if not m or not p.is_file():
+            if p.name.endswith(".head.tmp"):
+                p.unlink(missing_ok=True)  # a header whose writer died before renaming it: no rows follow it
+                continue
+            strays.append(p)
+            continue
+        seq = int(m.group(1))
+        seg = by_seq.setdefault(seq, FoundSegment(seq, folder / f"{m.group(1)}.head", {}, None))
+        if m.group(2) != "head":
+            seg.tables[m.group(2).removesuffix(".jsonl")] = p
+    for seg in by_seq.values():
+        try:
+            header = json.loads(seg.head_path.read_text("utf-8"))
+            seg.header = header if isinstance(header, dict) else None
+        except (OSError, ValueError):
+            seg.header = None
+    return [by_seq[s] for s in sorted(by_seq)], strays
+
+
+def drop_torn_tail(path: Path) -> None:
+    """Cut a journal file after its last complete line (a process killed mid-write leaves a torn one)."""
+    size = path.stat().st_size
+    if size == 0:
+        return
+    with path.open("rb+") as fh:
+        fh.seek(max(0, size - 1))
+        if fh.read(1) == b"\n":
+            return
+        # find the last newline, reading backwards in blocks
+        pos = size
+        while pos > 0:
+            start = max(0, pos - 65536)
+            fh.seek(start)
+            block = fh.read(pos - start)
+            nl = block.rfind(b"\n")
+            if nl >= 0:
+                fh.truncate(start + nl + 1)
+                return
+            pos = start
+        fh.truncate(0)
+
+
+def set_aside(path: Path) -> Path:
+    """Rename a refused journal (file or folder) out of the way; it is kept for inspection, never deleted."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    target = path.with_name(f"{path.name}.refused-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.refused-{stamp}-{n}")
+    path.rename(target)
+    return target
+
+
+def set_aside_segment(folder: Path, seg: FoundSegment) -> Path:
+    """Move one refused segment's files into a sibling folder `<journal>.refused-<time>/`."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    target = folder.with_name(f"{folder.name}.refused-{stamp}")
+    target.mkdir(mode=0o700, exist_ok=True)
+    for p in [seg.head_path, *seg.tables.values()]:
+        if p.exists():
+            p.rename(target / p.name)
+    return target

@@ -1,0 +1,1 @@
+"""`judge view`: a local web viewer for runs, verdicts, run-to-run changes, judge agreement and labelling."""
