@@ -7,15 +7,22 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
 from judge.cli.options import DbOption
 
 import_app = typer.Typer(
     help="Import answers other tools produced (Inspect AI logs, promptfoo results, tables) as a run.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
-err = Console(stderr=True, highlight=False)
+
+
+def _err(message: str) -> None:
+    """A line on stderr, printed literally (names and paths may hold markup-like text)."""
+    from rich.console import Console
+
+    Console(stderr=True, highlight=False).print(message, markup=False, soft_wrap=True)
+
 
 NameOption = Annotated[
     str | None, typer.Option("--name", help="Run name (default: the Inspect task, promptfoo description, file stem).")
@@ -39,6 +46,7 @@ QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress ba
 def _with_progress(quiet: bool, work: Callable[[Any], Any]) -> Any:
     if quiet:
         return work(None)
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
@@ -46,7 +54,7 @@ def _with_progress(quiet: bool, work: Callable[[Any], Any]) -> Any:
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=err,
+        console=Console(stderr=True),
         transient=False,
     ) as bar:
 
@@ -60,7 +68,7 @@ def _with_progress(quiet: bool, work: Callable[[Any], Any]) -> Any:
 def _report(out: Any, kind: str, db: Path) -> None:
     if out.added:
         for w in out.warnings:
-            err.print(f"warning: {w}", markup=False, soft_wrap=True)
+            _err(f"warning: {w}")
     else:
         typer.echo(f"already imported as run {out.run_id} (same files and options): nothing added")
         return
@@ -211,13 +219,13 @@ def register(app: typer.Typer) -> None:
         ] = None,
         db: DbOption = None,
     ) -> None:
-        """Grade a run's answers (e.g. an imported run) with judges; resumable, earlier verdicts are reused."""
+        """Grade a run's answers with judges, for example an imported run; resumable, earlier verdicts reused."""
         from judge.compare.regrade import build_spec, regrade
         from judge.store.db import default_db_path
 
         specs = [build_spec(j, api_base=api_base, api_key_env=api_key_env) for j in judges]
         for spec in specs:
-            err.print(f"grading with {spec.name} …", markup=False)
+            _err(f"grading with {spec.name} …")
             out = regrade(default_db_path(db), run, spec, rubric_path=rubric)
             typer.echo(
                 f"run {out.run_id}: judge {out.judge} graded {out.graded_now} answer(s) now; "
