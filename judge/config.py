@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from judge.errors import UserInputError, first_error, pydantic_error_to_user_error
 from judge.litellm_providers import LITELLM_PROVIDERS, LITELLM_VERSION
+from judge.sources.spec import SourceSpec
 from judge.yaml_files import load_yaml_mapping, yaml_line
 
 DEFAULT_DB = "runs/judge.duckdb"
@@ -250,10 +251,12 @@ class RunConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
-    prompts: tuple[str, ...] = Field(min_length=1)
+    prompts: tuple[str, ...] = ()
     rubric: str
     db: str = DEFAULT_DB
-    targets: tuple[ModelSpec, ...] = Field(min_length=1)
+    targets: tuple[ModelSpec, ...] = ()
+    # answers another tool produced (judge.sources.spec), instead of prompts + targets
+    source: SourceSpec | None = None
     judges: tuple[ModelSpec, ...] = Field(min_length=1)
     sample: SampleSpec | None = None
     taxonomy: str | None = None  # the taxonomy in use (default prompts/taxonomy.yaml); only warns
@@ -272,13 +275,29 @@ class RunConfig(BaseModel):
         return [v] if isinstance(v, str) else v
 
     @model_validator(mode="after")
+    def _prompts_and_targets_or_source(self) -> RunConfig:
+        if self.source is not None:
+            if self.prompts or self.targets:
+                raise ValueError("a config with 'source' has no 'prompts' or 'targets' (the source holds both)")
+            return self
+        if not self.prompts:
+            raise ValueError("'prompts' is required (or 'source' for answers another tool produced)")
+        if not self.targets:
+            raise ValueError("'targets' is required (or 'source' for answers another tool produced)")
+        return self
+
+    @model_validator(mode="after")
     def _unique_names(self) -> RunConfig:
         for role, specs in (("targets", self.targets), ("judges", self.judges)):
             names = [s.name for s in specs]
             dup = {n for n in names if names.count(n) > 1}
             if dup:
                 raise ValueError(f"{role}: duplicate model {sorted(dup)[0]!r}; set a distinct 'label'")
-        if self.reference_target and self.reference_target not in [t.name for t in self.targets]:
+        if (
+            self.reference_target
+            and self.source is None
+            and self.reference_target not in [t.name for t in self.targets]
+        ):
             raise ValueError(f"reference_target {self.reference_target!r} is not one of the targets")
         return self
 
@@ -401,6 +420,7 @@ def load_config(path: str | Path, *, db_override: str | Path | None = None) -> L
         update={
             "targets": paths.with_recordings("targets", cfg.targets),
             "judges": paths.with_recordings("judges", cfg.judges),
+            "source": cfg.source.resolved(paths.base) if cfg.source is not None else None,
         }
     )
     if db_override is not None:

@@ -50,6 +50,7 @@ class RunPlan:
     judges: list[JudgeModel]
     fingerprint: str
     warnings: list[str] = field(default_factory=list)
+    source: Any = None  # a validated import (judge.sources) when the config has `source:` instead of targets
 
     @property
     def models(self) -> list[TargetModel | JudgeModel]:
@@ -79,8 +80,11 @@ def plan_run(config_path: str | Path, *, db_override: str | Path | None = None) 
     loaded = load_config(config_path, db_override=db_override)
     check_writable_database(loaded.db_path)  # a folder, a foreign file, a newer schema: one line, nothing written
     rubric = load_rubric(loaded.rubric_path)
-    prompts = load_prompt_sets(loaded.prompt_paths)
     cfg = loaded.config
+    source = _plan_source(loaded) if cfg.source is not None else None
+    prompts = (
+        list({p.content_hash: p for _, p in source.rows}.values()) if source else load_prompt_sets(loaded.prompt_paths)
+    )
     if cfg.sample is not None:
         from judge.prompts.sample import sample_prompts
 
@@ -97,9 +101,21 @@ def plan_run(config_path: str | Path, *, db_override: str | Path | None = None) 
         rubric.version,
         sorted(p.content_hash for p in prompts),
         [str(getattr(m, "impl_version", "")) for m in [*targets, *judges]],
+        source.import_key if source else None,
     )
-    return RunPlan(
-        loaded, rubric, prompts, targets, judges, fingerprint, _taxonomy_warnings(prompts, loaded.taxonomy_path)
+    warnings = source.warnings if source else _taxonomy_warnings(prompts, loaded.taxonomy_path)
+    return RunPlan(loaded, rubric, prompts, targets, judges, fingerprint, warnings, source)
+
+
+def _plan_source(loaded: LoadedConfig) -> Any:
+    from judge.sources.spec import plan_source
+
+    assert loaded.config.source is not None
+    return plan_source(
+        loaded.config.source,
+        name=loaded.config.name,
+        rubric_path=loaded.rubric_path,
+        taxonomy_path=loaded.taxonomy_path,
     )
 
 
@@ -236,8 +252,14 @@ def execute(
     """Generate and judge what the run is missing; the run's final status is always recorded."""
     db_path = plan.loaded.db_path
     cfg = plan.loaded.config
+    imported_now = False
+    if plan.source is not None and run_id is None:
+        from judge.sources.spec import write_source
+
+        run_id, imported_now = write_source(db_path, plan.source)  # the answers' run (found again if unchanged)
     with StoreWriter(db_path) as writer:
         run_id, resumed = _choose_run(plan, new_run=new_run, run_id=run_id)
+        resumed = resumed and not imported_now
         writer.bind_run(run_id)
         started = (_started_at(db_path, run_id) if resumed else None) or utcnow()
         # a rerun that finds nothing to do keeps the time the run's work last finished
@@ -268,7 +290,8 @@ def execute(
                 writer.add("runs", _runs_row(plan, run_id, "busy", BUSY_REASON, started_at=started, finished=True))
                 raise
             counts = _open_items(db_path, run_id)
-            if status == "complete" and (counts["response_errors"] or counts["verdict_errors"]):
+            retryable = counts["verdict_errors"] + (0 if plan.source else counts["response_errors"])
+            if status == "complete" and retryable:  # imported answers that are errors cannot be retried
                 status, reason = "incomplete", "some items ended as errors (the summary says which a rerun retries)"
             row = _runs_row(plan, run_id, status, reason, started_at=started, finished=True)
             if before is not None and before[0] == counts and before[1] is not None:

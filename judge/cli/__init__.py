@@ -26,6 +26,7 @@ COMMAND_MODULES: list[str] = [
     "view_cmd",
     "calibrate_cmd",
     "show_cmd",
+    "import_cmd",
 ]
 
 HELP = "LLM-as-judge grading pipeline for AI safety evaluations."
