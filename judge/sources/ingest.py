@@ -24,7 +24,7 @@ from judge.sources.items import ExternalScore, RawItem, SourceFile, Tick
 from judge.sources.mapping import PromptMapper
 from judge.sources.scores import judge_verdict
 from judge.store.db import fetch, read_connection
-from judge.store.rows import policy_rows, prompt_row
+from judge.store.rows import ROW_TYPES, policy_rows, prompt_row
 from judge.store.runs import new_run_id, stable_hash
 
 
@@ -119,7 +119,8 @@ class _Rows:
         self.tables: dict[str, list[dict[str, Any]]] = {}
 
     def add(self, table: str, row: dict[str, Any]) -> None:
-        self.tables.setdefault(table, []).append(row)
+        """Through the table's typed row (judge.store.rows): a missing or unknown column fails here."""
+        self.tables.setdefault(table, []).append(ROW_TYPES[table](**row).as_row())
 
 
 def build_rows(plan: ImportPlan, run_id: str, tick: Tick | None = None) -> _Rows:
@@ -246,7 +247,6 @@ def _external_verdict_row(
         "tier": tier,
         "confidence": None,
         "rationale": score.explanation,
-        "judge_prompt": score.grader_prompt,
         "raw_output": json.dumps(score.value, ensure_ascii=False, default=str),
         "error_kind": "unsure" if status == "unsure" else None,
         "error_message": reason,

@@ -112,6 +112,7 @@ class ModelRow(StoreRow):
     params: str | None  # JSON
     system_prompt: str | None
     offline: bool | None
+    imported_from: str | None = None  # inspect | promptfoo | table for imported targets and external judges
 
 
 @dataclass(frozen=True)
@@ -244,6 +245,19 @@ class JournalTokenRow(StoreRow):
     closed_at: datetime | None
 
 
+@dataclass(frozen=True)
+class ImportRow(StoreRow):
+    TABLE: ClassVar[str] = "imports"
+    import_key: str
+    run_id: str
+    source_kind: str  # inspect | promptfoo | table
+    source_ids: str  # JSON
+    files: str  # JSON [{path, sha256, info}]
+    options: str | None  # JSON
+    items: int
+    imported_at: datetime
+
+
 # Every table judge writes, with its row class (schema_migrations is the migrator's own).
 ROW_TYPES: dict[str, type[StoreRow]] = {
     cls.TABLE: cls
@@ -260,6 +274,7 @@ ROW_TYPES: dict[str, type[StoreRow]] = {
         ModelCallRow,
         GoldLabelRow,
         ProviderBatchRow,
+        ImportRow,
         JournalTokenRow,
     )
 }
