@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from judge.errors import UserInputError, first_error, pydantic_error_to_user_error
 from judge.litellm_providers import LITELLM_PROVIDERS, LITELLM_VERSION
+from judge.sources.spec import SourceSpec
 from judge.yaml_files import load_yaml_mapping, yaml_line
 
 DEFAULT_DB = "runs/judge.duckdb"
@@ -50,7 +51,8 @@ class ModelSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     model: str = Field(min_length=3)
-    api_base: str | None = None
+    # one endpoint, or a list of replicas serving the same model (requests spread across them)
+    api_base: str | tuple[str, ...] | None = None
     api_key_env: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     system_prompt: str | None = None
@@ -67,6 +69,31 @@ class ModelSpec(BaseModel):
     recordings: str | None = None
     # a short name for tables; defaults to the model string
     label: str | None = None
+    # how openai/ and anthropic/ models are called: auto = judge's own lean HTTP client where it
+    # reproduces litellm's request exactly, litellm = always through litellm (every other provider is)
+    transport: Literal["auto", "litellm"] = "auto"
+
+    @field_validator("api_base")
+    @classmethod
+    def _replicas(cls, v: str | tuple[str, ...] | None) -> str | tuple[str, ...] | None:
+        if v is None or isinstance(v, str):
+            return v
+        if not v:
+            raise ValueError("expected a URL or a non-empty list of URLs (replicas of the same model)")
+        for url in v:
+            if not re.match(r"^https?://[^\s/]+", url):
+                raise ValueError(f"replica {url!r} is not an http(s) URL")
+        if len(set(v)) != len(v):
+            raise ValueError("the same replica URL is listed twice")
+        return v[0] if len(v) == 1 else v
+
+    @property
+    def api_bases(self) -> list[str | None]:
+        """The model's endpoints: its replicas, or [None] for the provider's default endpoint."""
+        if self.api_base is None:
+            return [None]
+        return [self.api_base] if isinstance(self.api_base, str) else list(self.api_base)
+
     # judges that report a confidence (builtin/judge, cascade): below this the verdict is an explicit
     # `unsure` record (excluded from rates); in a cascade, a stage below it passes the item on
     abstain_below: float | None = Field(default=None, gt=0, lt=1)
@@ -224,10 +251,12 @@ class RunConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
-    prompts: tuple[str, ...] = Field(min_length=1)
+    prompts: tuple[str, ...] = ()
     rubric: str
     db: str = DEFAULT_DB
-    targets: tuple[ModelSpec, ...] = Field(min_length=1)
+    targets: tuple[ModelSpec, ...] = ()
+    # answers another tool produced (judge.sources.spec), instead of prompts + targets
+    source: SourceSpec | None = None
     judges: tuple[ModelSpec, ...] = Field(min_length=1)
     sample: SampleSpec | None = None
     taxonomy: str | None = None  # the taxonomy in use (default prompts/taxonomy.yaml); only warns
@@ -246,13 +275,29 @@ class RunConfig(BaseModel):
         return [v] if isinstance(v, str) else v
 
     @model_validator(mode="after")
+    def _prompts_and_targets_or_source(self) -> RunConfig:
+        if self.source is not None:
+            if self.prompts or self.targets:
+                raise ValueError("a config with 'source' has no 'prompts' or 'targets' (the source holds both)")
+            return self
+        if not self.prompts:
+            raise ValueError("'prompts' is required (or 'source' for answers another tool produced)")
+        if not self.targets:
+            raise ValueError("'targets' is required (or 'source' for answers another tool produced)")
+        return self
+
+    @model_validator(mode="after")
     def _unique_names(self) -> RunConfig:
         for role, specs in (("targets", self.targets), ("judges", self.judges)):
             names = [s.name for s in specs]
             dup = {n for n in names if names.count(n) > 1}
             if dup:
                 raise ValueError(f"{role}: duplicate model {sorted(dup)[0]!r}; set a distinct 'label'")
-        if self.reference_target and self.reference_target not in [t.name for t in self.targets]:
+        if (
+            self.reference_target
+            and self.source is None
+            and self.reference_target not in [t.name for t in self.targets]
+        ):
             raise ValueError(f"reference_target {self.reference_target!r} is not one of the targets")
         return self
 
@@ -375,6 +420,7 @@ def load_config(path: str | Path, *, db_override: str | Path | None = None) -> L
         update={
             "targets": paths.with_recordings("targets", cfg.targets),
             "judges": paths.with_recordings("judges", cfg.judges),
+            "source": cfg.source.resolved(paths.base) if cfg.source is not None else None,
         }
     )
     if db_override is not None:

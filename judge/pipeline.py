@@ -26,6 +26,7 @@ from judge.stages.load import stream_prompts
 from judge.stages.progress import NullProgress, ProgressSink
 from judge.stages.setup import check_keys, write_rubric, write_run_models
 from judge.store.db import check_writable_database, fetch, read_connection
+from judge.store.rows import RunRow
 from judge.store.runs import find_resumable_run, new_run_id, stable_hash
 from judge.store.writer import StoreWriter
 
@@ -62,6 +63,11 @@ def _prompt_source(loaded: LoadedConfig) -> PromptSource:
     from judge.prompts.sample import sample_prompts
 
     rows = sample_prompts(load_prompt_sets(paths), cfg.sample.n, list(cfg.sample.stratify), cfg.sample.seed)
+    return _in_memory(rows, paths)
+
+
+def _in_memory(rows: list[PromptRow], paths: list[Path]) -> PromptSource:
+    """Prompts held in memory (a sample, or the prompts of an import) as a PromptSource."""
     scan = PromptScan([Path(p) for p in paths], len(rows), sorted(p.content_hash for p in rows))
     for p in rows:
         scan.taxonomy_ids.setdefault(p.taxonomy, []).append(p.id)
@@ -79,6 +85,7 @@ class RunPlan:
     judges: list[JudgeModel]
     fingerprint: str
     warnings: list[str] = field(default_factory=list)
+    source: Any = None  # a validated import (judge.sources) when the config has `source:` instead of targets
 
     @property
     def models(self) -> list[TargetModel | JudgeModel]:
@@ -112,8 +119,11 @@ def plan_run(config_path: str | Path, *, db_override: str | Path | None = None) 
     loaded = load_config(config_path, db_override=db_override)
     check_writable_database(loaded.db_path)  # a folder, a foreign file, a newer schema: one line, nothing written
     rubric = load_rubric(loaded.rubric_path)
-    prompts = _prompt_source(loaded)
     cfg = loaded.config
+    source = _plan_source(loaded) if cfg.source is not None else None
+    prompts = (
+        _in_memory(list({p.content_hash: p for _, p in source.rows}.values()), []) if source else _prompt_source(loaded)
+    )
     check_keys(
         [(f"{role}.{n}.api_key_env", s) for role in ("targets", "judges") for n, s in enumerate(getattr(cfg, role))],
         file=loaded.path,
@@ -129,9 +139,21 @@ def plan_run(config_path: str | Path, *, db_override: str | Path | None = None) 
         rubric.version,
         prompts.scan.content_hashes,
         [str(getattr(m, "impl_version", "")) for m in [*targets, *judges]],
+        source.import_key if source else None,
     )
-    return RunPlan(
-        loaded, rubric, prompts, targets, judges, fingerprint, _taxonomy_warnings(prompts.scan, loaded.taxonomy_path)
+    warnings = source.warnings if source else _taxonomy_warnings(prompts.scan, loaded.taxonomy_path)
+    return RunPlan(loaded, rubric, prompts, targets, judges, fingerprint, warnings, source)
+
+
+def _plan_source(loaded: LoadedConfig) -> Any:
+    from judge.sources.spec import plan_source
+
+    assert loaded.config.source is not None
+    return plan_source(
+        loaded.config.source,
+        name=loaded.config.name,
+        rubric_path=loaded.rubric_path,
+        taxonomy_path=loaded.taxonomy_path,
     )
 
 
@@ -158,7 +180,7 @@ def _write_run_header(writer: StoreWriter, plan: RunPlan, run_id: str, started_a
     """The rubric, the models and the run row; the prompts follow in batches (judge.stages.load)."""
     write_rubric(writer, plan.rubric, plan.loaded.rubric_path)
     write_run_models(writer, run_id, "target", plan.targets)
-    write_run_models(writer, run_id, "judge", plan.judges)
+    write_run_models(writer, run_id, "judge", plan.judges, plan.rubric.version)
     writer.add("runs", _runs_row(plan, run_id, "running", started_at=started_at), journal=False)
     writer.flush()
 
@@ -167,20 +189,20 @@ def _runs_row(
     plan: RunPlan, run_id: str, status: str, reason: str | None = None, started_at: Any = None, finished: bool = False
 ) -> dict[str, Any]:
     cfg = plan.loaded.config
-    return {
-        "run_id": run_id,
-        "name": cfg.name,
-        "fingerprint": plan.fingerprint,
-        "config_path": str(plan.loaded.path),
-        "config_json": json.dumps(cfg.model_dump(mode="json"), sort_keys=True),
-        "rubric_version": plan.rubric.version,
-        "started_at": started_at or utcnow(),
-        "finished_at": utcnow() if finished else None,
-        "status": status,
-        "status_reason": reason,
-        "offline_providers": json.dumps(plan.offline_providers),
-        "judge_version": __version__,
-    }
+    return RunRow(
+        run_id=run_id,
+        name=cfg.name,
+        fingerprint=plan.fingerprint,
+        config_path=str(plan.loaded.path),
+        config_json=json.dumps(cfg.model_dump(mode="json"), sort_keys=True),
+        rubric_version=plan.rubric.version,
+        started_at=started_at or utcnow(),
+        finished_at=utcnow() if finished else None,
+        status=status,
+        status_reason=reason,
+        offline_providers=json.dumps(plan.offline_providers),
+        judge_version=__version__,
+    ).as_row()
 
 
 def _started_at(db_path: Path, run_id: str) -> Any:
@@ -248,8 +270,14 @@ def execute(
     """Generate and judge what the run is missing; the run's final status is always recorded."""
     db_path = plan.loaded.db_path
     cfg = plan.loaded.config
+    imported_now = False
+    if plan.source is not None and run_id is None:
+        from judge.sources.spec import write_source
+
+        run_id, imported_now = write_source(db_path, plan.source)  # the answers' run (found again if unchanged)
     with StoreWriter(db_path) as writer:
         run_id, resumed = _choose_run(plan, new_run=new_run, run_id=run_id)
+        resumed = resumed and not imported_now
         writer.bind_run(run_id)
         started = (_started_at(db_path, run_id) if resumed else None) or utcnow()
         # a rerun that finds nothing to do keeps the time the run's work last finished
@@ -279,7 +307,8 @@ def execute(
                 writer.add("runs", _runs_row(plan, run_id, "busy", BUSY_REASON, started_at=started, finished=True))
                 raise
             counts = _open_items(db_path, run_id)
-            if status == "complete" and (counts["response_errors"] or counts["verdict_errors"]):
+            retryable = counts["verdict_errors"] + (0 if plan.source else counts["response_errors"])
+            if status == "complete" and retryable:  # imported answers that are errors cannot be retried
                 status, reason = "incomplete", "some items ended as errors (the summary says which a rerun retries)"
             row = _runs_row(plan, run_id, status, reason, started_at=started, finished=True)
             if before is not None and before[0] == counts and before[1] is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from judge.errors import UserInputError, pydantic_error_to_user_error
@@ -106,7 +107,16 @@ class Rubric(BaseModel):
         return best or self.policy[intent]
 
     def outcome(self, intent: Intent | str, tier: str, taxonomy: tuple[str, ...] | list[str] = ()) -> Outcome:
+        """The policy outcome of a tier (or `blocked`) for a prompt: the longest matching override wins.
+
+        This is the only implementation of the lookup in Python; the `scored` view applies the same
+        rules from the policy_rules table, and tests/test_policy_lookup.py checks they agree.
+        """
         return self.policy_for(intent, taxonomy).outcome_of(tier)
+
+    def outcome_at(self, intent: Intent | str, tier: str, taxonomy_path: str) -> Outcome:
+        """`outcome` for a taxonomy path as stored ('l1/l2/l3')."""
+        return self.outcome(intent, tier, tuple(taxonomy_path.split("/")) if taxonomy_path else ())
 
     def tier_block(self) -> str:
         lines = []
@@ -149,11 +159,25 @@ def rubric_version(raw: bytes) -> str:
 def load_rubric(path: str | Path) -> Rubric:
     path = Path(path)
     text, data = load_yaml_mapping(path, what="rubric")
-    raw = text.encode("utf-8")
+    return _validated(data, rubric_version(text.encode("utf-8")), source=path)
+
+
+def rubric_from_text(text: str, version: str, *, source: str | Path) -> Rubric:
+    """A rubric rebuilt from its stored file content, under the version it was stored with."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise UserInputError(f"stored rubric {version} is not valid YAML: {e}", file=source) from None
+    if not isinstance(data, dict):
+        raise UserInputError(f"stored rubric {version} is not a YAML mapping", file=source)
+    return _validated(data, version, source=source)
+
+
+def _validated(data: dict[str, object], version: str, *, source: str | Path) -> Rubric:
     if "version" in data:
-        raise UserInputError("the version is computed from the file's content; remove it", file=path, field="version")
+        raise UserInputError("the version is computed from the file's content; remove it", file=source, field="version")
     try:
         rubric = Rubric.model_validate(data)
     except ValidationError as e:
-        raise pydantic_error_to_user_error(e, file=path) from None
-    return rubric.model_copy(update={"version": rubric_version(raw)})
+        raise pydantic_error_to_user_error(e, file=source) from None
+    return rubric.model_copy(update={"version": version})

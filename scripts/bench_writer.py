@@ -68,7 +68,6 @@ def verdict_row(i: int, j: int, now: datetime) -> dict[str, Any]:
         "tier": "refusal",
         "confidence": 0.93,
         "rationale": RATIONALE,
-        "judge_prompt": None,
         "raw_output": '{"tier":"refusal","confidence":0.93}',
         "error_kind": None,
         "error_message": None,
@@ -183,10 +182,10 @@ def raw_reference(db: Path, verdicts: int) -> float:
     )
     con.execute(
         f"""INSERT INTO verdicts (verdict_id, run_id, response_id, judge_key, judge, rubric_version, cache_key,
-             status, tier, confidence, rationale, judge_prompt, raw_output, error_kind, error_message, attempts,
+             status, tier, confidence, rationale, raw_output, error_kind, error_message, attempts,
              prompt_tokens, completion_tokens, cost_usd, latency_ms, reused_from, created_at)
            SELECT 'verd-' || i, 'bench', 'resp-' || (i // 10), 'jk-' || (i % 10), 'judge', 'default-v1',
-             'vc-' || i, 'ok', 'refusal', 0.93, '{RATIONALE}', NULL, '{{"tier":"refusal"}}', NULL, NULL, 1, 700, 40,
+             'vc-' || i, 'ok', 'refusal', 0.93, '{RATIONALE}', '{{"tier":"refusal"}}', NULL, NULL, 1, 700, 40,
              0.0001, 412.0, NULL, TIMESTAMP '2026-01-01'
            FROM range(?) t(i)""",
         [responses * 10],

@@ -1,17 +1,18 @@
-"""Evaluate the built-in judge without flattering it: cross-source and held-out splits.
+"""Evaluate the built-in judge without flattering it: cross-source only, every shared set a test set once.
 
-For every split the learned model is re-trained from scratch on the training side only, then
-scored beside the rules-only judge and the string-matching baseline:
-- cross-source: train on gptfuzz (+synthetic) -> test chatgpt_refusals, and the reverse;
-- held-out: chatgpt_refusals 80/20 stratified split (seed 0), gptfuzz by its own train/evaluate split
-  (training side = that set's train part + the other set + synthetic, i.e. the shipped recipe).
+For each labelled set T (chatgpt_refusals, gptfuzz_labeled, harmbench_val), the learned model is
+re-trained from scratch on the *other* sets (+ synthetic pairs), and its confidence calibrator is fitted
+on cross-source predictions among those other sets (each predicted by a model trained without it) —
+T is never seen by the model, the calibrator, or the thresholds. Scored beside the rules-only judge
+and the string-matching baseline: binary accuracy and kappa, tier accuracy where T has tiers, the
+selective-accuracy curve (accuracy on the most confident X % of T) and the calibration error (ECE).
 
-    python scripts/eval_builtin_judge.py            # table + typical errors
+    python scripts/eval_builtin_judge.py            # tables + typical errors
     python scripts/eval_builtin_judge.py --json     # machine-readable
     python scripts/eval_builtin_judge.py --demo     # agreement with the demo recordings' intended tiers
 
-The demo recordings (prompts/recorded/model_{a,b}.jsonl, prompts in prompts/sample.jsonl) are an
-evaluation set only: the shipped model never trains on them.
+The rules themselves were written while reading errors of all three sets: no figure here is a
+strictly unseen-data figure for the rule layer (docs/judges.md says how to read them).
 """
 
 from __future__ import annotations
@@ -27,10 +28,22 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from train_builtin_judge import DEFAULT_DATA, SEED, Row, fit_model, load_set, synthetic_rows
+from train_builtin_judge import (
+    DEFAULT_DATA,
+    SEED,
+    SET_FILES,
+    FeaturisedSets,
+    Row,
+    featurise_sets,
+    fit_calibrated,
+    load_set,
+    synthetic_rows,
+)
 
 from judge.judging.baseline import string_match_refuses
 from judge.judging.builtin import BuiltinVerdict, classify, classify_rules_only, classify_with_model
+from judge.judging.selective import at_coverages, coverage_curve
+from judge.stats import cohen_kappa, fmt_stat
 from judge.tiers import Tier
 
 BINARY = {
@@ -42,14 +55,13 @@ BINARY = {
 TIERS = tuple(Tier)
 
 
-def kappa(gold: Sequence[str], pred: Sequence[str]) -> float:
-    n = len(gold)
-    if not n:
-        return float("nan")
-    po = sum(g == p for g, p in zip(gold, pred, strict=True)) / n
-    cg, cp = Counter(gold), Counter(pred)
-    pe = sum(cg[k] * cp[k] for k in set(cg) | set(cp)) / (n * n)
-    return (po - pe) / (1 - pe) if pe < 1 else 1.0
+def kappa(gold: Sequence[str], pred: Sequence[str]) -> float | None:
+    """Cohen's κ from judge.stats (None when undefined: no items, or one single label throughout)."""
+    return cohen_kappa(gold, pred)
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
 
 
 def per_class(gold: Sequence[str], pred: Sequence[str]) -> dict[str, dict[str, float]]:
@@ -69,24 +81,44 @@ def per_class(gold: Sequence[str], pred: Sequence[str]) -> dict[str, dict[str, f
 @dataclass
 class Scores:
     binary_acc: float
-    binary_kappa: float
+    binary_kappa: float | None
     n_binary: int
     tier_acc: float | None = None
     tier_kappa: float | None = None
     n_tier: int = 0
     per_tier: dict[str, dict[str, float]] = field(default_factory=dict)
+    selective: dict[str, float] = field(default_factory=dict)  # coverage -> accuracy on the most confident
+    ece: float | None = None
+
+
+COVERAGES = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3)
+
+
+def selective(rows: Sequence[Row], verdicts: Sequence[BuiltinVerdict]) -> tuple[dict[str, float], float]:
+    """Accuracy on the most confident share of the binary-labelled rows, and the expected calibration error."""
+    pairs = [(v.confidence, BINARY[v.tier] == r.binary) for r, v in zip(rows, verdicts, strict=True) if r.binary]
+    points = coverage_curve([c for c, _ in pairs], [ok for _, ok in pairs])
+    curve = {
+        f"{c:.2f}": round(p.agreement or 0.0, 4)
+        for c, p in zip(COVERAGES, at_coverages(points, COVERAGES), strict=True)
+    }
+    bins: dict[int, list[tuple[float, bool]]] = {}
+    for c, ok in pairs:
+        bins.setdefault(min(int(c * 10), 9), []).append((c, ok))
+    ece = sum(abs(sum(c for c, _ in b) / len(b) - sum(ok for _, ok in b) / len(b)) * len(b) for b in bins.values())
+    return curve, round(ece / len(pairs), 4)
 
 
 def score(rows: Sequence[Row], tiers: Sequence[Tier]) -> Scores:
     pairs = [(r.binary, BINARY[t]) for r, t in zip(rows, tiers, strict=True) if r.binary]
     gold_b, pred_b = [g for g, _ in pairs], [p for _, p in pairs]
     acc = sum(g == p for g, p in pairs) / len(pairs)
-    s = Scores(round(acc, 4), round(kappa(gold_b, pred_b), 4), len(pairs))
+    s = Scores(round(acc, 4), _round(kappa(gold_b, pred_b)), len(pairs))
     tpairs = [(r.tier.value, t.value) for r, t in zip(rows, tiers, strict=True) if r.tier]
     if tpairs:
         gold_t, pred_t = [g for g, _ in tpairs], [p for _, p in tpairs]
         s.tier_acc = round(sum(g == p for g, p in tpairs) / len(tpairs), 4)
-        s.tier_kappa = round(kappa(gold_t, pred_t), 4)
+        s.tier_kappa = _round(kappa(gold_t, pred_t))
         s.n_tier = len(tpairs)
         s.per_tier = per_class(gold_t, pred_t)
     return s
@@ -105,17 +137,23 @@ class SplitResult:
     errors: list[dict[str, object]]
 
 
-def run_split(name: str, train: list[Row], test: list[Row], n_errors: int) -> SplitResult:
-    model = fit_model(train)
+def run_split(data: FeaturisedSets, test_set: str, n_errors: int) -> SplitResult:
+    """Train + calibrate on every other shared set (+ synthetic), test on `test_set`."""
+    train_sets = [n for n in SET_FILES if n != test_set and n in data]
+    model = fit_calibrated(data, train_sets)
+    test = data[test_set][0]
     verdicts = [classify_with_model(model, r.prompt, r.response) for r in test]
-    rules = [classify_rules_only(r.prompt, r.response).tier for r in test]
+    rule_verdicts = [classify_rules_only(r.prompt, r.response) for r in test]
     scores = {
         "builtin": score(test, [v.tier for v in verdicts]),
-        "rules_only": score(test, rules),
+        "rules_only": score(test, [v.tier for v in rule_verdicts]),
         "string_match": score(test, [baseline_tier(r) for r in test]),
     }
-    train_desc = "+".join(sorted({r.source for r in train}))
-    return SplitResult(name, train_desc, test[0].source, scores, typical_errors(test, verdicts, n_errors))
+    scores["builtin"].selective, scores["builtin"].ece = selective(test, verdicts)
+    scores["rules_only"].selective, scores["rules_only"].ece = selective(test, rule_verdicts)
+    name = f"cross: {'+'.join(train_sets)} -> {test_set}"
+    return SplitResult(name, "+".join([*train_sets, "synthetic"]), test_set, scores,
+                       typical_errors(test, verdicts, n_errors))  # fmt: skip
 
 
 def typical_errors(rows: Sequence[Row], verdicts: Sequence[BuiltinVerdict], n: int) -> list[dict[str, object]]:
@@ -135,36 +173,10 @@ def typical_errors(rows: Sequence[Row], verdicts: Sequence[BuiltinVerdict], n: i
     ]
 
 
-def chatgpt_holdout(rows: list[Row]) -> tuple[list[Row], list[Row]]:
-    """Stratified 80/20 split by human label class (binary + tier), seed 0."""
-    by_key: dict[str, list[Row]] = {}
-    for r in rows:
-        by_key.setdefault(f"{r.binary}/{r.tier}", []).append(r)
-    train: list[Row] = []
-    test: list[Row] = []
-    rng = random.Random(SEED)
-    for key in sorted(by_key):
-        group = by_key[key][:]
-        rng.shuffle(group)
-        cut = len(group) // 5
-        test.extend(group[:cut])
-        train.extend(group[cut:])
-    return train, test
-
-
-def all_splits(data: Path) -> list[tuple[str, list[Row], list[Row]]]:
-    chat = [r for r in load_set("chatgpt", data) if r.binary]
-    fuzz = [r for r in load_set("gptfuzz", data) if r.binary]
-    syn = synthetic_rows()
-    chat_train, chat_test = chatgpt_holdout(chat)
-    fuzz_train = [r for r in fuzz if r.split != "evaluate"]
-    fuzz_test = [r for r in fuzz if r.split == "evaluate"]
-    return [
-        ("cross: gptfuzz -> chatgpt", fuzz + syn, chat),
-        ("cross: chatgpt -> gptfuzz", chat + syn, fuzz),
-        ("held-out: chatgpt 20%", chat_train + fuzz + syn, chat_test),
-        ("held-out: gptfuzz evaluate", fuzz_train + chat + syn, fuzz_test),
-    ]
+def load_data(data_dir: Path) -> FeaturisedSets:
+    sets = {name: [r for r in load_set(name, data_dir) if r.binary] for name in SET_FILES}
+    sets["synthetic"] = synthetic_rows()
+    return featurise_sets(sets)
 
 
 def _fmt(x: float | None) -> str:
@@ -172,13 +184,19 @@ def _fmt(x: float | None) -> str:
 
 
 def print_table(results: Sequence[SplitResult], show: Callable[[str], None] = print) -> None:
-    show(f"{'split':28} {'judge':13} {'bin acc':>7} {'kappa':>6} {'tier acc':>8} {'t-kappa':>7}  n")
+    show(f"{'split':40} {'judge':13} {'bin acc':>7} {'kappa':>6} {'tier acc':>8} {'t-kappa':>7} {'ECE':>6}  n")
     for res in results:
         for judge, s in res.scores.items():
             show(
-                f"{res.name:28} {judge:13} {_fmt(s.binary_acc):>7} {_fmt(s.binary_kappa):>6} "
-                f"{_fmt(s.tier_acc):>8} {_fmt(s.tier_kappa):>7}  {s.n_binary}"
+                f"{res.name:40} {judge:13} {_fmt(s.binary_acc):>7} {_fmt(s.binary_kappa):>6} "
+                f"{_fmt(s.tier_acc):>8} {_fmt(s.tier_kappa):>7} {_fmt(s.ece):>6}  {s.n_binary}"
             )
+    show("\nselective binary accuracy (accuracy on the most confident share of the test set):")
+    show(f"{'split':40} {'judge':13} " + " ".join(f"{c:>6.0%}" for c in COVERAGES))
+    for res in results:
+        for judge in ("builtin", "rules_only"):
+            sel = res.scores[judge].selective
+            show(f"{res.name:40} {judge:13} " + " ".join(f"{sel.get(f'{c:.2f}', 0):>6.3f}" for c in COVERAGES))
     for res in results:
         per = res.scores["builtin"].per_tier
         if per:
@@ -223,7 +241,7 @@ def demo_report(classify_fn: Callable[[str, str], BuiltinVerdict], name: str) ->
         "n": n,
         "tier_agreement": round(sum(g == p for g, p in zip(gold, preds, strict=True)) / n, 4),
         "binary_agreement": round(sum(BINARY[g] == BINARY[p] for g, p in zip(gold, preds, strict=True)) / n, 4),
-        "tier_kappa": round(kappa([g.value for g in gold], [p.value for p in preds]), 4),
+        "tier_kappa": _round(kappa([g.value for g in gold], [p.value for p in preds])),
         "confusion": {f"{g}->{p}": c for (g, p), c in sorted(confusion.items())},
         "_matrix": confusion,
     }
@@ -232,7 +250,7 @@ def demo_report(classify_fn: Callable[[str, str], BuiltinVerdict], name: str) ->
 def print_demo(reports: Sequence[dict[str, object]]) -> None:
     for rep in reports:
         print(f"demo recordings, {rep['judge']}: n={rep['n']} tier agreement={rep['tier_agreement']:.3f} "
-              f"binary agreement={rep['binary_agreement']:.3f} tier kappa={rep['tier_kappa']:.3f}")  # fmt: skip
+              f"binary agreement={rep['binary_agreement']:.3f} tier kappa={fmt_stat(rep['tier_kappa'])}")  # fmt: skip
         matrix = rep["_matrix"]
         assert isinstance(matrix, Counter)
         print("  " + "gold / predicted".ljust(20) + "".join(f"{t.value[:10]:>12}" for t in TIERS))
@@ -245,7 +263,7 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--json", action="store_true", help="print results as JSON")
     ap.add_argument("--errors", type=int, default=8, help="typical errors listed per split")
-    ap.add_argument("--only", default="", help="run splits whose name contains this")
+    ap.add_argument("--only", default="", help="only the test sets whose name contains this")
     ap.add_argument("--demo", action="store_true", help="only the demo recordings: agreement + confusion matrix")
     args = ap.parse_args()
     if args.demo:
@@ -255,9 +273,8 @@ def main() -> None:
         else:
             print_demo(reports)
         return
-    results = [
-        run_split(name, train, test, args.errors) for name, train, test in all_splits(args.data) if args.only in name
-    ]
+    data = load_data(args.data)
+    results = [run_split(data, name, args.errors) for name in SET_FILES if args.only in name]
     if args.json:
         print(json.dumps([r.__dict__ | {"scores": {k: v.__dict__ for k, v in r.scores.items()}}
                           for r in results], indent=2, ensure_ascii=False))  # fmt: skip

@@ -48,8 +48,15 @@ Conventions:
 - `SELECT run_id FROM latest_run` is the newest run; `judge runs` lists them all.
 - Rates follow one denominator rule: a rate is over the items that have an outcome (`n_scored`:
   a verdict, or a provider block that the rubric's policy places). Items whose response or
-  verdict ended in error are excluded from rate denominators and counted in `errors`; they are
-  never silently dropped.
+  verdict ended in error are excluded from rate denominators and counted in `errors`; items whose
+  judge abstained (`verdicts.status = 'unsure'`, `scored.is_unsure`) likewise, counted in `unsure`.
+  Nothing is silently dropped.
+- Outcomes follow the rubric a verdict was made under: `judge_rubrics` names the rubric version
+  each judge of a run is scored under (the latest it graded with, e.g. after
+  `judge regrade --rubric`), and `policy_outcomes` holds that rubric's policy per taxonomy path
+  (the longest matching prefix wins, as `Rubric.outcome` in Python; a test checks they agree).
+- The judge prompt is not stored per verdict: `judge show VERDICT_ID` rebuilds it exactly from the
+  rubric content stored once per version (`rubrics.content`), the prompt and the response.
 - In `metrics`, `intent` is a scope: `safe`, `unsafe`, `adversarial`, `harmful` (unsafe +
   adversarial) or `all`; `level` is `overall`, `l1` (per hazard) or `l2` (per hazard × topic).
 - Intervals are 95% Wilson score intervals; the macros `wilson_low(k, n)` and

@@ -35,7 +35,6 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from pydantic import ValidationError  # noqa: E402
 
-from judge.compare.stats import cohen_kappa_from_matrix, confusion_matrix  # noqa: E402
 from judge.config import ModelSpec  # noqa: E402
 from judge.errors import UserInputError  # noqa: E402
 from judge.judging.baseline import string_match_refuses  # noqa: E402
@@ -45,6 +44,7 @@ from judge.prompts.model import Intent, PromptRow  # noqa: E402
 from judge.providers.base import JudgeRequest, JudgeResult  # noqa: E402
 from judge.providers.registry import resolve_judge  # noqa: E402
 from judge.rubric import load_rubric  # noqa: E402
+from judge.stats import cohen_kappa_from_matrix, confusion_matrix  # noqa: E402
 from judge.tiers import TIERS  # noqa: E402
 
 RUBRIC = ROOT / "rubrics" / "default.yaml"

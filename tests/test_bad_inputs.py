@@ -50,7 +50,7 @@ CONFIGS = {
     "literal_key.yaml": ["field 'judges.0.api_key_env'", "NAME of an environment variable"],
     "key_in_params.yaml": ["field 'judges.0.params'", "looks like a credential"],
     "replay_without_recordings.yaml": ["field 'targets.0'", "needs 'recordings'"],
-    "missing_rubric.yaml": ["field 'rubric'", "strict.yaml", "not found"],
+    "missing_rubric.yaml": ["field 'rubric'", "no-such-rubric.yaml", "not found"],
     "unknown_builtin_judge.yaml": ["field 'judges.0.model'", "unknown built-in judge 'builtin/oracle'"],
     "invalid_yaml.yaml": [":2:", "invalid YAML"],
     "bad_name.yaml": ["field 'name'", "should match pattern"],

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 from pipeline_helpers import ROOT, anthropic_model, openai_model, query, write_config, write_prompts
 
@@ -17,6 +18,7 @@ from judge.pipeline import execute, plan_run
 from judge.providers.batch.answers import BATCH_DISCOUNT
 from judge.providers.litellm_backend import litellm_module
 from judge.stages import batch as runner
+from judge.store.audit import judge_prompt
 
 GPT, CLAUDE = "gpt-4o-mini", "claude-haiku-4-5"  # names litellm has prices for
 SERVER = {
@@ -75,10 +77,10 @@ def test_batch_run_stores_the_same_verdicts_as_online(tmp_path: Path, fake_serve
     tiers = query(db_batch, TIERS_SQL)
     assert tiers == query(db_online, TIERS_SQL) and len(tiers) == 48
     assert {t[4] for t in tiers} == {"full_instructions", "partial", "refusal", "safe_deflection"}
-    assert query(
-        db_batch,
-        "select count(*) from verdicts where judge_prompt like '%<<<BEGIN RESPONSE%' and raw_output like '%rationale%'",
-    ) == [(48,)]
+    assert query(db_batch, "select count(*) from verdicts where raw_output like '%rationale%'") == [(48,)]
+    with duckdb.connect(str(db_batch), read_only=True) as con:  # the audit trail: each prompt, rebuilt
+        ids = [r[0] for r in con.execute("select verdict_id from verdicts").fetchall()]
+        assert all("<<<BEGIN RESPONSE" in judge_prompt(con, vid).text for vid in ids)
 
     # costs: litellm's price for the same tokens, at the batch discount (half the online cost)
     online_costs, batch_costs = query(db_online, COSTS_SQL), query(db_batch, COSTS_SQL)

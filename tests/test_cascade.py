@@ -118,3 +118,14 @@ def test_cascade_config_shapes() -> None:
     ):
         with pytest.raises(ValueError, match=message):
             ModelSpec.model_validate(bad)
+
+
+def test_cascade_stage_key_checked_before_anything_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keys) -> None:  # type: ignore[no-untyped-def]
+    from judge.errors import UserInputError
+
+    monkeypatch.delenv("NO_SUCH_KEY_FOR_TEST", raising=False)
+    llm = {"model": "openai/gpt-4o-mini", "api_key_env": "NO_SUCH_KEY_FOR_TEST"}
+    cfg = _run(tmp_path, "http://127.0.0.1:9", [{"cascade": ["builtin/judge", llm]}])
+    with pytest.raises(UserInputError, match="NO_SUCH_KEY_FOR_TEST"):
+        plan_run(cfg)
+    assert not (tmp_path / "judge.duckdb").exists()

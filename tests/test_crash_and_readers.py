@@ -121,7 +121,8 @@ def test_plain_duckdb_readers_during_a_run(tmp_path: Path, fake_server) -> None:
 
     cfg = _setup(tmp_path, fake_server.url, fake_server, latency_ms=250, concurrency=2)
     db = tmp_path / "judge.duckdb"
-    writer = start_judge_cli(["run", str(cfg), "-q"], env=KEYS)  # the default commit cadence
+    # a commit every 0.5 s (twice the default): more write windows than a default run, so a conservative figure
+    writer = start_judge_cli(["run", str(cfg), "-q"], env={**KEYS, "JUDGE_FLUSH_EVERY_S": "0.5"})
     seen: list[int] = []
     plain_failed = helper_failed = 0
     cli_ok = 0

@@ -68,3 +68,14 @@ def test_run_sql_and_runs_refuse_a_bad_database_path(tmp_path: Path, case: str) 
         assert proc.returncode == 2, (name, err)
         assert len(lines) == 1 and EXPECTED[case] in lines[0] and str(db) in lines[0], (name, err)
     assert _snapshot(tmp_path) == before
+
+
+def test_a_database_in_a_folder_that_cannot_be_written_is_one_line() -> None:
+    from judge.errors import UserInputError
+    from judge.store.writer import StoreWriter
+
+    folder = Path("/proc/sys")  # read-only even for root (tests run as root, so chmod would not do)
+    if not folder.is_dir() or os.access(folder, os.W_OK):
+        pytest.skip("no read-only folder to test with")
+    with pytest.raises(UserInputError, match="is not writable"):
+        StoreWriter(folder / "judge.duckdb").open()

@@ -196,6 +196,6 @@ def test_credentials_abort_prints_no_coroutine_warning(tmp_path: Path, fake_serv
     cfg = write_config(
         tmp_path, url, targets=[openai_model(url, "gpt-k", concurrency=4)], judges=[{"model": "builtin/judge"}]
     )
-    proc = judge_cli(["run", str(cfg), "-q"], env={"FAKE_OPENAI_KEY": "sk-wrong-key-999999"})
+    proc = judge_cli(["run", str(cfg), "-q"], env={"FAKE_OPENAI_KEY": "sk-wrong-key-999999"}, timeout=280)
     assert proc.returncode == 3
     assert "never awaited" not in proc.stderr and "RuntimeWarning" not in proc.stderr, proc.stderr

@@ -17,7 +17,7 @@ from judge.errors import UserInputError
 from judge.nightly.command import run_nightly
 from judge.nightly.gates import GatesConfig, RateGate, compare_rate, load_gates
 from judge.nightly.numbers import Count
-from judge.nightly.stats import normal_sf, two_proportion_z_test
+from judge.stats import normal_sf, two_proportion_z_test
 
 HAZARDS = ("violent_crimes", "hate", "non_violent_crimes")
 INTENTS = ("safe", "unsafe", "adversarial")

@@ -10,6 +10,7 @@ from pipeline_helpers import anthropic_model, openai_model, table_counts, write_
 
 from judge.pipeline import execute, plan_run
 from judge.providers.litellm_backend import JUDGE_PARSE_RETRIES
+from judge.store.audit import judge_prompt
 
 SERVER = {
     "models": {
@@ -91,13 +92,14 @@ def test_judge_that_breaks_schema_gives_error_record(tmp_path: Path, fake_server
     outcome = execute(plan_run(cfg))
     assert outcome.status == "incomplete"
     con = duckdb.connect(str(tmp_path / "judge.duckdb"), read_only=True)
-    rows = con.execute("select status, tier, error_kind, raw_output, judge_prompt, attempts from verdicts").fetchall()
+    rows = con.execute("select status, tier, error_kind, raw_output, verdict_id, attempts from verdicts").fetchall()
+    prompts = {r[4]: judge_prompt(con, r[4]).text for r in rows}  # rebuilt from the stored rubric
     con.close()
     assert len(rows) == 3
-    for status, tier, kind, raw, prompt, attempts in rows:
+    for status, tier, kind, raw, vid, attempts in rows:
         assert (status, tier, kind) == ("error", None, "judge_unparseable")
         assert raw  # the judge's last answer is kept for audit
-        assert "<<<BEGIN RESPONSE" in prompt
+        assert "<<<BEGIN RESPONSE" in prompts[vid]
         assert attempts == 1 + JUDGE_PARSE_RETRIES
     assert fake_server.stats()["models"]["judge-bad"]["requests"] == 3 * (1 + JUDGE_PARSE_RETRIES)
 

@@ -15,6 +15,7 @@ from judge.errors import UserInputError
 from judge.prompts.loader import load_prompt_file
 from judge.prompts.model import PromptRow
 from judge.prompts.sample import allocate, sample_prompts, stratum_of
+from judge.store.migrations import migrate
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "prompts" / "sample.jsonl"
@@ -71,9 +72,11 @@ def test_unknown_stratum_key_is_user_error(rows: list[PromptRow]) -> None:
 
 def _make_db(path: Path, rows: list[PromptRow]) -> None:
     con = duckdb.connect(str(path))
-    con.execute("CREATE TABLE runs (run_id VARCHAR, name VARCHAR, started_at TIMESTAMP)")
-    con.execute("CREATE TABLE run_prompts (run_id VARCHAR, prompt_hash VARCHAR, prompt_id VARCHAR)")
-    con.execute("INSERT INTO runs VALUES ('r-old', 'old', '2025-01-01 10:00'), ('r-new', 'new', '2025-02-01 10:00')")
+    migrate(con)  # a real judge database: readers refuse files without the judge schema
+    con.execute(
+        "INSERT INTO runs (run_id, name, fingerprint, started_at, status) VALUES "
+        "('r-old', 'old', 'f1', '2025-01-01 10:00', 'complete'), ('r-new', 'new', 'f2', '2025-02-01 10:00', 'complete')"
+    )
     for r in rows[:10]:
         con.execute("INSERT INTO run_prompts VALUES ('r-old', ?, ?)", [r.content_hash, r.id])
     for r in rows[10:30]:

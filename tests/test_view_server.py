@@ -296,16 +296,17 @@ def test_label_requests_need_the_csrf_token_and_write_like_judge_label(
         ({"response_id": rid, "tier": "refusal", "csrf": "forged"}, {}),
         ({"response_id": rid, "tier": "refusal", "csrf": token}, {"Origin": "http://evil.example"}),
     ):
-        resp = httpx.post(server.url + url, data=data, headers=headers, follow_redirects=False)
+        resp = httpx.post(server.url + url, data=data, headers=headers, follow_redirects=False, timeout=60)
         assert resp.status_code == 403
     assert query(db, "SELECT count(*) FROM gold_labels")[0][0] == 0
-    bad = httpx.post(server.url + url, data={"response_id": rid, "tier": "maybe", "csrf": token})
+    bad = httpx.post(server.url + url, data={"response_id": rid, "tier": "maybe", "csrf": token}, timeout=60)
     assert bad.status_code == 400 and "field 'tier'" in unescape(bad.text)
     ok = httpx.post(
         server.url + url,
         data={"response_id": rid, "tier": "refusal", "csrf": token},
         headers={"Origin": server.url},
         follow_redirects=False,
+        timeout=60,
     )
     assert ok.status_code == 303 and ok.headers["location"].startswith(f"/runs/{new}/label?pos=")
     rows = query(
@@ -322,7 +323,7 @@ def test_label_requests_need_the_csrf_token_and_write_like_judge_label(
 def test_label_page_and_post_when_labelling_is_off(db: Path, runs: tuple[str, str]) -> None:
     with ViewServer(db) as s:
         assert 'id="label-off"' in get(s, f"/runs/{runs[1]}/label").text
-        resp = httpx.post(s.url + f"/runs/{runs[1]}/label", data={"tier": "refusal"})
+        resp = httpx.post(s.url + f"/runs/{runs[1]}/label", data={"tier": "refusal"}, timeout=60)
         assert resp.status_code == 403
 
 
@@ -338,6 +339,8 @@ def test_token_is_checked_on_every_request(db: Path) -> None:
         assert first.status_code == 303 and first.headers["location"] == "/"
         cookie = first.headers["set-cookie"]
         assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+        deep = get(s, "/runs/latest/verdicts?token=s3cret-token&target=model-b&q=a+b")
+        assert deep.status_code == 303 and deep.headers["location"] == "/runs/latest/verdicts?target=model-b&q=a+b"
         assert get(s, "/", cookies={"judge_view_token": "s3cret-token"}).status_code == 200
         assert get(s, "/", headers={"Authorization": "Bearer s3cret-token"}).status_code == 200
         assert get(s, "/", cookies={"judge_view_token": "other"}).status_code == 401

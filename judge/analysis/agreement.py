@@ -1,40 +1,19 @@
-"""Judge agreement: pairwise percent agreement and Cohen's kappa on tiers.
+"""Judge agreement for the report: per judge pair, percent agreement and Cohen's κ on tiers.
 
 Only responses both judges graded are compared (no errors, no provider blocks: a block is not a
-judgement). Kappa is None when it is undefined (chance agreement of 1: both judges used a single
-and the same tier throughout) or when there is nothing to compare.
+judgement). The numbers come from one SQL aggregate (the distinct patterns of tiers across judges, counted;
+never the rows themselves), and κ from judge.stats: None (printed n/a) when undefined, e.g. both judges used one
+and the same tier throughout, or nothing to compare.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Sequence
-
 import duckdb
 from pydantic import BaseModel, ConfigDict
 
+from judge.stats import cohen_kappa_from_matrix
 from judge.store.db import fetch
-
-
-def percent_agreement(a: Sequence[str], b: Sequence[str]) -> float | None:
-    if len(a) != len(b):
-        raise ValueError("both raters must rate the same items")
-    if not a:
-        return None
-    return sum(x == y for x, y in zip(a, b, strict=True)) / len(a)
-
-
-def cohen_kappa(a: Sequence[str], b: Sequence[str]) -> float | None:
-    """Cohen's kappa for two raters over the same items: (p_o - p_e) / (1 - p_e)."""
-    p_o = percent_agreement(a, b)
-    if p_o is None:
-        return None
-    n = len(a)
-    ca, cb = Counter(a), Counter(b)
-    p_e = sum(ca[c] * cb[c] for c in ca.keys() | cb.keys()) / (n * n)
-    if p_e >= 1.0:
-        return None
-    return (p_o - p_e) / (1 - p_e)
+from judge.tiers import TIERS
 
 
 class PairAgreement(BaseModel):
@@ -48,35 +27,63 @@ class PairAgreement(BaseModel):
     kappa: float | None
 
 
+# Each response's tiers from every judge packed in one integer (3 bits per judge: 0 = no ok verdict),
+# summed per response and counted per distinct pattern: one pass over the verdicts, no self-join.
+_PATTERNS = """
+WITH j AS (
+    SELECT judge_key, rubric_version, (row_number() OVER (ORDER BY judge) - 1)::INTEGER AS idx
+    FROM judge_rubrics WHERE run_id = $run
+),
+per_response AS (
+    SELECT sum((CASE v.tier WHEN 'full_instructions' THEN 1 WHEN 'partial' THEN 2 WHEN 'refusal' THEN 3
+                            WHEN 'safe_deflection' THEN 4 END)::HUGEINT << (3 * j.idx)) AS pattern
+    FROM verdicts v JOIN j ON j.judge_key = v.judge_key AND j.rubric_version = v.rubric_version
+    WHERE v.run_id = $run AND v.status = 'ok'  -- verdicts exist only for answered responses
+    GROUP BY v.response_id
+)
+SELECT pattern::VARCHAR, count(*) FROM per_response GROUP BY pattern
+"""
+_MAX_PACKED = 42  # judges that fit in a HUGEINT at 3 bits each; more use the judge_pairs view
+_PAIRS = "SELECT judge_a, judge_b, tier_a, tier_b, count(*) FROM judge_pairs WHERE run_id = ? GROUP BY ALL"
+
+
+def _matrices(con: duckdb.DuckDBPyConnection, run_id: str, judges: list[str]) -> dict[tuple[str, str], list[list[int]]]:
+    """(judge_a, judge_b) -> tier × tier counts over the responses both graded."""
+    k = len(TIERS)
+    out = {(a, b): [[0] * k for _ in TIERS] for i, a in enumerate(judges) for b in judges[i + 1 :]}
+    if len(judges) > _MAX_PACKED:
+        index = {t: i for i, t in enumerate(TIERS)}
+        for ja, jb, ta, tb, n in fetch(con, _PAIRS, [run_id]):
+            out[(ja, jb)][index[ta]][index[tb]] += int(n)
+        return out
+    for pattern, n in con.execute(_PATTERNS, {"run": run_id}).fetchall():
+        code = int(pattern)
+        tiers = [(code >> (3 * i)) & 7 for i in range(len(judges))]
+        for i, a in enumerate(judges):
+            if tiers[i]:
+                for j in range(i + 1, len(judges)):
+                    if tiers[j]:
+                        out[(a, judges[j])][tiers[i] - 1][tiers[j] - 1] += int(n)
+    return out
+
+
 def pairwise_agreement(con: duckdb.DuckDBPyConnection, run_id: str) -> list[PairAgreement]:
-    """Every pair of the run's judges, over the responses both graded (from the judge_pairs view)."""
-    rows = fetch(
-        con,
-        "SELECT judge_a, judge_b, tier_a, tier_b FROM judge_pairs WHERE run_id = ? "
-        "ORDER BY judge_a, judge_b, response_id",
-        [run_id],
-    )
-    pairs: dict[tuple[str, str], tuple[list[str], list[str]]] = {}
-    for ja, jb, ta, tb in rows:
-        la, lb = pairs.setdefault((ja, jb), ([], []))
-        la.append(ta)
-        lb.append(tb)
+    """Every pair of the run's judges, over the responses both graded under their current rubric."""
     judges = [
-        r[0]
-        for r in fetch(con, "SELECT name FROM run_models WHERE run_id = ? AND role = 'judge' ORDER BY name", [run_id])
+        str(r[0]) for r in fetch(con, "SELECT judge FROM judge_rubrics WHERE run_id = ? ORDER BY judge", [run_id])
     ]
     out = []
-    for i, ja in enumerate(judges):
-        for jb in judges[i + 1 :]:
-            la, lb = pairs.get((ja, jb), ([], []))
-            out.append(
-                PairAgreement(
-                    judge_a=ja,
-                    judge_b=jb,
-                    n=len(la),
-                    agree=sum(x == y for x, y in zip(la, lb, strict=True)),
-                    percent=percent_agreement(la, lb),
-                    kappa=cohen_kappa(la, lb),
-                )
+    for (ja, jb), m in _matrices(con, run_id, judges).items():
+        n = sum(map(sum, m))
+        agree = sum(m[i][i] for i in range(len(TIERS)))
+        out.append(
+            PairAgreement(
+                judge_a=ja,
+                judge_b=jb,
+                n=n,
+                agree=agree,
+                percent=agree / n if n else None,
+                kappa=cohen_kappa_from_matrix(m),
             )
+        )
     return out

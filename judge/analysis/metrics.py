@@ -15,36 +15,17 @@ never silently dropped.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import duckdb
 from pydantic import BaseModel, ConfigDict
 
+from judge.stats import wilson_interval
 from judge.store.db import fetch
 from judge.tiers import TIERS
 
 INTENT_SCOPES = ("unsafe", "adversarial", "harmful", "safe", "all")
 TIER_COLUMNS = (*TIERS, "blocked", "error")
-
-
-def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """The Wilson score interval for k successes out of n trials (z=1.96 → 95%).
-
-    (0, 1) when n is 0: nothing is known.
-    """
-    if n < 0 or k < 0 or k > n:
-        raise ValueError(f"need 0 <= k <= n, got k={k}, n={n}")
-    if n == 0:
-        return (0.0, 1.0)
-    p = k / n
-    z2 = z * z
-    centre = p + z2 / (2 * n)
-    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
-    denom = 1 + z2 / n
-    low = 0.0 if k == 0 else max(0.0, (centre - half) / denom)
-    high = 1.0 if k == n else min(1.0, (centre + half) / denom)
-    return (low, high)
 
 
 class Rate(BaseModel):
@@ -61,10 +42,10 @@ class Rate(BaseModel):
     @classmethod
     def of(cls, k: int, n: int) -> Rate:
         k, n = int(k), int(n)
-        if n == 0:
+        interval = wilson_interval(k, n)
+        if interval is None:
             return cls(k=k, n=0, rate=None, low=None, high=None)
-        low, high = wilson_interval(k, n)
-        return cls(k=k, n=n, rate=k / n, low=low, high=high)
+        return cls(k=k, n=n, rate=k / n, low=interval[0], high=interval[1])
 
 
 class MetricRow(BaseModel):

@@ -18,6 +18,7 @@ from judge.analysis.agreement import PairAgreement, pairwise_agreement
 from judge.analysis.grades import REFERENCE_FLOOR, Grade, grade_counts
 from judge.analysis.metrics import MetricRow, Rate, TechniqueRow, metric_rows, technique_rows
 from judge.errors import UserInputError
+from judge.stats import fmt_stat
 from judge.store.db import fetch
 from judge.store.runs import run_row
 from judge.tiers import TIERS
@@ -194,7 +195,8 @@ def fmt_rel(grade: Grade | None) -> str:
 
 
 def fmt_kappa(value: float | None) -> str:
-    return "—" if value is None else f"{value:.3f}"
+    """κ with three decimals, `n/a` when undefined (judge.stats' rule, as everywhere)."""
+    return fmt_stat(value)
 
 
 def fmt_cost(value: float) -> str:
@@ -452,18 +454,26 @@ def _provider_kind(provider: str | None, offline: bool) -> str:
 def _providers(con: duckdb.DuckDBPyConnection, run_id: str) -> list[ProviderRow]:
     rows = fetch(
         con,
-        """SELECT m.role, m.name, md.model, coalesce(md.offline, false), md.provider,
-                  coalesce(sum(s.calls), 0), coalesce(sum(s.errors), 0), coalesce(sum(s.blocked), 0),
-                  coalesce(sum(s.prompt_tokens), 0), coalesce(sum(s.completion_tokens), 0),
-                  coalesce(sum(s.cost_usd), 0.0)
+        """WITH c AS (  -- one pass over the run's calls, per model and stage
+               SELECT model_key, stage, count(*) AS calls,
+                      count(*) FILTER (WHERE status = 'error') AS errors,
+                      count(*) FILTER (WHERE status = 'blocked') AS blocked,
+                      coalesce(sum(prompt_tokens), 0) AS prompt_tokens,
+                      coalesce(sum(completion_tokens), 0) AS completion_tokens,
+                      coalesce(sum(cost_usd), 0.0) AS cost_usd
+               FROM model_calls WHERE run_id = ? GROUP BY model_key, stage)
+           SELECT m.role, m.name, md.model, coalesce(md.offline, false), md.provider,
+                  coalesce(sum(c.calls), 0), coalesce(sum(c.errors), 0), coalesce(sum(c.blocked), 0),
+                  coalesce(sum(c.prompt_tokens), 0), coalesce(sum(c.completion_tokens), 0),
+                  coalesce(sum(c.cost_usd), 0.0)
            FROM run_models m
            JOIN models md ON md.model_key = m.model_key
-           LEFT JOIN call_stats s ON s.run_id = m.run_id AND s.name = m.name
-                AND s.stage = CASE m.role WHEN 'target' THEN 'generate' ELSE 'judge' END
+           LEFT JOIN c ON c.model_key = m.model_key
+                AND c.stage = CASE m.role WHEN 'target' THEN 'generate' ELSE 'judge' END
            WHERE m.run_id = ?
            GROUP BY ALL
            ORDER BY m.role DESC, m.name""",
-        [run_id],
+        [run_id, run_id],
     )
     return [
         ProviderRow(
@@ -483,30 +493,48 @@ def _providers(con: duckdb.DuckDBPyConnection, run_id: str) -> list[ProviderRow]
     ]
 
 
+_EXAMPLE_ROWS = """
+WITH j AS (SELECT judge_key, rubric_version FROM judge_rubrics WHERE run_id = $run AND judge = $judge),
+cand AS (  -- this judge's verdicts under its rubric (as in `scored`), only the two outcomes shown
+    SELECT po.outcome, r.target, p.prompt_id, p.taxonomy_path, p.intent, p.technique, v.tier,
+           v.confidence, r.response_id, p.prompt_hash, v.verdict_id, p.l1,
+           row_number() OVER (PARTITION BY po.outcome, r.target, p.l1
+                              ORDER BY v.confidence DESC NULLS LAST, p.prompt_id) AS rank_in_hazard
+    FROM verdicts v
+    JOIN j ON j.judge_key = v.judge_key AND j.rubric_version = v.rubric_version
+    JOIN responses r ON r.response_id = v.response_id
+    JOIN prompts p ON p.prompt_hash = r.prompt_hash
+    JOIN policy_outcomes po ON po.rubric_version = v.rubric_version AND po.intent = p.intent
+         AND po.taxonomy_path = p.taxonomy_path AND po.tier = v.tier
+    WHERE v.run_id = $run AND v.status = 'ok' AND r.status = 'ok'
+      AND po.outcome IN ('violation', 'over_deflection')
+)
+SELECT outcome, target, prompt_id, taxonomy_path, intent, technique, tier, confidence,
+       prompt_hash, response_id, verdict_id
+FROM cand
+-- spread over hazards: the most confident example of each hazard first
+QUALIFY row_number() OVER (PARTITION BY outcome, target
+                           ORDER BY rank_in_hazard, confidence DESC NULLS LAST, prompt_id) <= $n
+ORDER BY outcome DESC, target, prompt_id
+"""
+
+
+def _texts(con: duckdb.DuckDBPyConnection, table: str, key: str, column: str, ids: list[str]) -> dict[str, Any]:
+    """key -> text for a few rows: an IN list of parameters uses the key's index, reading only these texts."""
+    if not ids:
+        return {}
+    sql = f"SELECT {key}, {column} FROM {table} WHERE {key} IN ({', '.join('?' * len(ids))})"
+    return dict(fetch(con, sql, ids))
+
+
 def _examples(con: duckdb.DuckDBPyConnection, run_id: str, judge: str, per_target: int) -> list[Example]:
     if per_target <= 0:
         return []
-    rows = fetch(
-        con,
-        """WITH cand AS (
-               SELECT s.outcome, s.target, s.prompt_id, s.taxonomy_path, s.intent, s.technique, s.tier,
-                      s.confidence, p.text AS prompt, r.text AS response, s.rationale, s.l1,
-                      row_number() OVER (PARTITION BY s.outcome, s.target, s.l1
-                                         ORDER BY s.confidence DESC NULLS LAST, s.prompt_id) AS rank_in_hazard
-               FROM scored s
-               JOIN responses r ON r.response_id = s.response_id
-               JOIN prompts p ON p.prompt_hash = s.prompt_hash
-               WHERE s.run_id = ? AND s.judge = ? AND s.response_status = 'ok'
-                 AND s.outcome IN ('violation', 'over_deflection'))
-           SELECT outcome, target, prompt_id, taxonomy_path, intent, technique, tier, confidence,
-                  prompt, response, rationale
-           FROM cand
-           -- spread over hazards: the most confident example of each hazard first
-           QUALIFY row_number() OVER (PARTITION BY outcome, target
-                                      ORDER BY rank_in_hazard, confidence DESC NULLS LAST, prompt_id) <= ?
-           ORDER BY outcome DESC, target, prompt_id""",
-        [run_id, judge, per_target],
-    )
+    chosen = con.execute(_EXAMPLE_ROWS, {"run": run_id, "judge": judge, "n": per_target}).fetchall()
+    prompts = _texts(con, "prompts", "prompt_hash", "text", sorted({r[8] for r in chosen}))
+    responses = _texts(con, "responses", "response_id", "text", sorted({r[9] for r in chosen}))
+    rationales = _texts(con, "verdicts", "verdict_id", "rationale", sorted({r[10] for r in chosen}))
+    rows = [(*r[:8], prompts.get(r[8]), responses.get(r[9]), rationales.get(r[10])) for r in chosen]
     out = []
     for kind, target, pid, path, intent, technique, tier, conf, prompt, response, rationale in rows:
         ptext, ptrunc = _truncate(prompt, PROMPT_CHARS)

@@ -25,6 +25,8 @@ COMMAND_MODULES: list[str] = [
     "gold_cmd",
     "view_cmd",
     "calibrate_cmd",
+    "show_cmd",
+    "import_cmd",
 ]
 
 HELP = "LLM-as-judge grading pipeline for AI safety evaluations."

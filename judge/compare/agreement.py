@@ -6,7 +6,8 @@ others (e.g. after `judge regrade --rubric`), and raters are then named `judge@r
 
 Items are the run's answered responses (status ok). Blocked responses are not judged and are left
 out; a verdict that ended in error is a missing rating (counted per judge, never as a tier).
-Outcomes (acceptable / violation / over_deflection) always use the run's rubric policy.
+Outcomes (acceptable / violation / over_deflection) follow the rubric each rater's verdicts were
+made under (as the `scored` view does); the severity of a disagreement uses the run's rubric.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from typing import Any
 
 import duckdb
 
-from judge.compare.stats import cohen_kappa_from_matrix, confusion_matrix, fleiss_counts, fleiss_kappa
 from judge.errors import UserInputError
+from judge.rubric import Rubric
+from judge.stats import cohen_kappa_from_matrix, confusion_matrix, fleiss_counts, fleiss_kappa
+from judge.store.audit import stored_rubric
 from judge.store.db import fetch
 from judge.store.runs import run_row
 from judge.tiers import TIERS
@@ -78,44 +81,25 @@ class RunVerdicts:
     # rater name -> response_id -> tier (None: the verdict ended in error; absent: no verdict)
     tiers: dict[str, dict[str, str | None]]
     usage: dict[str, RaterUsage]
-    policy: Policy
+    rubric: Rubric  # the run's rubric
+    rubrics: dict[str, Rubric]  # rater name -> the rubric its verdicts were made under
+
+    def rubric_of(self, rater: str) -> Rubric:
+        """The rubric a rater's verdicts were made under (the run's for a virtual rater, e.g. the ensemble)."""
+        return self.rubrics.get(rater, self.rubric)
 
     def valid(self, rater: str, rid: str) -> str | None:
         return self.tiers.get(rater, {}).get(rid)
 
 
-class Policy:
-    """The response policy of one rubric version, read from the policy_rules table."""
-
-    def __init__(self, rules: Sequence[tuple[str, str, int, str, str]]) -> None:
-        self.rules = list(rules)  # (intent, match_path, match_len, tier, outcome)
-
-    @classmethod
-    def load(cls, con: duckdb.DuckDBPyConnection, rubric_version: str) -> Policy:
-        rows = fetch(
-            con,
-            "SELECT intent, match_path, match_len, tier, outcome FROM policy_rules WHERE rubric_version = ?",
-            [rubric_version],
-        )
-        return cls([(str(a), str(b), int(c), str(d), str(e)) for a, b, c, d, e in rows])
-
-    def outcome(self, intent: str, taxonomy_path: str, tier: str) -> str | None:
-        best: tuple[int, str] | None = None
-        for r_intent, path, length, r_tier, outcome in self.rules:
-            if r_intent != intent or r_tier != tier:
-                continue
-            if length and not (taxonomy_path == path or taxonomy_path.startswith(path + "/")):
-                continue
-            if best is None or length > best[0]:
-                best = (length, outcome)
-        return best[1] if best else None
+def outcome(rubric: Rubric, item: Item, tier: str) -> str:
+    """The policy outcome of a tier for this item under a rubric (Rubric.outcome: the one lookup)."""
+    return rubric.outcome_at(item.intent, tier, item.taxonomy_path).value
 
 
-def severity(policy: Policy, item: Item, a: str, b: str) -> int:
+def severity(rubric: Rubric, item: Item, a: str, b: str) -> int:
     """How far apart two tiers are for this item: 3 if the policy outcome flips, plus the rank gap."""
-    outcome_flip = policy.outcome(item.intent, item.taxonomy_path, a) != policy.outcome(
-        item.intent, item.taxonomy_path, b
-    )
+    outcome_flip = outcome(rubric, item, a) != outcome(rubric, item, b)
     return OUTCOME_WEIGHT * int(outcome_flip) + abs(TIER_RANK[a] - TIER_RANK[b])
 
 
@@ -270,6 +254,7 @@ def load_run_verdicts(
     for r in ordered:
         found.tiers.setdefault(r.name, {})
         found.usage.setdefault(r.name, RaterUsage())
+    rubrics = {v: stored_rubric(con, v) for v in {run_rubric, *(r.rubric_version or run_rubric for r in ordered)}}
     return RunVerdicts(
         run_id,
         run_rubric,
@@ -277,7 +262,8 @@ def load_run_verdicts(
         ordered,
         {r.name: found.tiers[r.name] for r in ordered},
         {r.name: found.usage[r.name] for r in ordered},
-        Policy.load(con, run_rubric),
+        rubrics[run_rubric],
+        {r.name: rubrics[r.rubric_version or run_rubric] for r in ordered},
     )
 
 
@@ -295,8 +281,7 @@ def pairwise(rv: RunVerdicts, raters: Sequence[str]) -> list[dict[str, Any]]:
         ys = [str(tb[rid]) for rid in both]
         m = confusion_matrix(xs, ys, TIERS)
         same_outcome = [
-            rv.policy.outcome(rv.items[rid].intent, rv.items[rid].taxonomy_path, x)
-            == rv.policy.outcome(rv.items[rid].intent, rv.items[rid].taxonomy_path, y)
+            outcome(rv.rubric_of(a), rv.items[rid], x) == outcome(rv.rubric_of(b), rv.items[rid], y)
             for rid, x, y in zip(both, xs, ys, strict=True)
         ]
         out.append(
@@ -369,8 +354,8 @@ def disagreements(rv: RunVerdicts, raters: Sequence[str], top: int) -> list[dict
         valid = [t for t in given.values() if t]
         if len(set(valid)) < 2:
             continue
-        worst = max(severity(rv.policy, item, a, b) for a, b in combinations(sorted(set(valid)), 2))
-        outcomes = {r: rv.policy.outcome(item.intent, item.taxonomy_path, t) if t else None for r, t in given.items()}
+        worst = max(severity(rv.rubric, item, a, b) for a, b in combinations(sorted(set(valid)), 2))
+        outcomes = {r: outcome(rv.rubric_of(r), item, t) if t else None for r, t in given.items()}
         found.append(
             {
                 "response_id": rid,

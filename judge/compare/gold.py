@@ -19,11 +19,13 @@ from typing import Any, Literal
 import duckdb
 from pydantic import BaseModel, ConfigDict, Field
 
-from judge.compare.agreement import Item, Policy, RunVerdicts, text_hash
-from judge.compare.stats import cohen_kappa_from_matrix, confusion_matrix, precision_recall_f1
+from judge.compare.agreement import Item, RunVerdicts, outcome, text_hash
 from judge.errors import UserInputError
 from judge.providers.base import utcnow
+from judge.rubric import Rubric
+from judge.stats import cohen_kappa_from_matrix, confusion_matrix, precision_recall_f1
 from judge.store.db import fetch
+from judge.store.rows import GoldLabelRow
 from judge.tiers import TIERS
 
 BINARY = ("comply", "refuse")
@@ -318,7 +320,8 @@ def _labels(row: dict[str, str | None], value_map: dict[str, str], bad: Any) -> 
 
 # --- store ------------------------------------------------------------------------------------------
 def _row(label: GoldLabel) -> list[Any]:
-    return [getattr(label, c) for c in COLUMNS]
+    row = GoldLabelRow(**{c: getattr(label, c) for c in COLUMNS}).as_row()
+    return [row[c] for c in COLUMNS]
 
 
 _INSERT = f"INSERT OR REPLACE INTO gold_labels ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
@@ -466,13 +469,13 @@ def match_gold(items: dict[str, Item], labels: Sequence[GoldLabel]) -> dict[str,
     return out
 
 
-def gold_outcome(policy: Policy, item: Item, answer: GoldAnswer) -> str | None:
+def gold_outcome(rubric: Rubric, item: Item, answer: GoldAnswer) -> str | None:
     """The gold policy outcome: from the tier, or from a binary label when its tiers agree on one."""
     if answer.tier:
-        return policy.outcome(item.intent, item.taxonomy_path, answer.tier)
+        return outcome(rubric, item, answer.tier)
     if answer.binary:
         tiers = COMPLY_TIERS if answer.binary == "comply" else ("refusal", "safe_deflection")
-        outcomes = {policy.outcome(item.intent, item.taxonomy_path, t) for t in tiers}
+        outcomes = {outcome(rubric, item, t) for t in tiers}
         return outcomes.pop() if len(outcomes) == 1 else None
     return None
 
@@ -494,9 +497,9 @@ def score_rater(rv: RunVerdicts, rater: str, gold: dict[str, GoldAnswer]) -> dic
     out_pairs = []
     for rid in judged:
         item = rv.items[rid]
-        want = gold_outcome(rv.policy, item, gold[rid])
+        want = gold_outcome(rv.rubric_of(rater), item, gold[rid])
         if want is not None:
-            out_pairs.append((want, rv.policy.outcome(item.intent, item.taxonomy_path, str(tiers[rid]))))
+            out_pairs.append((want, outcome(rv.rubric_of(rater), item, str(tiers[rid]))))
     return {
         "judge": rater,
         "gold_items": len(gold),

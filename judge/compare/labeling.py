@@ -72,7 +72,7 @@ def load_items(con: duckdb.DuckDBPyConnection, run_id: str) -> list[LabelItem]:
     out = []
     for rid, item in rv.items.items():
         valid = sorted({t for r in rv.raters if (t := rv.tiers[r.name].get(rid))})
-        worst = max((severity(rv.policy, item, a, b) for a, b in combinations(valid, 2)), default=0)
+        worst = max((severity(rv.rubric, item, a, b) for a, b in combinations(valid, 2)), default=0)
         ptext, rtext = texts[rid]
         out.append(
             LabelItem(

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from judge.config import ModelSpec
 from judge.errors import UserInputError, pydantic_error_to_user_error
-from judge.rubric import Rubric, load_rubric, rubric_version
+from judge.rubric import load_rubric
 from judge.stages.progress import NullProgress, ProgressSink
+from judge.store.audit import stored_rubric
 from judge.store.db import fetch, read_connection
 from judge.store.runs import resolve_run, run_row
 from judge.yaml_files import load_yaml_mapping
@@ -70,20 +70,6 @@ def build_spec(
     return spec
 
 
-def stored_rubric(con: Any, version: str) -> Rubric:
-    """The run's rubric, rebuilt from the content stored with the run."""
-    rows = fetch(con, "SELECT content, path FROM rubrics WHERE rubric_version = ?", [version])
-    if not rows or rows[0][0] is None:
-        raise UserInputError(f"rubric {version} of this run is not stored; pass --rubric FILE", field="rubric")
-    content, path = str(rows[0][0]), rows[0][1]
-    if rubric_version(content.encode("utf-8")) != version:
-        raise UserInputError(
-            f"stored rubric {version} does not match its hash; pass --rubric FILE", field="rubric", file=path
-        )
-    rubric = Rubric.model_validate(yaml.safe_load(content))
-    return rubric.model_copy(update={"version": version})
-
-
 def regrade(
     db_path: Path,
     run_ref: str,
@@ -129,7 +115,7 @@ def regrade(
         writer.bind_run(run_id)
         if rubric_path is not None:
             write_rubric(writer, rubric, rubric_path)
-        write_run_models(writer, run_id, "judge", [judge])
+        write_run_models(writer, run_id, "judge", [judge], rubric.version)
         writer.flush()
         ctx = RunContext(run_id, rubric, writer, progress or NullProgress())
         graded_now = asyncio.run(grade_stage(ctx, [judge]))

@@ -16,7 +16,7 @@ from typing import Any
 
 import duckdb
 
-from judge.analysis.metrics import wilson_interval
+from judge.stats import wilson_interval
 
 COMPLY = ("full_instructions", "partial")
 
@@ -32,12 +32,12 @@ class Agreement:
 
     @property
     def interval(self) -> tuple[float, float] | None:
-        return wilson_interval(self.agree, self.n) if self.n else None
+        return wilson_interval(self.agree, self.n)
 
     def describe(self) -> str:
         if not self.n:
             return "no audited items"
-        lo, hi = wilson_interval(self.agree, self.n)
+        lo, hi = wilson_interval(self.agree, self.n) or (0.0, 1.0)  # n > 0 here
         return f"{self.agree}/{self.n} = {self.agree / self.n:.1%} (95% CI {lo:.1%}–{hi:.1%})"
 
 

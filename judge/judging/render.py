@@ -40,7 +40,11 @@ def prompt_as_text(prompt: PromptRow) -> str:
 
 
 def render_judge_messages(rubric: Rubric, prompt: PromptRow, response_text: str) -> list[dict[str, str]]:
-    request_text = prompt_as_text(prompt)
+    return render_judge_messages_for(rubric, prompt_as_text(prompt), response_text)
+
+
+def render_judge_messages_for(rubric: Rubric, request_text: str, response_text: str) -> list[dict[str, str]]:
+    """The judge's messages for a request (as `prompt_as_text` gives it) and a response text."""
     nonce = _nonce(request_text, response_text)
     values = {
         "tiers": rubric.tier_block(),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from judge.analysis.metrics import wilson_interval
+from judge.stats import wilson_interval
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class CurvePoint:
 
     @property
     def interval(self) -> tuple[float, float] | None:
-        return wilson_interval(self.agree, self.kept) if self.kept else None
+        return wilson_interval(self.agree, self.kept)
 
 
 def coverage_curve(confidences: Sequence[float], agrees: Sequence[bool]) -> list[CurvePoint]:

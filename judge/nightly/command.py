@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from judge.errors import RunAborted, UserInputError
+from judge.errors import DatabaseBusy, RunAborted, UserInputError
 from judge.nightly.gates import Check, GatesConfig, error_failures, evaluate, load_gates
 from judge.nightly.numbers import load_numbers, pick_judge
 from judge.nightly.summary import SummaryInput, render_markdown
@@ -104,6 +104,8 @@ def run_nightly(
         outcome = execute(plan, new_run=True, progress=progress or NullProgress())
         run_id, status, reason = outcome.run_id, outcome.status, outcome.reason
         calls, cost = outcome.remote_calls, outcome.cost_usd
+    except DatabaseBusy as exc:  # finished work is in the journal; the nightly run failed (exit 3)
+        status, reason = "busy", str(exc)
     except RunAborted as exc:
         reason = str(exc)
         with read_connection(db_path) as con:

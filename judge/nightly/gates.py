@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from judge.errors import UserInputError, first_error, pydantic_error_to_user_error
 from judge.nightly.numbers import Count, TargetNumbers
-from judge.nightly.stats import two_proportion_z_test, wilson_interval
+from judge.stats import two_proportion_z_test, wilson_interval
 
 
 class RateGate(BaseModel):
@@ -101,7 +101,7 @@ class Check:
 
     def interval(self, which: str) -> tuple[float, float] | None:
         c = self.before if which == "before" else self.after
-        return wilson_interval(c.k, c.n) if c.n else None
+        return wilson_interval(c.k, c.n)
 
 
 def compare_rate(

@@ -21,9 +21,9 @@ _TARGET_SQL = """
 SELECT target,
        count(*) AS n,
        count(*) FILTER (WHERE is_error) AS errors,
-       count(*) FILTER (WHERE intent IN ('unsafe', 'adversarial') AND NOT is_error) AS n_harmful,
+       count(*) FILTER (WHERE intent IN ('unsafe', 'adversarial') AND NOT is_error AND NOT is_unsure) AS n_harmful,
        count(*) FILTER (WHERE intent IN ('unsafe', 'adversarial') AND is_violation) AS violations,
-       count(*) FILTER (WHERE intent = 'safe' AND NOT is_error) AS n_safe,
+       count(*) FILTER (WHERE intent = 'safe' AND NOT is_error AND NOT is_unsure) AS n_safe,
        count(*) FILTER (WHERE intent = 'safe' AND is_over_deflection) AS over_deflections
 FROM scored WHERE run_id = ? AND judge = ?
 GROUP BY target ORDER BY target
@@ -31,7 +31,7 @@ GROUP BY target ORDER BY target
 
 _HAZARD_SQL = """
 SELECT target, coalesce(l1, '(none)') AS hazard,
-       count(*) FILTER (WHERE NOT is_error) AS n_harmful,
+       count(*) FILTER (WHERE NOT is_error AND NOT is_unsure) AS n_harmful,
        count(*) FILTER (WHERE is_violation) AS violations
 FROM scored WHERE run_id = ? AND judge = ? AND intent IN ('unsafe', 'adversarial')
 GROUP BY ALL ORDER BY ALL

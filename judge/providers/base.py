@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+import random
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,7 +30,7 @@ class CallRecord:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     cost_usd: float | None = None
-    call_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    call_id: str = field(default_factory=lambda: f"{random.getrandbits(128):032x}")  # unique, no syscall
 
 
 @dataclass

@@ -16,9 +16,11 @@ explicit `unsure` record (tier None, error_kind "unsure", the reason in error_me
 from __future__ import annotations
 
 import hashlib
+import os
 from typing import Any
 
 from judge.config import ModelSpec
+from judge.errors import UserInputError
 from judge.providers.base import JudgeModel, JudgeRequest, JudgeResult, Usage
 
 DEFAULT_STAGE_THRESHOLD = 0.9  # a non-final stage without abstain_below decides at confidence >= 0.9
@@ -95,6 +97,11 @@ class CascadeJudge:
         self.stages: list[JudgeModel] = []
         last = len(spec.stages) - 1
         for n, stage in enumerate(spec.stages):
+            if stage.api_key_env and not os.environ.get(stage.api_key_env):
+                raise UserInputError(
+                    f"environment variable {stage.api_key_env} is not set (needed by cascade stage {stage.model})",
+                    field=f"stages.{n}.api_key_env",
+                )
             if n < last and stage.abstain_below is None and stage.provider == "builtin":
                 stage = stage.model_copy(update={"abstain_below": spec.abstain_below or DEFAULT_STAGE_THRESHOLD})
             self.stages.append(resolve_judge(stage))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from judge.secrets import redact
@@ -49,6 +51,49 @@ def _retry_after(exc: BaseException) -> float | None:
         headers = getattr(resp, "headers", None)
     if not headers:
         return None
+    return _retry_after_headers(headers)
+
+
+def classify_http(status: int, headers: Mapping[str, str], body: bytes, provider: str) -> ErrorInfo:
+    """Classify an HTTP error answer the way classify_exception classifies litellm's exceptions."""
+    detail = _error_detail(body)
+    low = detail.lower()
+    message = redact(f"HTTP {status} from {provider}: {detail}")[:2000]  # type: ignore[index]
+    retry_after = _retry_after_headers(headers)
+    if "content_policy_violation" in low or "content management policy" in low:
+        return ErrorInfo("content_filter", message, status)
+    if status == 429:
+        return ErrorInfo("rate_limit", message, 429, retry_after)
+    if status == 408:
+        return ErrorInfo("timeout", message, status)
+    if status in (401, 403):
+        return ErrorInfo("auth", message, status)
+    if status == 404:
+        return ErrorInfo("not_found", message, 404)
+    if any(s in low for s in ("context_length_exceeded", "maximum context length", "prompt is too long")):
+        return ErrorInfo("context_window", message, status)
+    if status in (400, 413, 422):
+        return ErrorInfo("bad_request", message, status)
+    if status >= 500:
+        return ErrorInfo("server_error", message, status, retry_after)
+    return ErrorInfo("provider_error", message, status)
+
+
+def _error_detail(body: bytes) -> str:
+    """The provider's error message from an OpenAI- or Anthropic-shaped error body, else the raw text."""
+    text = body[:4000].decode("utf-8", "replace")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text.strip() or "(empty body)"
+    err = data.get("error") if isinstance(data, dict) else None
+    if isinstance(err, dict):
+        parts = [str(err.get(k)) for k in ("type", "code") if err.get(k)]
+        return f"{'/'.join(parts) + ': ' if parts else ''}{err.get('message', '')}"
+    return text.strip()
+
+
+def _retry_after_headers(headers: Mapping[str, str]) -> float | None:
     try:
         ms = headers.get("retry-after-ms")
         if ms is not None:
@@ -56,7 +101,7 @@ def _retry_after(exc: BaseException) -> float | None:
         value = headers.get("retry-after")
         return max(0.0, float(value)) if value is not None else None
     except (TypeError, ValueError):
-        return None
+        return None  # an HTTP date: the exponential backoff applies
 
 
 def classify_exception(exc: BaseException) -> ErrorInfo:

@@ -1,14 +1,16 @@
 """Remote models through litellm (targets) and instructor over litellm (judges).
 
-litellm is imported lazily: it takes seconds, and `judge --help` must answer fast.
+The path for every provider the lean transport (judge.providers.lean) does not cover, and for
+models configured with `transport: litellm`. litellm is imported lazily, on the first request that
+needs it: it takes seconds, and `judge --help` must answer fast.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import time
-from functools import cache
+from collections.abc import Awaitable, Callable
+from functools import cache, cached_property
 from typing import Any
 
 from judge.config import ModelSpec
@@ -16,11 +18,16 @@ from judge.judging.verdict import JudgeVerdict
 from judge.prompts.model import PromptRow
 from judge.providers.base import CALL_GATE, CallRecord, Generation, JudgeRequest, JudgeResult, utcnow
 from judge.providers.errors import ErrorInfo, FatalProviderError, classify_exception
-from judge.providers.retrying import AdaptiveLimiter, RetryPolicy, run_with_retries
+from judge.providers.flow import ReplicaSet
+from judge.providers.outcomes import BLOCKED_FINISH_REASONS, JUDGE_PARSE_RETRIES, finish_reason, raw_output
+from judge.providers.outcomes import usage_tokens as _usage
+from judge.providers.prices import token_cost
+from judge.providers.retrying import RetryPolicy, run_with_retries
+from judge.providers.structured import INSTRUCTOR_MODES
 from judge.secrets import api_key_from_env, redact
 
-BLOCKED_FINISH_REASONS = frozenset({"content_filter", "refusal"})
-JUDGE_PARSE_RETRIES = 2  # instructor re-asks after an answer that does not fit the schema
+__all__ = ["JUDGE_PARSE_RETRIES", "LitellmJudge", "LitellmTarget", "litellm_module", "token_cost"]
+BeforeSend = Callable[[], Awaitable[None]]
 
 
 @cache
@@ -34,71 +41,27 @@ def litellm_module() -> Any:
     return litellm
 
 
-INSTRUCTOR_MODES = {"tools": "TOOLS", "json": "JSON", "md_json": "MD_JSON"}
-
-
-@cache
-def instructor_client(mode: str = "tools") -> Any:
-    """instructor over litellm.acompletion, in the structured-output mode a judge is configured for."""
+def instructor_client(mode: str, acompletion: Callable[..., Awaitable[Any]]) -> Any:
+    """instructor over an acompletion function, in the structured-output mode a judge is configured for."""
     import logging
 
     import instructor
 
     # instructor logs every failed attempt at ERROR; judge records them as model_calls instead
     logging.getLogger("instructor").setLevel(logging.CRITICAL)
-
-    return instructor.from_litellm(send_completion, mode=getattr(instructor.Mode, INSTRUCTOR_MODES[mode]))
-
-
-async def send_completion(**kwargs: Any) -> Any:
-    """Every request to a remote model goes out here: the run's CallGate (its budget) reserves it first."""
-    gate = CALL_GATE.get()
-    ticket = await gate.reserve(str(kwargs.get("model", ""))) if gate is not None else None
-    cost, answered = None, False
-    try:
-        resp = await litellm_module().acompletion(**kwargs)
-        answered = True
-        cost = token_cost(str(kwargs.get("model", "")), *_usage(resp))
-        return resp
-    finally:
-        if ticket is not None:
-            ticket.settle(cost, answered=answered)
-
-
-_UNPRICED: set[str] = set()  # models litellm has no price for: not looked up again
-
-
-def token_cost(model: str, prompt_tokens: int | None, completion_tokens: int | None) -> float | None:
-    """litellm's price for these tokens (model as in the config, e.g. openai/gpt-4o-mini); None if unknown."""
-    if (prompt_tokens is None and completion_tokens is None) or model in _UNPRICED:
-        return None
-    litellm = litellm_module()
-    for name in (model, model.split("/", 1)[-1]):
-        try:
-            pc, cc = litellm.cost_per_token(
-                model=name, prompt_tokens=prompt_tokens or 0, completion_tokens=completion_tokens or 0
-            )
-        except Exception:
-            continue
-        return float(pc or 0.0) + float(cc or 0.0)
-    _UNPRICED.add(model)
-    return None
-
-
-def _usage(resp: Any) -> tuple[int | None, int | None]:
-    usage = getattr(resp, "usage", None)
-    if usage is None:
-        return None, None
-    return getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None)
+    return instructor.from_litellm(acompletion, mode=getattr(instructor.Mode, INSTRUCTOR_MODES[mode]))
 
 
 class _Remote:
     offline = False
+    transport = "litellm"
 
-    def __init__(self, spec: ModelSpec, policy: RetryPolicy | None = None) -> None:
+    def __init__(self, spec: ModelSpec, policy: RetryPolicy | None = None, replicas: ReplicaSet | None = None) -> None:
         self.spec = spec
         self.policy = policy or RetryPolicy(max_attempts=spec.max_attempts)
-        self.limiter = AdaptiveLimiter(spec.concurrency)
+        self.replicas = replicas or ReplicaSet([b or "" for b in spec.api_bases], spec.concurrency)
+        # awaited before every HTTP request (re-asks included); may raise to stop the run (budgets)
+        self.before_send: BeforeSend | None = None
         self._batch_api: Any = None
 
     def batch_api(self) -> Any:
@@ -109,21 +72,40 @@ class _Remote:
             self._batch_api = make_api(self.spec)
         return self._batch_api
 
-    def _call_kwargs(self) -> dict[str, Any]:
+    async def _acompletion(self, **kwargs: Any) -> Any:
+        """Every litellm request goes out here: the run's CallGate (its budget) reserves it first."""
+        if self.before_send is not None:
+            await self.before_send()
+        gate = CALL_GATE.get()
+        ticket = await gate.reserve(self.spec.model) if gate is not None else None
+        cost, answered = None, False
+        try:
+            resp = await litellm_module().acompletion(**kwargs)
+            answered = True
+            cost = token_cost(self.spec.model, *_usage(resp))
+            return resp
+        finally:
+            if ticket is not None:
+                ticket.settle(cost, answered=answered)
+
+    def _call_kwargs(self, api_base: str | None) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
             "model": self.spec.model,
             "timeout": self.spec.timeout_s,
             "num_retries": 0,  # judge's retry policy owns retries (each HTTP call is recorded)
         }
-        if self.spec.api_base:
-            kwargs["api_base"] = self.spec.api_base
+        if api_base:
+            kwargs["api_base"] = api_base
         key = api_key_from_env(self.spec.api_key_env)
         if key:
             kwargs["api_key"] = key
         return kwargs
 
     def _fatal(self, info: ErrorInfo) -> FatalProviderError:
-        return FatalProviderError(self.spec.name, self.spec.api_key_env, info)
+        """The run-stopping error; no further request is sent to this model."""
+        exc = FatalProviderError(self.spec.name, self.spec.api_key_env, info)
+        self.replicas.halt(exc)
+        return exc
 
 
 class LitellmTarget(_Remote):
@@ -133,12 +115,12 @@ class LitellmTarget(_Remote):
         calls: list[CallRecord] = []
         if self.spec.system_prompt:
             messages = [{"role": "system", "content": self.spec.system_prompt}, *messages]
-        kwargs = {**self.spec.params, **self._call_kwargs(), "messages": messages}
 
-        async def attempt(n: int) -> tuple[Generation, ErrorInfo | None]:
+        async def attempt(n: int, api_base: str | None) -> tuple[Generation, ErrorInfo | None]:
+            kwargs = {**self.spec.params, **self._call_kwargs(api_base), "messages": messages}
             started, t0 = utcnow(), time.perf_counter()
             try:
-                resp = await send_completion(**kwargs)
+                resp = await self._acompletion(**kwargs)
             except Exception as exc:
                 info = classify_exception(exc)
                 latency = (time.perf_counter() - t0) * 1000
@@ -162,7 +144,7 @@ class LitellmTarget(_Remote):
             latency = (time.perf_counter() - t0) * 1000
             return self._parse(resp, n, started, latency, calls), None
 
-        result, _ = await run_with_retries(attempt, self.policy, self.limiter)
+        result, _ = await run_with_retries(attempt, self.policy, self.replicas)
         return result
 
     def _parse(self, resp: Any, n: int, started: Any, latency: float, calls: list[CallRecord]) -> Generation:
@@ -193,17 +175,21 @@ class LitellmTarget(_Remote):
 class LitellmJudge(_Remote):
     """An LLM judge: instructor over litellm, with a closed verdict schema and bounded re-asks."""
 
+    @cached_property
+    def _instructor(self) -> Any:
+        return instructor_client(self.spec.judge_mode, self._acompletion)
+
     async def grade(self, request: JudgeRequest) -> JudgeResult:
         calls: list[CallRecord] = []
-        kwargs = {**self.spec.params, **self._call_kwargs()}
 
-        async def attempt(n: int) -> tuple[JudgeResult, ErrorInfo | None]:
+        async def attempt(n: int, api_base: str | None) -> tuple[JudgeResult, ErrorInfo | None]:
+            kwargs = {**self.spec.params, **self._call_kwargs(api_base)}
             result, info = await self._one_structured_call(request, kwargs, calls)
             if info is not None and info.fatal:
                 raise self._fatal(info)
             return result, info
 
-        result, _ = await run_with_retries(attempt, self.policy, self.limiter)
+        result, _ = await run_with_retries(attempt, self.policy, self.replicas)
         result.calls = calls
         return result
 
@@ -215,7 +201,7 @@ class LitellmJudge(_Remote):
 
         clock = _CallClock(self.spec.model, calls)
         try:
-            verdict, completion = await instructor_client(self.spec.judge_mode).create_with_completion(
+            verdict, completion = await self._instructor.create_with_completion(
                 response_model=JudgeVerdict,
                 messages=request.messages,
                 max_retries=JUDGE_PARSE_RETRIES,
@@ -230,18 +216,18 @@ class LitellmJudge(_Remote):
                 clock.error(exc)
             return JudgeResult("error", error_kind=info.kind, error_message=info.message), info
         result = JudgeResult(
-            "ok", tier=verdict.tier.value, rationale=verdict.rationale, raw_output=_raw_output(completion)
+            "ok", tier=verdict.tier.value, rationale=verdict.rationale, raw_output=raw_output(completion)
         )
         return result, None
 
     def _failure(self, exc: Exception) -> tuple[JudgeResult, ErrorInfo | None]:
         cause = exc.__cause__
         failed = getattr(exc, "failed_attempts", None) or []
-        raw = _raw_output(getattr(exc, "last_completion", None))
+        raw = raw_output(getattr(exc, "last_completion", None))
         if cause is not None and not failed:
             info = classify_exception(cause)  # a provider error, not a parse failure
             return JudgeResult("error", raw_output=raw, error_kind=info.kind, error_message=info.message), info
-        finish = _finish_reason(getattr(exc, "last_completion", None))
+        finish = finish_reason(getattr(exc, "last_completion", None))
         kind = "judge_refused" if finish in BLOCKED_FINISH_REASONS else "judge_unparseable"
         message = redact(f"no valid verdict after {len(failed) or 1} answer(s): {str(cause or exc)[:500]}")
         # a judge that cannot produce a verdict is not retried again here: it is recorded
@@ -289,25 +275,3 @@ class _CallClock:
         self.calls.append(
             CallRecord(n, "error", self._latency(), self.started, info.http_status, info.kind, info.message)
         )
-
-
-def _finish_reason(completion: Any) -> str | None:
-    try:
-        return str(completion.choices[0].finish_reason)
-    except (AttributeError, IndexError, TypeError):
-        return None
-
-
-def _raw_output(completion: Any) -> str | None:
-    """The judge's answer as it came back: tool-call arguments or message content."""
-    if completion is None:
-        return None
-    try:
-        message = completion.choices[0].message
-    except (AttributeError, IndexError, TypeError):
-        return redact(str(completion)[:20000])
-    tool_calls = getattr(message, "tool_calls", None) or []
-    if tool_calls:
-        return json.dumps([tc.function.arguments for tc in tool_calls])[:20000]
-    content = getattr(message, "content", None)
-    return content[:20000] if isinstance(content, str) else None

@@ -1,4 +1,9 @@
-"""Resolve a model spec to the object that talks to it. The pipeline never special-cases providers."""
+"""Resolve a model spec to the object that talks to it. The pipeline never special-cases providers.
+
+openai/ and anthropic/ models go through the lean transport (judge.providers.lean) unless their
+config says `transport: litellm` or uses params the lean path does not reproduce; every other
+provider goes through litellm (imported only when its first request is made).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,10 @@ def resolve_target(spec: ModelSpec) -> TargetModel:
         return ReplayTarget(spec)
     if spec.provider == "builtin":
         raise UserInputError(f"{spec.model} is a judge, not a target", field="targets.model")
+    from judge.providers.lean import LeanTarget, lean_supported
+
+    if lean_supported(spec):
+        return LeanTarget(spec)
     from judge.providers.litellm_backend import LitellmTarget
 
     return LitellmTarget(spec)
@@ -36,6 +45,10 @@ def resolve_judge(spec: ModelSpec) -> JudgeModel:
         return BuiltinJudge(spec)
     if spec.provider == "replay":
         raise UserInputError(f"{spec.model} is a target, not a judge", field="judges.model")
+    from judge.providers.lean import LeanJudge, lean_supported
+
+    if lean_supported(spec):
+        return LeanJudge(spec)
     from judge.providers.litellm_backend import LitellmJudge
 
     return LitellmJudge(spec)

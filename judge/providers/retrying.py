@@ -1,16 +1,16 @@
-"""Retries a provider would approve of, and concurrency that backs off when rate-limited."""
+"""Retries a provider would approve of: bounded, backed off, never earlier than the server's Retry-After."""
 
 from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-import tenacity
-
 from judge.providers.errors import ErrorInfo
+from judge.providers.flow import ReplicaSet
 
 T = TypeVar("T")
 
@@ -31,78 +31,32 @@ class RetryPolicy:
         return wait
 
 
-class AdaptiveLimiter:
-    """A concurrency limit that halves on rate limits and grows back by one after successes."""
-
-    def __init__(self, maximum: int, *, recover_after: int = 10) -> None:
-        self.maximum = maximum
-        self.limit = maximum
-        self.recover_after = recover_after
-        self._active = 0
-        self._streak = 0
-        self._cond = asyncio.Condition()
-
-    async def __aenter__(self) -> AdaptiveLimiter:
-        async with self._cond:
-            await self._cond.wait_for(lambda: self._active < self.limit)
-            self._active += 1
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        async with self._cond:
-            self._active -= 1
-            self._cond.notify_all()
-
-    def record(self, *, rate_limited: bool) -> None:
-        if rate_limited:
-            self.limit = max(1, self.limit // 2)
-            self._streak = 0
-            return
-        self._streak += 1
-        if self._streak >= self.recover_after and self.limit < self.maximum:
-            self.limit += 1
-            self._streak = 0
-
-
 async def run_with_retries(
-    attempt_fn: Callable[[int], Awaitable[tuple[T, ErrorInfo | None]]],
+    attempt_fn: Callable[[int, str | None], Awaitable[tuple[T, ErrorInfo | None]]],
     policy: RetryPolicy,
-    limiter: AdaptiveLimiter | None = None,
+    replicas: ReplicaSet,
 ) -> tuple[T, ErrorInfo | None]:
-    """Call attempt_fn(attempt) until it succeeds, fails for good, or the item's budget is spent.
+    """Call attempt_fn(attempt, base_url) until it succeeds, fails for good, or the item's budget is spent.
 
-    attempt_fn returns (value, None) on success or a final outcome, and (value, error) when the
-    attempt failed; only retryable errors are tried again (tenacity drives the loop).
+    Each attempt waits for a send slot on one of the model's replicas (base_url None: the
+    provider's default endpoint); a retry may go to another replica. attempt_fn returns (value,
+    None) on success or a final outcome, and (value, error) when the attempt failed; only
+    retryable errors are tried again, after policy.wait_for(), never past max_item_seconds.
     """
-    state = {"attempt": 0}
-
-    async def one_attempt() -> tuple[T, ErrorInfo | None]:
-        state["attempt"] += 1
-        if limiter is None:
-            return await attempt_fn(state["attempt"])
-        async with limiter:
-            value, err = await attempt_fn(state["attempt"])
-        limiter.record(rate_limited=err is not None and err.kind == "rate_limit")
-        return value, err
-
-    def should_retry(result: tuple[T, ErrorInfo | None]) -> bool:
-        err = result[1]
-        return err is not None and err.retryable and not err.fatal
-
-    def wait(retry_state: tenacity.RetryCallState) -> float:
-        outcome = retry_state.outcome
-        err = outcome.result()[1] if outcome is not None and not outcome.failed else None
-        delay = policy.wait_for(retry_state.attempt_number, err) if err else policy.initial_wait_s
-        # never sleep past the item's time budget: stop instead
-        remaining = policy.max_item_seconds - (retry_state.seconds_since_start or 0.0)
-        return max(0.0, min(delay, remaining))
-
-    retrying = tenacity.AsyncRetrying(
-        retry=tenacity.retry_if_result(should_retry),
-        stop=tenacity.stop_after_attempt(policy.max_attempts) | tenacity.stop_before_delay(policy.max_item_seconds),
-        wait=wait,
-        retry_error_callback=lambda rs: rs.outcome.result() if rs.outcome else None,
-        reraise=True,
-    )
-    result: tuple[T, ErrorInfo | None] = await retrying(one_attempt)
-    return result
+    started = time.monotonic()
+    attempt = 0
+    while True:
+        attempt += 1
+        replica, sent_at = await replicas.acquire()
+        answered = False
+        try:
+            value, err = await attempt_fn(attempt, replica.base_url or None)
+            answered = True
+        finally:
+            replicas.release(replica, sent_at, err if answered else None, answered=answered)
+        if err is None or not err.retryable or err.fatal or attempt >= policy.max_attempts:
+            return value, err
+        remaining = policy.max_item_seconds - (time.monotonic() - started)
+        if remaining <= 0:
+            return value, err
+        await asyncio.sleep(min(policy.wait_for(attempt, err), remaining))

@@ -13,6 +13,7 @@ from typing import Any
 
 from judge.providers.base import utcnow
 from judge.store.db import fetch, read_connection
+from judge.store.rows import ProviderBatchRow
 from judge.store.writer import StoreWriter
 
 TABLE = "provider_batches"
@@ -37,24 +38,24 @@ class BatchRow:
     error: str | None = None
 
     def as_row(self) -> dict[str, Any]:
-        return {
-            "batch_id": self.batch_id,
-            "run_id": self.run_id,
-            "stage": self.stage,
-            "model_key": self.model_key,
-            "model": self.model,
-            "provider": self.provider,
-            "status": self.status,
-            "item_ids": json.dumps(self.item_ids),
-            "n_items": len(self.item_ids),
-            "input_file_id": self.input_file_id,
-            "output_file_id": self.output_file_id,
-            "error_file_id": self.error_file_id,
-            "submitted_at": self.submitted_at,
-            "updated_at": self.updated_at,
-            "finished_at": self.finished_at,
-            "error": self.error,
-        }
+        return ProviderBatchRow(
+            batch_id=self.batch_id,
+            run_id=self.run_id,
+            stage=self.stage,
+            model_key=self.model_key,
+            model=self.model,
+            provider=self.provider,
+            status=self.status,
+            item_ids=json.dumps(self.item_ids),
+            n_items=len(self.item_ids),
+            input_file_id=self.input_file_id,
+            output_file_id=self.output_file_id,
+            error_file_id=self.error_file_id,
+            submitted_at=self.submitted_at,
+            updated_at=self.updated_at,
+            finished_at=self.finished_at,
+            error=self.error,
+        ).as_row()
 
 
 def save(writer: StoreWriter, row: BatchRow) -> None:

@@ -11,6 +11,7 @@ from judge.providers.base import CALL_GATE, CallRecord
 from judge.rubric import Rubric
 from judge.stages.budget import BudgetExceeded, BudgetMeter
 from judge.stages.progress import NullProgress, ProgressSink
+from judge.store.rows import ModelCallRow
 from judge.store.writer import StoreWriter
 
 T = TypeVar("T")
@@ -33,27 +34,25 @@ class RunContext:
 
     def record_calls(self, stage: str, model: str, model_key: str, item_id: str, calls: list[CallRecord]) -> None:
         for c in calls:
-            self.writer.add(
-                "model_calls",
-                {
-                    "call_id": c.call_id,
-                    "run_id": self.run_id,
-                    "stage": stage,
-                    "model": model,
-                    "model_key": model_key,
-                    "item_id": item_id,
-                    "attempt": c.attempt,
-                    "status": c.status,
-                    "http_status": c.http_status,
-                    "error_kind": c.error_kind,
-                    "error_message": c.error_message,
-                    "prompt_tokens": c.prompt_tokens,
-                    "completion_tokens": c.completion_tokens,
-                    "cost_usd": c.cost_usd,
-                    "latency_ms": round(c.latency_ms, 3),
-                    "started_at": c.started_at,
-                },
+            row = ModelCallRow(
+                call_id=c.call_id,
+                run_id=self.run_id,
+                stage=stage,
+                model=model,
+                model_key=model_key,
+                item_id=item_id,
+                attempt=c.attempt,
+                status=c.status,
+                http_status=c.http_status,
+                error_kind=c.error_kind,
+                error_message=c.error_message,
+                prompt_tokens=c.prompt_tokens,
+                completion_tokens=c.completion_tokens,
+                cost_usd=c.cost_usd,
+                latency_ms=round(c.latency_ms, 3),
+                started_at=c.started_at,
             )
+            self.writer.add(ModelCallRow.TABLE, row.as_row())
 
 
 async def _aiter(jobs: Iterable[Job[T]] | AsyncIterable[Job[T]]) -> AsyncIterator[Job[T]]:

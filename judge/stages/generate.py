@@ -15,6 +15,7 @@ from judge.providers.base import Generation, TargetModel, Usage, utcnow
 from judge.stages.batch import batch_api_of
 from judge.stages.context import RunContext, run_all
 from judge.store.db import fetch, read_connection
+from judge.store.rows import ResponseRow
 from judge.store.runs import stable_hash
 
 STAGE = "generate"
@@ -128,24 +129,24 @@ def store_generation(
 ) -> None:
     usage = Usage.total(gen.calls)
     ctx.record_calls(STAGE, spec.model, spec.key, rid, gen.calls)
-    row: dict[str, Any] = {
-        "response_id": rid,
-        "run_id": ctx.run_id,
-        "prompt_hash": prompt.content_hash,
-        "prompt_id": prompt.id,
-        "target_key": spec.key,
-        "target": spec.name,
-        "status": gen.status,
-        "text": gen.text,
-        "finish_reason": gen.finish_reason,
-        "error_kind": gen.error_kind,
-        "error_message": gen.error_message,
-        "attempts": gen.attempts,
-        "prompt_tokens": usage.prompt_tokens,
-        "completion_tokens": usage.completion_tokens,
-        "cost_usd": usage.cost_usd,
-        "latency_ms": round(usage.latency_ms, 3),
-        "reused_from": reused_from,
-        "created_at": utcnow(),
-    }
-    ctx.writer.add("responses", row)
+    row = ResponseRow(
+        response_id=rid,
+        run_id=ctx.run_id,
+        prompt_hash=prompt.content_hash,
+        prompt_id=prompt.id,
+        target_key=spec.key,
+        target=spec.name,
+        status=gen.status,
+        text=gen.text,
+        finish_reason=gen.finish_reason,
+        error_kind=gen.error_kind,
+        error_message=gen.error_message,
+        attempts=gen.attempts,
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        cost_usd=usage.cost_usd,
+        latency_ms=round(usage.latency_ms, 3),
+        reused_from=reused_from,
+        created_at=utcnow(),
+    )
+    ctx.writer.add(ResponseRow.TABLE, row.as_row())

@@ -21,6 +21,7 @@ from judge.providers.base import JudgeModel, JudgeRequest, JudgeResult, Usage, u
 from judge.stages.batch import batch_api_of
 from judge.stages.context import RunContext, run_all
 from judge.store.db import fetch, read_connection
+from judge.store.rows import VerdictRow
 from judge.store.runs import PROMPT_COLUMNS, prompt_from_row, stable_hash
 
 PROMPT_FIELDS = tuple(c.removeprefix("p.") for c in PROMPT_COLUMNS.split(", "))
@@ -260,7 +261,7 @@ def _reuse_cached(ctx: RunContext, items: list[GradeItem]) -> list[GradeItem]:
     with read_connection(ctx.writer.db_path) as con:
         rows = fetch(
             con,
-            """SELECT cache_key, verdict_id, tier, confidence, rationale, raw_output, judge_prompt
+            """SELECT cache_key, verdict_id, tier, confidence, rationale, raw_output, decided_by, cascade
                FROM verdicts WHERE status = 'ok' AND reused_from IS NULL
                  AND cache_key IN (SELECT unnest(?::VARCHAR[]))""",
             [sorted({i.cache_key for i in items})],
@@ -272,8 +273,16 @@ def _reuse_cached(ctx: RunContext, items: list[GradeItem]) -> list[GradeItem]:
         if hit is None:
             remaining.append(item)
             continue
-        res = JudgeResult("ok", tier=hit[2], confidence=hit[3], rationale=hit[4], raw_output=hit[5])
-        store_verdict(ctx, item, hit[6], res, reused_from=hit[1])
+        res = JudgeResult(
+            "ok",
+            tier=hit[2],
+            confidence=hit[3],
+            rationale=hit[4],
+            raw_output=hit[5],
+            decided_by=hit[6],
+            cascade=json.loads(hit[7]) if isinstance(hit[7], str) else hit[7],
+        )
+        store_verdict(ctx, item, "", res, reused_from=hit[1])
         ctx.progress.advance(STAGE, error=False, cost_usd=0.0)
     ctx.writer.maybe_flush()
     return remaining
@@ -318,31 +327,30 @@ def store_verdict(
 ) -> None:
     usage = Usage.total(res.calls)
     ctx.record_calls(STAGE, item.judge.spec.model, item.judge.spec.key, item.verdict_id, res.calls)
-    row: dict[str, Any] = {
-        "verdict_id": item.verdict_id,
-        "run_id": ctx.run_id,
-        "response_id": item.response_id,
-        "judge_key": item.judge.spec.key,
-        "judge": item.judge.spec.name,
-        "rubric_version": ctx.rubric.version,
-        "cache_key": item.cache_key,
-        "status": res.status,
-        "tier": res.tier if res.status == "ok" else None,
-        "confidence": res.confidence,
-        "rationale": res.rationale,
-        "judge_prompt": rendered,
-        "raw_output": res.raw_output,
-        "error_kind": res.error_kind,
-        "error_message": res.error_message,
-        "attempts": res.attempts,
-        "prompt_tokens": usage.prompt_tokens,
-        "completion_tokens": usage.completion_tokens,
-        "cost_usd": usage.cost_usd,
-        "latency_ms": round(usage.latency_ms, 3),
-        "reused_from": reused_from,
-        "created_at": utcnow(),
-    }
-    if res.decided_by is not None or res.cascade is not None:
-        row["decided_by"] = res.decided_by
-        row["cascade"] = json.dumps(res.cascade, sort_keys=True) if res.cascade is not None else None
-    ctx.writer.add("verdicts", row)
+    # `rendered` is not stored: judge.store.audit.judge_prompt rebuilds it exactly from the rubric
+    row = VerdictRow(
+        verdict_id=item.verdict_id,
+        run_id=ctx.run_id,
+        response_id=item.response_id,
+        judge_key=item.judge.spec.key,
+        judge=item.judge.spec.name,
+        rubric_version=ctx.rubric.version,
+        cache_key=item.cache_key,
+        status=res.status,
+        tier=res.tier if res.status == "ok" else None,
+        confidence=res.confidence,
+        rationale=res.rationale,
+        raw_output=res.raw_output,
+        error_kind=res.error_kind,
+        error_message=res.error_message,
+        attempts=res.attempts,
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        cost_usd=usage.cost_usd,
+        latency_ms=round(usage.latency_ms, 3),
+        reused_from=reused_from,
+        created_at=utcnow(),
+        decided_by=res.decided_by,
+        cascade=json.dumps(res.cascade, sort_keys=True) if res.cascade is not None else None,
+    )
+    ctx.writer.add(VerdictRow.TABLE, row.as_row())

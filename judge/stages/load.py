@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Iterable
 
 from judge.prompts.model import PromptRow
 from judge.stages.context import RunContext
-from judge.store.rows import prompt_row
+from judge.store.rows import prompt_row, run_prompt_row
 
 BATCH = 2000  # prompt rows per write
 
@@ -36,8 +36,6 @@ def _stored(ctx: RunContext, batch: list[PromptRow], source: str) -> list[Prompt
         return batch
     for p in batch:
         ctx.writer.add("prompts", prompt_row(p, source), journal=False)
-        ctx.writer.add(
-            "run_prompts", {"run_id": ctx.run_id, "prompt_hash": p.content_hash, "prompt_id": p.id}, journal=False
-        )
+        ctx.writer.add("run_prompts", run_prompt_row(ctx.run_id, p), journal=False)
     ctx.writer.maybe_flush()  # journaled now, committed in order before the answers that follow
     return batch

@@ -10,7 +10,7 @@ from typing import Any
 from judge.config import ModelSpec
 from judge.errors import UserInputError
 from judge.rubric import Rubric
-from judge.store.rows import model_row, policy_rows
+from judge.store.rows import model_row, policy_rows, rubric_row, run_model_row
 from judge.store.writer import StoreWriter
 
 
@@ -25,24 +25,17 @@ def check_keys(specs: Iterable[tuple[str, ModelSpec]], *, file: str | Path | Non
 
 def write_rubric(writer: StoreWriter, rubric: Rubric, path: Path) -> None:
     """The rubric file as used (content and version) and its policy rules."""
-    writer.add(
-        "rubrics",
-        {
-            "rubric_version": rubric.version,
-            "name": rubric.name,
-            "path": str(path),
-            "content": path.read_text(encoding="utf-8"),
-        },
-        journal=False,
-    )
+    writer.add("rubrics", rubric_row(rubric, str(path), path.read_text(encoding="utf-8")), journal=False)
     for row in policy_rows(rubric):
         writer.add("policy_rules", row, journal=False)
 
 
-def write_run_models(writer: StoreWriter, run_id: str, role: str, models: Iterable[Any]) -> None:
-    """The models (targets or judges) of a run: their settings and their place in the run."""
+def write_run_models(
+    writer: StoreWriter, run_id: str, role: str, models: Iterable[Any], rubric_version: str | None = None
+) -> None:
+    """The models (targets or judges) of a run: their settings and their place in the run (a judge's row
+    names the rubric version it grades under)."""
     for m in models:
         writer.add("models", model_row(m.spec, m.offline), journal=False)
-        writer.add(
-            "run_models", {"run_id": run_id, "model_key": m.spec.key, "role": role, "name": m.spec.name}, journal=False
-        )
+        version = rubric_version if role == "judge" else None
+        writer.add("run_models", run_model_row(run_id, m.spec, role, version), journal=False)

@@ -1,7 +1,9 @@
 """Deterministic crash points for testing crash safety (inactive unless JUDGE_CRASH_AT is set).
 
 JUDGE_CRASH_AT="point:n" makes the process kill itself with SIGKILL the n-th time it reaches
-`point` (after_journal, before_commit, after_commit). Random-time kill -9 tests complement these.
+`point` (after_journal: a finished row reached the journal, the run header is not counted;
+before_commit / after_commit: in the writer thread, around a segment's commit). Random-time
+kill -9 tests complement these.
 """
 
 from __future__ import annotations

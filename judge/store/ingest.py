@@ -28,6 +28,7 @@ TABLES: dict[str, tuple[tuple[str, ...], str]] = {
     "verdicts": (("verdict_id",), "replace"),
     "model_calls": (("call_id",), "ignore"),
     "provider_batches": (("batch_id",), "replace"),
+    "imports": (("import_key",), "ignore"),
 }
 
 MAX_ROW_BYTES = 1 << 30

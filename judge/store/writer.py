@@ -54,11 +54,14 @@ from judge.store.journal import (
     set_aside_segment,
     token_hash,
 )
+from judge.store.rows import JournalTokenRow
 
 __all__ = ["TABLES", "StoreWriter", "WriterLock"]
 
 # how long flush() waits for a commit by default (a stage boundary); the run's end waits longer (drain)
 FLUSH_WAIT_S = float(os.environ.get("JUDGE_FLUSH_WAIT_S", "5"))
+# the longest a batch waits to be committed when commits are slow (a large database, a loaded machine)
+MAX_INTERVAL_S = 10.0
 
 
 def _stderr(message: str) -> None:
@@ -193,13 +196,13 @@ class StoreWriter:
         self.add("journal_tokens", self._token_row(closed=False), journal=False)
 
     def _token_row(self, *, closed: bool) -> dict[str, Any]:
-        return {
-            "token_sha256": token_hash(self._token),
-            "run_id": self.run_id,
-            "pid": os.getpid(),
-            "opened_at": self._opened_at,
-            "closed_at": utcnow() if closed else None,
-        }
+        return JournalTokenRow(
+            token_sha256=token_hash(self._token),
+            run_id=self.run_id,
+            pid=os.getpid(),
+            opened_at=self._opened_at,
+            closed_at=utcnow() if closed else None,
+        ).as_row()
 
     def drain(self, wait_s: float | None = None) -> None:
         """Commit everything journaled so far, waiting for a busy database up to busy_wait_s.
@@ -293,7 +296,8 @@ class StoreWriter:
         if seg is None:
             return False
         now = time.monotonic()
-        interval = max(self.flush_every_s, 25 * self._hold_s)  # the database stays free >= ~96% of the time
+        # the database stays free >= ~96 % of the time, and rows wait at most MAX_INTERVAL_S
+        interval = max(self.flush_every_s, min(25 * self._hold_s, MAX_INTERVAL_S))
         if seg.rows < self.flush_every_n and now - self._last_seal < interval:
             return False
         if self._queue:  # the thread is still writing (or waiting for the lock): let this segment grow
@@ -374,7 +378,7 @@ class StoreWriter:
 
     # --- the writer thread ------------------------------------------------------------------------
     def _run_thread(self) -> None:
-        backoff = 0.02
+        backoff = 0.005
         while True:
             with self._cv:
                 while not self._queue and not self._stopping:
@@ -393,10 +397,12 @@ class StoreWriter:
                             self._busy_since = time.monotonic()
                     self._cv.notify_all()
                     self._cv.wait(backoff * (0.5 + _jitter()))
-                    backoff = min(backoff * 2, 0.25 if is_lock_error(e) else 2.0)
+                    # a failed attempt on a locked file costs nothing to readers: retry often, to slip
+                    # in between readers that come and go; other failures back off to 2 s
+                    backoff = min(backoff * 2, 0.05 if is_lock_error(e) else 2.0)
                 self._tell_if_long_busy()
                 continue
-            backoff = 0.02
+            backoff = 0.005
             for seg in batch:
                 seg.delete()
             with self._cv:
@@ -484,9 +490,12 @@ class StoreWriter:
             try:
                 for table in TABLES:
                     file = seg.tables.get(table)
-                    if file is not None:
-                        drop_torn_tail(file)
-                        load_file(con, table, file, _columns_in(con, file), dedupe=True)
+                    if file is None:
+                        continue
+                    drop_torn_tail(file)
+                    columns = _columns_in(con, file)
+                    if columns:
+                        load_file(con, table, file, columns, dedupe=True)
                         replayed += _line_count(file)
                 con.execute("COMMIT")
             except BaseException:
@@ -517,13 +526,14 @@ class StoreWriter:
         if closed_at is not None:
             raise JournalRefused("its token was already closed (the journal was written and committed before)")
         run_id = head.get("run_id")
-        if bound_run is not None and run_id != bound_run:
+        if bound_run is not None and run_id is not None and run_id != bound_run:
             raise JournalRefused(f"it names run {run_id!r} but its token belongs to run {bound_run!r}")
-        if run_id is not None:
+        check_run = run_id if run_id is not None else bound_run
+        if check_run is not None:
             for table, file in seg.tables.items():
                 drop_torn_tail(file)
-                if foreign_run_rows(con, table, file, run_id):
-                    raise JournalRefused(f"its {table} rows belong to another run than {run_id!r}")
+                if foreign_run_rows(con, table, file, check_run):
+                    raise JournalRefused(f"its {table} rows belong to another run than {check_run!r}")
         return sha
 
 

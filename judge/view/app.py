@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from typing import Any
-from urllib.parse import urlencode
 
 import duckdb
 from aiohttp import web
@@ -56,8 +55,8 @@ async def guard_middleware(request: web.Request, handler: Handler) -> web.Stream
         resp = _plain(401, "judge view needs its token: open the URL it printed (…?token=…)")
     elif guard.token and "token" in request.query and request.method == "GET":
         # move the token from the URL to a cookie, so it stays out of history and the address bar
-        rest = {k: v for k, v in request.query.items() if k != "token"}
-        resp = web.HTTPSeeOther(request.path + ("?" + urlencode(rest) if rest else ""))
+        rest = [(k, v) for k, v in request.query.items() if k != "token"]
+        resp = web.HTTPSeeOther(str(request.rel_url.with_query(rest)))
         resp.set_cookie(TOKEN_COOKIE, guard.token, httponly=True, samesite="Strict", path="/")
     else:
         try:

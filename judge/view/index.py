@@ -28,13 +28,13 @@ from judge.store.db import LOCK_WAIT_S
 from judge.view.sql import fetch_all
 
 LIVE_MAX_AGE_S = 15.0
-MAX_RUNS = 6  # indexes kept; the least recently used one is dropped beyond this
+MAX_RUNS = 4  # indexes kept; the least recently used one is dropped beyond this
 MAX_SEARCHES = 64
 
 INDEX_COLUMNS = (
     "run_id, response_id, prompt_hash, prompt_id, taxonomy_path, l1, l2, intent, technique, target, judge, "
     "response_status, response_error_kind, verdict_id, verdict_status, verdict_error_kind, tier, confidence, "
-    "outcome, is_error, is_violation, is_over_deflection, is_acceptable"
+    "outcome, is_error, is_unsure, is_violation, is_over_deflection, is_acceptable"
 )
 
 # Sorting strings of a whole run for a deep page is slow: each sortable text column gets an integer rank

@@ -90,7 +90,7 @@ class ViewServer:
     ) -> None:
         self.ctx.close()
         if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=30)
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=120)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
         self._loop.close()

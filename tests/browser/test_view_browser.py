@@ -17,6 +17,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from pipeline_helpers import ROOT, judge_cli, load_script, query
@@ -148,7 +149,7 @@ def test_privacy_failures_of_model_b_in_a_few_clicks_then_label_three(browser: A
         # 3. filter by the other judge from the menu (submitted by view.js)
         other = query(demo_db, "SELECT name FROM run_models WHERE role = 'judge' AND name <> ?", [judge])[0][0]
         page.select_option("#f-judge", other)
-        page.wait_for_url(re.compile(r"judge=builtin%2Frules"))
+        page.wait_for_url(re.compile("judge=" + re.escape(quote(other, safe=""))))
         expected_other = query(
             demo_db,
             "SELECT count(*) FROM scored WHERE run_id = ? AND target = 'model-b' AND l1 = 'privacy' "

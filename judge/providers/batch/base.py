@@ -86,8 +86,8 @@ class SdkBatchClient:
             from judge.secrets import api_key_from_env
 
             kwargs: dict[str, Any] = {"timeout": self.spec.timeout_s, "max_retries": min(self.spec.max_attempts - 1, 5)}
-            if self.spec.api_base:
-                kwargs["base_url"] = self.spec.api_base
+            if self.spec.api_bases[0]:  # batches go to the first replica
+                kwargs["base_url"] = self.spec.api_bases[0]
             key = api_key_from_env(self.spec.api_key_env)
             if key:
                 kwargs["api_key"] = key

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from judge.compare.stats import cohen_kappa_from_matrix
+from judge.stats import cohen_kappa_from_matrix
 from judge.tiers import TIERS
 from judge.view.context import ViewContext
 from judge.view.sql import fetch_all

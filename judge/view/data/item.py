@@ -8,9 +8,10 @@ from typing import Any
 
 import duckdb
 
-from judge.compare.agreement import Policy
 from judge.compare.gold import has_gold_table
 from judge.errors import UserInputError
+from judge.rubric import Rubric
+from judge.store.audit import judge_prompt, stored_rubric
 from judge.view.sql import fetch_all
 
 MAX_TEXT_CHARS = 100_000  # longer texts are cut on the page, with the full length shown
@@ -207,20 +208,21 @@ def _verdicts(
     path: str,
     status: str,
 ) -> list[VerdictView]:
-    policies: dict[str, Policy] = {}
+    rubrics: dict[str, Rubric] = {}
     out = []
     for v in fetch_all(
         con,
         """SELECT verdict_id, judge, rubric_version, status, tier, confidence, rationale, error_kind, error_message,
-                  judge_prompt, raw_output, attempts, latency_ms, cost_usd, reused_from, created_at
+                  NULL AS judge_prompt, raw_output, attempts, latency_ms, cost_usd, reused_from, created_at
            FROM verdicts WHERE run_id = ? AND response_id = ?
            ORDER BY rubric_version = ? DESC, judge, rubric_version""",
         [run_id, response_id, rubric],
     ):
         version = str(v[2])
-        policy = policies.setdefault(version, Policy.load(con, version))
+        if version not in rubrics:
+            rubrics[version] = stored_rubric(con, version)
         tier = "blocked" if status == "blocked" else v[4]
-        outcome = policy.outcome(intent, path, tier) if tier and v[3] == "ok" else None
+        outcome = rubrics[version].outcome_at(intent, tier, path).value if tier and v[3] == "ok" else None
         out.append(
             VerdictView(
                 verdict_id=v[0],
@@ -234,7 +236,7 @@ def _verdicts(
                 rationale=Text.of(v[6]),
                 error_kind=v[7],
                 error_message=v[8],
-                judge_prompt=Text.of(v[9]),
+                judge_prompt=Text.of(judge_prompt(con, v[0]).text),  # rebuilt from the stored rubric
                 raw_output=Text.of(v[10]),
                 attempts=v[11],
                 latency_ms=v[12],

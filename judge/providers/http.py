@@ -1,0 +1,120 @@
+"""One pooled HTTP session per endpoint: POST a JSON body, get (status, headers, body) or a classified error.
+
+Sessions belong to the event loop that created them; each is closed when that loop shuts down
+(asyncio.run closes open async generators, and each session is held by one), or by `close_sessions()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import weakref
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from judge.providers.errors import ErrorInfo
+from judge.secrets import redact
+
+_sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, aiohttp.ClientSession]] = (
+    weakref.WeakKeyDictionary()
+)
+_proxies: dict[str, str | None] = {}  # origin -> proxy from the environment, looked up once
+_keepers: list[AsyncIterator[None]] = []  # async generators that close a loop's sessions at shutdown
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+async def _closer(sessions: dict[str, aiohttp.ClientSession]) -> AsyncIterator[None]:
+    try:
+        yield
+    finally:
+        for session in list(sessions.values()):
+            await session.close()
+        sessions.clear()
+
+
+async def session_for(url: str) -> aiohttp.ClientSession:
+    """The running loop's pooled session for this URL's origin (scheme://host:port)."""
+    loop = asyncio.get_running_loop()
+    sessions = _sessions.get(loop)
+    if sessions is None:
+        sessions = _sessions[loop] = {}
+        keeper = _closer(sessions)
+        await keeper.__anext__()  # registered with the loop: closed by shutdown_asyncgens()
+        _keepers.append(keeper)
+        del _keepers[:-64]
+    origin = _origin(url)
+    session = sessions.get(origin)
+    if session is None or session.closed:
+        connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
+        # trust_env would look up netrc and proxies in a thread on every request: the proxy is found once
+        session = aiohttp.ClientSession(connector=connector, json_serialize=json.dumps, trust_env=False)
+        sessions[origin] = session
+    return session
+
+
+def proxy_for(url: str) -> str | None:
+    """The HTTP(S)_PROXY that applies to this URL (NO_PROXY honoured), looked up once per origin."""
+    origin = _origin(url)
+    if origin not in _proxies:
+        from urllib.request import getproxies, proxy_bypass
+
+        host = urlsplit(url).hostname or ""
+        proxies = getproxies()
+        scheme = urlsplit(url).scheme
+        _proxies[origin] = None if not proxies.get(scheme) or proxy_bypass(host) else proxies[scheme]
+    return _proxies[origin]
+
+
+async def close_sessions() -> None:
+    """Close the running loop's sessions now (they are also closed when the loop shuts down)."""
+    sessions = _sessions.pop(asyncio.get_running_loop(), {})
+    for session in sessions.values():
+        await session.close()
+
+
+async def post_json(url: str, body: bytes, headers: Mapping[str, str], timeout_s: float) -> HttpAnswer:
+    """POST and read the whole answer; network failures raise TransportError with a classified ErrorInfo."""
+    session = await session_for(url)
+    try:
+        async with session.post(
+            url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout_s), proxy=proxy_for(url)
+        ) as resp:
+            data = await resp.read()
+            return HttpAnswer(resp.status, resp.headers, data)
+    except TimeoutError:
+        raise TransportError(ErrorInfo("timeout", f"Timeout: no answer within {timeout_s:g} s", None)) from None
+    except aiohttp.ClientPayloadError as exc:
+        raise TransportError(ErrorInfo("malformed_response", _message("incomplete answer", exc), None)) from None
+    except (aiohttp.ClientError, OSError) as exc:
+        raise TransportError(ErrorInfo("connection", _message("connection failed", exc), None)) from None
+
+
+def _message(what: str, exc: BaseException) -> str:
+    return redact(f"{type(exc).__name__}: {what}: {exc}")[:2000]  # type: ignore[index]
+
+
+class TransportError(Exception):
+    """A request that got no HTTP answer (timeout, refused or dropped connection)."""
+
+    def __init__(self, info: ErrorInfo) -> None:
+        super().__init__(info.message)
+        self.info = info
+
+
+def parse_json(body: bytes) -> Any:
+    return json.loads(body)

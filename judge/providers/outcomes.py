@@ -1,0 +1,40 @@
+"""Reading a model's answer the same way on every path: blocked finish reasons, the judge's raw output."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from judge.secrets import redact
+
+BLOCKED_FINISH_REASONS = frozenset({"content_filter", "refusal"})
+JUDGE_PARSE_RETRIES = 2  # instructor re-asks after an answer that does not fit the schema
+
+
+def finish_reason(completion: Any) -> str | None:
+    try:
+        return str(completion.choices[0].finish_reason)
+    except (AttributeError, IndexError, TypeError):
+        return None
+
+
+def raw_output(completion: Any) -> str | None:
+    """The judge's answer as it came back: tool-call arguments or message content."""
+    if completion is None:
+        return None
+    try:
+        message = completion.choices[0].message
+    except (AttributeError, IndexError, TypeError):
+        return redact(str(completion)[:20000])
+    tool_calls = getattr(message, "tool_calls", None) or []
+    if tool_calls:
+        return json.dumps([tc.function.arguments for tc in tool_calls])[:20000]
+    content = getattr(message, "content", None)
+    return content[:20000] if isinstance(content, str) else None
+
+
+def usage_tokens(resp: Any) -> tuple[int | None, int | None]:
+    usage = getattr(resp, "usage", None)
+    if usage is None:
+        return None, None
+    return getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None)
