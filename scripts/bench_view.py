@@ -98,8 +98,9 @@ def build_database(path: Path, n_prompts: int, *, runs: int = 2, hostile: bool =
         for role, names in (("target", TARGETS), ("judge", JUDGES)):
             for name in names:
                 con.execute(
-                    "INSERT INTO models VALUES (?, ?, ?, 'openai', 'http://127.0.0.1:1/v1', 'OPENAI_API_KEY', '{}', "
-                    "NULL, false)",
+                    "INSERT INTO models (model_key, model, label, provider, api_base, api_key_env, params, "
+                    "system_prompt, offline) VALUES (?, ?, ?, 'openai', 'http://127.0.0.1:1/v1', 'OPENAI_API_KEY', "
+                    "'{}', NULL, false)",
                     [f"key-{name}", f"openai/{name}", name],
                 )
                 for run_id in run_ids:

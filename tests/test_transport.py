@@ -90,7 +90,7 @@ def _run(tmp: Path, url: str, transport: str) -> Path:
 
 
 VERDICTS = """SELECT r.target, v.judge, r.prompt_id, v.status, v.tier, v.rationale, v.raw_output, v.error_kind,
-                     v.error_message, v.attempts, v.prompt_tokens, v.completion_tokens, v.cost_usd, v.judge_prompt
+                     v.error_message, v.attempts, v.prompt_tokens, v.completion_tokens, v.cost_usd
               FROM verdicts v JOIN responses r USING (response_id) WHERE v.judge NOT LIKE '%bad-%' ORDER BY ALL"""
 # the invalid judges' answers depend on the order the server saw requests in: their outcome only
 FAILED = """SELECT r.target, v.judge, r.prompt_id, v.status, v.tier, v.error_kind, v.attempts,
