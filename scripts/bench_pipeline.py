@@ -130,7 +130,7 @@ def judge_bodies(plan: Any, n: int) -> list[bytes]:
 
     judge = plan.judges[0]
     vr = verdict_request(judge.spec.judge_mode)
-    prompts = plan.prompts
+    prompts = list(plan.prompts.rows())
     out = []
     for i in range(n):
         p = prompts[i % len(prompts)]
