@@ -120,7 +120,7 @@ def _write_through_store(db: Path, n_verdicts: int) -> tuple[float, str]:
         header = RunRow(run_id, "bench", "f", None, None, rubric.version, now, None, "running", None, "[]", None)
         writer.add("runs", header.as_row(), journal=False)
         writer.flush()
-        ctx = RunContext(run_id, rubric, prompts, writer)
+        ctx = RunContext(run_id, rubric, writer)
 
         def call(i: int, stage: str) -> CallRecord:
             return CallRecord(1, "ok", 180.0 + i % 50, prompt_tokens=700, completion_tokens=60, cost_usd=0.00021)

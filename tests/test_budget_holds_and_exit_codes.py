@@ -21,10 +21,6 @@ def _server(fake_server: Any, models: dict[str, Any], latency_ms: float = 40) ->
     return str(fake_server.url)
 
 
-@pytest.mark.skip(
-    reason="known defect after merging the lean transport: this run hangs once the budget is reached "
-    "(issue 12 item 4 is open); kept so the fix can re-enable it"
-)
 def test_max_calls_holds_at_concurrency_16_retries_included(tmp_path: Path, fake_server: Any) -> None:
     url = _server(
         fake_server,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
 import time
 from pathlib import Path
@@ -12,7 +14,7 @@ from pipeline_helpers import openai_model, query, write_config, write_prompts
 
 from judge.pipeline import execute, plan_run
 from judge.providers.errors import ErrorInfo
-from judge.providers.flow import DRAIN_AFTER, Replica
+from judge.providers.flow import DRAIN_AFTER, Replica, ReplicaSet
 
 RATE_LIMITED = ErrorInfo("rate_limit", "429", 429, retry_after_s=1.0)
 
@@ -58,6 +60,28 @@ def test_failing_replica_is_drained_then_probed() -> None:
     assert r.capacity(12.5) == 1  # cool-down over: one probe at a time
     r.on_answer(12.5, None, 12.6)
     assert r.capacity(12.7) == 8  # answered: back in full service
+
+
+def test_a_cancel_meeting_a_hand_over_cancels_and_frees_the_slot() -> None:
+    # Python 3.11's asyncio.wait_for returns the result instead of raising when a cancel and the
+    # future's result arrive in the same loop iteration: the task would go on holding the slot while
+    # the stage believes it cancelled (a budget-stopped run hung on this). acquire must raise.
+    async def scenario() -> tuple[bool, int, int]:
+        replicas = ReplicaSet(["http://paused", "http://busy"], 1)
+        paused, busy = replicas.replicas
+        paused.paused_until = time.monotonic() + 30  # a pause: the waiter waits with a wake-up timer
+        holder, sent_at = await replicas.acquire()
+        assert holder is busy
+        waiter = asyncio.ensure_future(replicas.acquire())
+        await asyncio.sleep(0.01)  # the waiter is queued
+        replicas.release(holder, sent_at, None)  # hands the slot to the waiter...
+        waiter.cancel()  # ...in the same iteration as the stage cancels it
+        with contextlib.suppress(asyncio.CancelledError):
+            await waiter
+        return waiter.cancelled(), busy.active, paused.active
+
+    cancelled, busy_active, paused_active = asyncio.run(scenario())
+    assert cancelled and busy_active == 0 and paused_active == 0
 
 
 def _record_arrivals(server: Any) -> list[tuple[float, float, int]]:

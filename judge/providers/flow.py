@@ -88,6 +88,12 @@ class Replica:
             self.paused_until = max(self.paused_until, now + retry_after)
 
 
+def _rearm(fut: asyncio.Future[Replica | None]) -> None:
+    """A waiter's pause or drain has ended: wake it to look again (None hands over no slot)."""
+    if not fut.done():
+        fut.set_result(None)
+
+
 class ReplicaSet:
     """Hands out send slots across a model's replicas: the least busy healthy one first."""
 
@@ -119,17 +125,23 @@ class ReplicaSet:
                 self._take(replica)
                 return replica, now
             wakes = [w for w in (r.wakes_at(now) for r in self.replicas) if w is not None]
-            fut: asyncio.Future[Replica | None] = asyncio.get_running_loop().create_future()
+            loop = asyncio.get_running_loop()
+            fut: asyncio.Future[Replica | None] = loop.create_future()
             self._waiters.append(fut)
+            # When a pause or drain ends, look again. Not asyncio.wait_for: on Python 3.11 it returns
+            # the future's result instead of raising when a cancel and a hand-over meet in one loop
+            # iteration, and a task that swallowed its cancellation could hold a slot forever.
+            timer = loop.call_later(min(wakes) - now, _rearm, fut) if wakes else None
             try:
-                handed = await asyncio.wait_for(fut, timeout=(min(wakes) - now) if wakes else None)
-            except TimeoutError:
-                continue  # a pause or a drain has ended: look again (the cancelled future is skipped)
+                handed = await fut
             except asyncio.CancelledError:
                 late = fut.result() if fut.done() and not fut.cancelled() else None
                 if late is not None:
                     self.release(late, now, None, answered=False)  # a slot handed over too late
                 raise
+            finally:
+                if timer is not None:
+                    timer.cancel()
             if handed is not None:
                 return handed, time.monotonic()
 
