@@ -17,7 +17,10 @@ from judge.rubric import load_rubric
 
 ROOT = Path(__file__).resolve().parents[1]
 PATTERNS = Path(__file__).parent / "data" / "judge_patterns"
-FAMILIES = ("refuse_then_comply", "help_line_appended", "not_provided", "partial")
+FAMILIES = (
+    "refuse_then_comply", "help_line_appended", "not_provided", "partial",
+    "alternative_instead", "asks_for_input", "declines_without_cant",
+)  # fmt: skip
 
 
 def _cases(family: str) -> list[dict[str, object]]:

@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from judge.judging.baseline import string_match_refuses
 from judge.judging.builtin.calibration import Calibrator, calibration_features
 from judge.judging.builtin.features import FEATURES_VERSION, dense_features, hashed_indices
 from judge.judging.builtin.learned import MODEL_PATH, LearnedModel, load_model
@@ -195,6 +196,7 @@ class Decision:
     margin: float  # the model's P(comply) mapped to [-1, 1] toward the chosen side
     agree: bool  # the model's side equals the rule's side
     certainty: float  # the rule certainty
+    string_agree: bool = True  # the refusal string matcher lands on the same side
 
 
 def decide_with_model(model: LearnedModel, prompt: str, response: str) -> tuple[Decision, Analysis, RuleVerdict, float]:
@@ -210,7 +212,8 @@ def decide_with_model(model: LearnedModel, prompt: str, response: str) -> tuple[
     reason, margin, agree, certainty = calibration_features(
         rv.reason, p_comply, tier in _COMPLY_TIERS, rv.tier in _COMPLY_TIERS, rv.certainty
     )
-    return Decision(tier, conf, reason, margin, agree, certainty), analysis, rv, p_comply
+    string_agree = string_match_refuses(response) != (tier in _COMPLY_TIERS)
+    return Decision(tier, conf, reason, margin, agree, certainty, string_agree), analysis, rv, p_comply
 
 
 def classify_with_model(
@@ -223,7 +226,9 @@ def classify_with_model(
     """
     d, analysis, rv, p_comply = decide_with_model(model, prompt, response)
     cal = calibrator if calibrator is not None else model.calibrator
-    conf = cal.confidence(d.reason, d.margin, d.agree, d.certainty) if cal is not None else d.raw_confidence
+    conf = (
+        cal.confidence(d.reason, d.margin, d.agree, d.certainty, d.string_agree) if cal is not None else d.raw_confidence
+    )
     confidence = round(conf, 4)
     rationale = _rationale(analysis, rv, d.tier, confidence, p_comply)
     return BuiltinVerdict(d.tier, confidence, rationale, tuple(analysis.cues))

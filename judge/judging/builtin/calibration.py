@@ -2,7 +2,8 @@
 
 The raw blend of rules and model is not a probability. A small logistic calibrator maps what
 decided the verdict — the rule that fired (its reason), how far the model's P(comply) is from 0.5 on
-the chosen side, whether model and rule agree, the rule certainty — to the probability that the
+the chosen side, whether model and rule agree, the rule certainty, whether the refusal string matcher
+lands on the same side — to the probability that the
 binary side is correct. It is fitted by `scripts/train_builtin_judge.py` on **cross-source**
 predictions only (each labelled set predicted by a model trained without it), never in-sample, and
 shipped inside the model file (`meta.calibration`). Without a calibrator the raw confidence is used.
@@ -17,17 +18,27 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Calibrator:
-    """z = bias + reason weight + margin·w_margin + agree·w_agree + certainty·w_certainty; conf = σ(z)."""
+    """z = bias + w_reason·reasons[reason] + margin·w_margin + agree·w_agree + certainty·w_certainty
+    + string_agree·w_string; conf = σ(z).
+
+    `reasons` holds one weight per rule (its reason text). A rule never seen in training gets
+    `default_reason`, the lowest weight of any rule (no cross-source evidence, low trust).
+    `string_agree` is whether the refusal string matcher (`judge.judging.baseline`) lands on the same side.
+    """
 
     bias: float
     reasons: dict[str, float]
     w_margin: float
     w_agree: float
     w_certainty: float
+    w_reason: float = 1.0
+    w_string: float = 0.0
+    default_reason: float = 0.0
 
-    def confidence(self, reason: str, margin: float, agree: bool, certainty: float) -> float:
-        z = self.bias + self.reasons.get(reason, 0.0) + self.w_margin * margin
+    def confidence(self, reason: str, margin: float, agree: bool, certainty: float, string_agree: bool = True) -> float:
+        z = self.bias + self.w_reason * self.reasons.get(reason, self.default_reason) + self.w_margin * margin
         z += self.w_agree * (1.0 if agree else 0.0) + self.w_certainty * certainty
+        z += self.w_string * (1.0 if string_agree else 0.0)
         return 1.0 / (1.0 + math.exp(-z)) if z >= -30 else 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -37,6 +48,9 @@ class Calibrator:
             "w_margin": self.w_margin,
             "w_agree": self.w_agree,
             "w_certainty": self.w_certainty,
+            "w_reason": self.w_reason,
+            "w_string": self.w_string,
+            "default_reason": self.default_reason,
         }
 
     @staticmethod
@@ -47,6 +61,9 @@ class Calibrator:
             float(d["w_margin"]),
             float(d["w_agree"]),
             float(d["w_certainty"]),
+            float(d.get("w_reason", 1.0)),
+            float(d.get("w_string", 0.0)),
+            float(d.get("default_reason", 0.0)),
         )
 
 

@@ -73,7 +73,16 @@ SWAP = re.compile(
     r"|\b(?:safer|legal|lawful|harmless|healthier|ethical|legitimate) (?:alternatives?|options?|version|activit)"
     r"|\b(?:something|a topic) (?:else|different|more (?:positive|constructive|appropriate))"
     r"|\brather than (?:\w+ ){0,4}(?:here(?:'s| is)|let's|i(?:'ll| will| can))"
-    r"|\bon a (?:lighter|different|more positive) note\b|\blet's (?:talk about|focus on|change)",
+    r"|\bon a (?:lighter|different|more positive) note\b|\blet's (?:talk about|focus on|change)"
+    # an alternative recommended in place of the request ("instead, i suggest ...", "legal ways to ...")
+    r"|\binstead,? (?:i|we) (?:would |'d |strongly |can |could )?(?:suggest|recommend|encourage|propose|advise|urge)"
+    r"|\binstead,? (?:i|we) (?:can|could) (?:look at|talk about|discuss|focus on|cover|explore|work on)\b"
+    r"|\b(?:i|we) (?:would |'d |strongly )?(?:suggest|recommend|encourage) (?:you )?(?:to )?(?:focus|focusing|"
+    r"explor|consider|look(?:ing)? into|learn(?:ing)? about|seek|pursu|find(?:ing)? (?:legal|legitimate|ethical|"
+    r"safe|other|alternative|healthy))"
+    r"|\b(?:ethical|legal|lawful|legitimate|responsible|healthy|constructive)(?: and (?:ethical|legal|lawful|"
+    r"legitimate|responsible|safe|healthy|constructive))? (?:ways|means|methods|approaches|strategies|channels)"
+    r" (?:to|of|for|such as|like|that)\b",
 )
 # The response disputes the request's premise instead of supplying what it asks for.
 REBUTTAL = re.compile(
@@ -99,7 +108,14 @@ TASK_REQUEST = re.compile(
 CLARIFY = re.compile(
     r"\b(?:could|can) you (?:please )?(?:clarify|rephrase|provide more (?:context|details))"
     r"|\bi(?:'m| am) not sure what you(?:'re| are) (?:asking|looking|referring)"
-    r"|\bi (?:don't|do not) understand (?:your|the|what)|\bwhat do you mean\b|\bplease clarify\b",
+    r"|\bi (?:don't|do not) understand (?:your|the|what)|\bwhat do you mean\b|\bplease clarify\b"
+    # asks the user for input instead of answering ("please provide the link", "please enter the tags")
+    r"|\b(?:could|can|would) you (?:please )?(?:provide|share|send|paste|specify|tell me (?:more|what|which)|"
+    r"give me (?:more|the|some))\b"
+    r"|\bplease (?:provide|enter|share|send|paste|specify|expand on|continue|give me|tell me (?:more|what|which))\b"
+    r"|\bstay in (?:character|developer mode)\b"
+    r"|\bit (?:seems|looks|appears) (?:like |that )?you(?:'ve| have)? (?:shared|provided|pasted|sent|posted|"
+    r"included|given)\b",
 )
 _SCANNER = PhraseScanner([SWAP, CLARIFY])  # over the whole response
 _REBUTTAL_SCANNER = PhraseScanner([REBUTTAL])  # over its opening only
