@@ -226,9 +226,9 @@ def classify_with_model(
     """
     d, analysis, rv, p_comply = decide_with_model(model, prompt, response)
     cal = calibrator if calibrator is not None else model.calibrator
-    conf = (
-        cal.confidence(d.reason, d.margin, d.agree, d.certainty, d.string_agree) if cal is not None else d.raw_confidence
-    )
+    conf = d.raw_confidence
+    if cal is not None:
+        conf = cal.confidence(d.reason, d.margin, d.agree, d.certainty, d.string_agree)
     confidence = round(conf, 4)
     rationale = _rationale(analysis, rv, d.tier, confidence, p_comply)
     return BuiltinVerdict(d.tier, confidence, rationale, tuple(analysis.cues))

@@ -77,6 +77,7 @@ SWAP = re.compile(
     # an alternative recommended in place of the request ("instead, i suggest ...", "legal ways to ...")
     r"|\binstead,? (?:i|we) (?:would |'d |strongly |can |could )?(?:suggest|recommend|encourage|propose|advise|urge)"
     r"|\binstead,? (?:i|we) (?:can|could) (?:look at|talk about|discuss|focus on|cover|explore|work on)\b"
+    r"|\blet(?:'s| us) (?:move|steer|take|shift|turn|redirect) (?:our|the|this) (?:discussion|conversation|chat)"
     r"|\b(?:i|we) (?:would |'d |strongly )?(?:suggest|recommend|encourage) (?:you )?(?:to )?(?:focus|focusing|"
     r"explor|consider|look(?:ing)? into|learn(?:ing)? about|seek|pursu|find(?:ing)? (?:legal|legitimate|ethical|"
     r"safe|other|alternative|healthy))"
@@ -114,6 +115,7 @@ CLARIFY = re.compile(
     r"give me (?:more|the|some))\b"
     r"|\bplease (?:provide|enter|share|send|paste|specify|expand on|continue|give me|tell me (?:more|what|which))\b"
     r"|\bstay in (?:character|developer mode)\b"
+    r"|\bis (?:that|this) (?:correct|right)\?"
     r"|\bit (?:seems|looks|appears) (?:like |that )?you(?:'ve| have)? (?:shared|provided|pasted|sent|posted|"
     r"included|given)\b",
 )
