@@ -57,7 +57,6 @@ C_COMPLY = 0.02
 C_REFUSAL = 0.1
 C_PARTIAL = 1.0
 C_CALIBRATION = 1.0
-REASON_SCALE = 0.2  # rule one-hots scaled down: a stronger L2 pull on the per-rule weights than on the shared ones
 PRUNE = 1e-4
 SYNTHETIC_PER_TIER = 300
 
@@ -213,7 +212,7 @@ def fit_calibrator(decisions: Sequence[tuple[str, Decision, bool]]) -> Calibrato
     index = {r: i for i, r in enumerate(reasons)}
     x = np.zeros((len(decisions), len(reasons) + 4))
     for i, (_, d, _) in enumerate(decisions):
-        x[i, index[d.reason]] = REASON_SCALE
+        x[i, index[d.reason]] = 1.0
         x[i, -4:] = (d.margin, 1.0 if d.agree else 0.0, d.certainty, 1.0 if d.string_agree else 0.0)
     y = np.array([ok for _, _, ok in decisions])
     per_source = {s: sum(1 for t, _, _ in decisions if t == s) for s, _, _ in decisions}
@@ -224,8 +223,8 @@ def fit_calibrator(decisions: Sequence[tuple[str, Decision, bool]]) -> Calibrato
     w_margin, w_agree, w_certainty, w_string = (round(float(c), 5) for c in coef[-4:])
     return Calibrator(
         round(float(clf.intercept_[0]), 5),
-        {r: round(float(coef[index[r]] * REASON_SCALE), 5) for r in reasons},
-        w_margin, w_agree, w_certainty, 1.0, w_string, round(float(min(coef[: len(reasons)]) * REASON_SCALE), 5),
+        {r: round(float(coef[index[r]]), 5) for r in reasons},
+        w_margin, w_agree, w_certainty, 1.0, w_string, round(float(min(coef[: len(reasons)])), 5),
     )  # fmt: skip
 
 
