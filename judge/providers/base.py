@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -132,3 +133,14 @@ class CallGate(Protocol):
 
 # The gate of the run in progress; the stages set it, remote models consult it before each request.
 CALL_GATE: ContextVar[CallGate | None] = ContextVar("judge_call_gate", default=None)
+
+# Set by the stages for each item: where a remote model leaves the release of its last request's
+# send slot, so the slot is freed only once the answer is stored (an answer not yet journaled
+# counts as in flight: a crash repeats at most the requests in flight). None: release at once.
+SLOT_HOLDS: ContextVar[list[Callable[[], None]] | None] = ContextVar("judge_slot_holds", default=None)
+
+
+def release_holds(holds: list[Callable[[], None]]) -> None:
+    """Free the send slots an item left held (each once)."""
+    while holds:
+        holds.pop()()
