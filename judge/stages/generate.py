@@ -11,8 +11,7 @@ from typing import Any
 
 from judge.config import ModelSpec
 from judge.prompts.model import PromptRow
-from judge.providers.base import Generation, TargetModel, Usage, utcnow
-from judge.stages.batch import batch_api_of
+from judge.providers.base import Generation, TargetModel, Usage, batch_api_of, utcnow
 from judge.stages.context import RunContext, run_all
 from judge.store.db import fetch, read_connection
 from judge.store.rows import ResponseRow

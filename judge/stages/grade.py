@@ -17,8 +17,7 @@ from typing import Any
 
 from judge.judging.render import messages_as_text, render_judge_messages
 from judge.prompts.model import PromptRow
-from judge.providers.base import JudgeModel, JudgeRequest, JudgeResult, Usage, utcnow
-from judge.stages.batch import batch_api_of
+from judge.providers.base import JudgeModel, JudgeRequest, JudgeResult, Usage, batch_api_of, utcnow
 from judge.stages.context import RunContext, run_all
 from judge.store.db import fetch, read_connection
 from judge.store.rows import VerdictRow
