@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from judge.providers.base import utcnow
-from judge.store.db import fetch, read_connection
+from judge.store.db import read_connection
+from judge.store.pending import open_provider_batches
 from judge.store.rows import ProviderBatchRow
 from judge.store.writer import StoreWriter
 
@@ -67,15 +68,7 @@ def save(writer: StoreWriter, row: BatchRow) -> None:
 def open_batches(db_path: Path, run_id: str, stage: str, model_key: str) -> list[BatchRow]:
     """Batches of this run, stage and model that were submitted but whose results are not stored yet."""
     with read_connection(db_path) as con:
-        rows = fetch(
-            con,
-            """SELECT batch_id, run_id, stage, model_key, model, provider, status, item_ids, submitted_at,
-                      input_file_id, output_file_id, error_file_id, updated_at, finished_at, error
-               FROM provider_batches
-               WHERE run_id = ? AND stage = ? AND model_key = ? AND finished_at IS NULL
-               ORDER BY submitted_at, batch_id""",
-            [run_id, stage, model_key],
-        )
+        rows = open_provider_batches(con, run_id, stage, model_key)
     out = []
     for r in rows:
         ids = json.loads(r[7]) if isinstance(r[7], str) else list(r[7] or [])
