@@ -49,20 +49,22 @@ def _docstrings(tree: ast.Module) -> set[int]:
     return out
 
 
+def _use(node: ast.AST, docs: set[int]) -> str | None:
+    """What SQL use the node is, if any."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in SQL_METHODS:
+        return f".{node.func.attr}("
+    if isinstance(node, ast.ImportFrom) and node.module == "judge.store.db":
+        return "imports judge.store.db.fetch" if any(a.name == "fetch" for a in node.names) else None
+    if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs:
+        return f"SQL text {node.value.strip()[:50]!r}" if SQL_TEXT.search(node.value) else None
+    return None
+
+
 def sql_uses(path: Path) -> list[str]:
     """'line: what' for every place the module runs or holds SQL."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     docs = _docstrings(tree)
-    found: list[tuple[int, str]] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in SQL_METHODS:
-            found.append((node.lineno, f".{node.func.attr}("))
-        elif isinstance(node, ast.ImportFrom) and node.module == "judge.store.db":
-            if any(a.name == "fetch" for a in node.names):
-                found.append((node.lineno, "imports judge.store.db.fetch"))
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs:
-            if SQL_TEXT.search(node.value):
-                found.append((node.lineno, f"SQL text {node.value.strip()[:50]!r}"))
+    found = [(node.lineno, use) for node in ast.walk(tree) if (use := _use(node, docs)) is not None]
     return [f"{line}: {what}" for line, what in sorted(found)]
 
 
