@@ -3,8 +3,9 @@
 The pipeline (stages, pipeline.py, sources, compare's writers, nightly's command, the CLI) reads and
 writes the database only through named functions of judge/store/. The read models below query the
 public views (`scored`, `metrics`, ...) for reports, comparisons and pages and may keep their SQL.
-A module elsewhere that calls `.execute(` / `.executemany(` / `.sql(`, imports `fetch` from
-judge.store.db, or holds a SQL statement in a string fails this test, naming the file and line.
+A module elsewhere that calls `.execute(` / `.executemany(` / `.sql(` / `duckdb.connect(`, imports
+`fetch` from judge.store.db, or holds a SQL statement in a string fails this test, naming the file
+and line.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ def _use(node: ast.AST, docs: set[int]) -> str | None:
     """What SQL use the node is, if any."""
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in SQL_METHODS:
         return f".{node.func.attr}("
+    if isinstance(node, ast.Call) and ast.unparse(node.func) == "duckdb.connect":
+        return "duckdb.connect( (open databases through judge.store.db)"
     if isinstance(node, ast.ImportFrom) and node.module == "judge.store.db":
         return "imports judge.store.db.fetch" if any(a.name == "fetch" for a in node.names) else None
     if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs:
@@ -91,13 +94,14 @@ def test_the_check_sees_sql(tmp_path: Path) -> None:
     module.write_text(
         '"""Reads SELECT-free prose."""\n'
         "from judge.store.db import fetch, read_connection\n"
-        "def f(con):\n"
+        "def f(con, duckdb):\n"
         '    """Docstring: SELECT x FROM y."""\n'
         '    con.execute("PRAGMA x")\n'
         '    q = f"SELECT a FROM {t}"\n'
         '    hint = "try: judge sql \\"select tier from scored\\""\n'
-        '    con.sql("INSERT INTO t VALUES (1)")\n',
+        '    con.sql("INSERT INTO t VALUES (1)")\n'
+        "    duckdb.connect()\n",
         encoding="utf-8",
     )
     uses = sql_uses(module)
-    assert [u.split(":")[0] for u in uses] == ["2", "5", "6", "8", "8"], uses
+    assert [u.split(":")[0] for u in uses] == ["2", "5", "6", "8", "8", "9"], uses
