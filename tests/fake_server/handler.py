@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from fake_server.server import FakeModelServer
 
 
-class _HTTPServer(ThreadingHTTPServer):
+class LoopbackHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
@@ -32,10 +32,10 @@ class _HTTPServer(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "FakeModelServer/1.0"
-    server: _HTTPServer
+    server: LoopbackHTTPServer
 
     def setup(self) -> None:
         super().setup()

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from fake_server.batches import BatchEndpoints, empty_batch_stats
 from fake_server.config import ModelConfig, ServerConfig
-from fake_server.handler import _Handler, _HTTPServer
+from fake_server.handler import LoopbackHTTPServer, RequestHandler
 from fake_server.protocols import AnthropicProtocol, BadRequest, Call, OpenAIProtocol, Protocol, Reply, Request
 from fake_server.texts import (
     COMPLY_TEXT,
@@ -145,7 +145,7 @@ class FakeModelServer(BatchEndpoints):
         if self._httpd is not None:
             return self
         self._stopping.clear()
-        self._httpd = _HTTPServer((self._host, self._port), _Handler, self)
+        self._httpd = LoopbackHTTPServer((self._host, self._port), RequestHandler, self)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
             kwargs={"poll_interval": 0.05},
