@@ -13,7 +13,7 @@ from typing import Any
 
 from judge.providers.base import utcnow
 from judge.store.db import read_connection
-from judge.store.pending import open_provider_batches
+from judge.store.pending import OPEN_BATCH_COLUMNS, open_provider_batches
 from judge.store.rows import ProviderBatchRow
 from judge.store.writer import StoreWriter
 
@@ -71,24 +71,8 @@ def open_batches(db_path: Path, run_id: str, stage: str, model_key: str) -> list
         rows = open_provider_batches(con, run_id, stage, model_key)
     out = []
     for r in rows:
-        ids = json.loads(r[7]) if isinstance(r[7], str) else list(r[7] or [])
-        out.append(
-            BatchRow(
-                r[0],
-                r[1],
-                r[2],
-                r[3],
-                r[4],
-                r[5],
-                r[6],
-                [str(i) for i in ids],
-                r[8],
-                r[9],
-                r[10],
-                r[11],
-                r[12],
-                r[13],
-                r[14],
-            )
-        )
+        row = dict(zip(OPEN_BATCH_COLUMNS, r, strict=True))
+        ids = row["item_ids"]
+        row["item_ids"] = [str(i) for i in (json.loads(ids) if isinstance(ids, str) else list(ids or []))]
+        out.append(BatchRow(**row))
     return out
