@@ -1,4 +1,4 @@
-"""Types that cross the model boundary: call records, generations, judge results."""
+"""The model boundary in one file: its types (calls, generations, verdicts) and Protocols (models, batch, budget)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,13 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from judge.config import ModelSpec
 from judge.prompts.model import PromptRow
+
+if TYPE_CHECKING:
+    from judge.providers.batch.base import BatchAPI
 
 
 def utcnow() -> datetime:
@@ -115,6 +118,18 @@ class JudgeModel(Protocol):
     offline: bool
 
     async def grade(self, request: JudgeRequest) -> JudgeResult: ...
+
+
+@runtime_checkable
+class BatchCapable(Protocol):
+    """A target or judge that may answer through a provider batch API (the optional Protocol method)."""
+
+    def batch_api(self) -> BatchAPI | None: ...
+
+
+def batch_api_of(model: object) -> BatchAPI | None:
+    """The model's batch API, or None: the model answers online, one request at a time."""
+    return model.batch_api() if isinstance(model, BatchCapable) else None
 
 
 class CallTicket(Protocol):
