@@ -62,8 +62,14 @@ def _check_value(obj: object, path: Path, lineno: int) -> None:
             stack.extend((v, [*where, i]) for i, v in enumerate(value))
 
 
-def iter_jsonl_objects(path: Path) -> Iterator[tuple[int, dict[str, object]]]:
-    """Yield (line number, object) for each non-blank line; raise UserInputError on bad lines."""
+def iter_jsonl_objects(
+    path: Path, start: int = 0, end: int | None = None, first_line: int = 1
+) -> Iterator[tuple[int, dict[str, object]]]:
+    """Yield (line number, object) for each non-blank line; raise UserInputError on bad lines.
+
+    `start`/`end` read only the lines beginning in that byte range (start at a line's first byte,
+    first_line its number), for validating one file in parallel parts (judge.prompts.parallel_scan).
+    """
     try:
         fh = path.open("rb")
     except FileNotFoundError:
@@ -71,7 +77,14 @@ def iter_jsonl_objects(path: Path) -> Iterator[tuple[int, dict[str, object]]]:
     except IsADirectoryError:
         raise UserInputError("expected a JSONL file, got a directory", file=path) from None
     with fh:
-        for lineno, raw in enumerate(fh, start=1):
+        if start:
+            fh.seek(start)
+        position = start
+        for lineno, raw in enumerate(fh, start=first_line):
+            if end is not None:
+                if position >= end:
+                    break
+                position += len(raw)
             if lineno == 1 and raw.startswith(_BOM):
                 raise UserInputError(
                     "file starts with a UTF-8 byte-order mark; expected plain UTF-8 JSONL (save without BOM)",
@@ -122,26 +135,44 @@ def iter_prompt_sets(paths: Iterable[str | Path]) -> Iterator[tuple[Path, int, P
         path = Path(p)
         found = False
         for lineno, obj in iter_jsonl_objects(path):
-            try:
-                row = PromptRow.model_validate(obj)
-            except ValidationError as e:
-                raise pydantic_error_to_user_error(e, file=path, line=lineno) from None
-            first = origin.get(row.id)
-            if first is not None:
-                same_file = first[0] == path
-                raise UserInputError(
-                    f"duplicate id {row.id!r} "
-                    + (f"(first on line {first[1]}); expected unique ids" if same_file else f"(also in {first[0]}); ")
-                    + ("" if same_file else "expected ids unique across prompt sets"),
-                    file=path,
-                    line=lineno,
-                    field="id",
-                )
+            row = validated_row(obj, path, lineno)
+            problem = first_seen_error(origin, row.id, path, lineno)
+            if problem is not None:
+                raise problem
             origin[row.id] = (path, lineno)
             found = True
             yield path, lineno, row
         if not found:
-            raise UserInputError("no prompts found; expected at least one JSON object line", file=path)
+            raise UserInputError(NO_PROMPTS, file=path)
+
+
+NO_PROMPTS = "no prompts found; expected at least one JSON object line"
+
+
+def validated_row(obj: dict[str, object], path: Path, lineno: int) -> PromptRow:
+    """The line's object as a PromptRow, or the one-line error naming its field."""
+    try:
+        return PromptRow.model_validate(obj)
+    except ValidationError as e:
+        raise pydantic_error_to_user_error(e, file=path, line=lineno) from None
+
+
+def first_seen_error(
+    origin: dict[str, tuple[Path, int]], prompt_id: str, path: Path, lineno: int
+) -> UserInputError | None:
+    """The duplicate-id error if `prompt_id` was seen before (origin: id -> where it was first)."""
+    first = origin.get(prompt_id)
+    if first is None:
+        return None
+    same_file = first[0] == path
+    return UserInputError(
+        f"duplicate id {prompt_id!r} "
+        + (f"(first on line {first[1]}); expected unique ids" if same_file else f"(also in {first[0]}); ")
+        + ("" if same_file else "expected ids unique across prompt sets"),
+        file=path,
+        line=lineno,
+        field="id",
+    )
 
 
 def load_prompt_file(path: str | Path) -> list[PromptRow]:
@@ -164,27 +195,36 @@ class PromptScan:
     stamps: list[tuple[int, int]] = field(default_factory=list)  # (size, mtime_ns) of each file when read
 
 
-def _stamp(path: Path) -> tuple[int, int]:
+def stamp(path: Path) -> tuple[int, int]:
     st = path.stat()
     return st.st_size, st.st_mtime_ns
 
 
 def scan_prompt_sets(paths: Iterable[str | Path]) -> PromptScan:
-    """Validate every line of every file in one streaming pass (memory: ids and hashes only)."""
-    scan = PromptScan([Path(p) for p in paths])
+    """Validate every line of every file in one streaming pass (memory: ids and hashes only).
+
+    A large set is validated by several processes at once (judge.prompts.parallel_scan), same result.
+    """
+    from judge.prompts.parallel_scan import scan_parallel
+
+    files = [Path(p) for p in paths]
+    parallel = scan_parallel(files)
+    if parallel is not None:
+        return parallel
+    scan = PromptScan(files)
     for _, _, row in iter_prompt_sets(scan.paths):
         scan.count += 1
         scan.content_hashes.append(row.content_hash)
         scan.taxonomy_ids.setdefault(row.taxonomy, []).append(row.id)
     scan.content_hashes.sort()
-    scan.stamps = [_stamp(p) for p in scan.paths]
+    scan.stamps = [stamp(p) for p in scan.paths]
     return scan
 
 
 def rescan_rows(scan: PromptScan) -> Iterator[PromptRow]:
     """The scanned rows again, for storing and answering; the files must not have changed meanwhile."""
-    if [_stamp(p) for p in scan.paths] != scan.stamps:
-        changed = next(p for p, s in zip(scan.paths, scan.stamps, strict=True) if _stamp(p) != s)
+    if [stamp(p) for p in scan.paths] != scan.stamps:
+        changed = next(p for p, s in zip(scan.paths, scan.stamps, strict=True) if stamp(p) != s)
         raise UserInputError("the prompt file changed while the run was reading it; rerun", file=changed)
     for _, _, row in iter_prompt_sets(scan.paths):
         yield row
