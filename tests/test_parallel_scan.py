@@ -110,3 +110,31 @@ def test_small_sets_and_missing_files_take_the_serial_path(tmp_path: Path) -> No
     a = _write(tmp_path / "a.jsonl", _rows(10))
     assert parallel.scan_parallel([a]) is None  # under the size threshold
     assert parallel.scan_parallel([tmp_path / "missing.jsonl"], min_bytes=0, workers=2, any_thread=True) is None
+
+
+def test_judge_run_validates_in_parallel_and_refuses_a_bad_last_line(tmp_path: Path, fake_server: Any) -> None:
+    # the real command, with the parallel pass forced on a small file: same outcome as the serial pass
+    from pipeline_helpers import FAKE_KEYS, judge_cli, openai_model, query, write_config
+
+    fake_server.set_config({"latency_ms": 1, "models": {"gpt-p": {"role": "target"}}})
+    url = str(fake_server.url)
+    rows: list[Any] = _rows(2000)
+    rows[-1] = {"id": "last", "prompt": "x", "taxonomy": ["hate"], "intent": "maybe"}
+    prompts = _write(tmp_path / "prompts.jsonl", rows)
+    cfg = write_config(
+        tmp_path,
+        url,
+        targets=[openai_model(url, "gpt-p", concurrency=16)],
+        judges=[{"model": "builtin/judge"}],
+        extra="budget: {max_calls: 3}\n",
+    )
+    env = {**FAKE_KEYS, "JUDGE_PARALLEL_SCAN_MIN_BYTES": "0"}
+    bad = judge_cli(["run", str(cfg), "-q"], env=env)
+    assert bad.returncode == 2, bad.stderr
+    assert bad.stderr.strip().splitlines()[-1].startswith(f"error: {prompts}:2000: field 'intent'"), bad.stderr
+    assert not (tmp_path / "judge.duckdb").exists()  # nothing written
+    assert fake_server.stats()["total_requests"] == 0
+    _write(prompts, rows[:-1])
+    good = judge_cli(["run", str(cfg), "-q"], env=env)
+    assert good.returncode == 5, good.stderr  # the budget stops it after three calls
+    assert query(tmp_path / "judge.duckdb", "select count(*) from run_prompts") == [(1999,)]

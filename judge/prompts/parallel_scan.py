@@ -85,9 +85,14 @@ def line_aligned_parts(path: Path, n: int) -> list[tuple[int, int | None, int]]:
 
 
 def scan_parallel(
-    paths: list[Path], *, min_bytes: int = PARALLEL_MIN_BYTES, workers: int | None = None, any_thread: bool = False
+    paths: list[Path], *, min_bytes: int | None = None, workers: int | None = None, any_thread: bool = False
 ) -> PromptScan | None:
-    """The scan of `paths` computed by several processes, or None when the serial path is the better one."""
+    """The scan of `paths` computed by several processes, or None when the serial path is the better one.
+
+    `JUDGE_PARALLEL_SCAN_MIN_BYTES` overrides the size from which it is used (16 MiB).
+    """
+    if min_bytes is None:
+        min_bytes = int(os.environ.get("JUDGE_PARALLEL_SCAN_MIN_BYTES", PARALLEL_MIN_BYTES))
     workers = workers or usable_cores()
     try:
         sizes = [p.stat().st_size for p in paths]
