@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import threading
+import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -42,15 +43,19 @@ def warm(ctx: ViewContext, newest: int = 2) -> None:
     """Build the newest runs' indexes and reports in the background, so the first clicks are fast."""
     from judge.store.db import fetch
     from judge.view.data import runs
+    from judge.view.index import Preparing
 
     try:
         with ctx.read() as con:
             ids = [str(r[0]) for r in fetch(con, "SELECT run_id FROM runs ORDER BY started_at DESC LIMIT ?", [newest])]
         for run_id in ids:
-            if ctx.closed:
-                return
-            with ctx.read() as con:
-                runs.run_page(ctx, con, run_id, None)
+            while not ctx.closed:
+                try:
+                    with ctx.read() as con:
+                        runs.run_page(ctx, con, run_id, None)
+                    break
+                except Preparing:
+                    time.sleep(0.1)
     except Exception:  # warming is an optimisation; a page will show any real problem
         return
 
@@ -66,9 +71,11 @@ class ViewServer:
         port: int = 0,
         token: str | None = None,
         label: bool = False,
+        warm: bool = False,
         **ctx_options: Any,
     ) -> None:
         self.ctx = ViewContext(Path(db), label=label, **ctx_options)
+        self.warm = warm
         self.host, self.port, self.token = host, port, token
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="judge-view-server", daemon=True)
@@ -83,6 +90,8 @@ class ViewServer:
         self._thread.start()
         future = asyncio.run_coroutine_threadsafe(start(self.ctx, self.host, self.port, self.token), self._loop)
         self._runner, self.port = future.result(timeout=30)
+        if self.warm:  # as `judge view` does
+            threading.Thread(target=warm, args=(self.ctx,), name="judge-view-warm", daemon=True).start()
         return self
 
     def __exit__(

@@ -77,10 +77,10 @@ def gold_response_ids(con: duckdb.DuckDBPyConnection, run_id: str) -> list[str]:
 
 
 def verdict_page(ctx: ViewContext, con: duckdb.DuckDBPyConnection, run_id: str, query: VerdictQuery) -> TablePage:
-    info = ctx.indexes.ensure(con, run_id)
+    info = ctx.indexes.ensure(con, run_id, ctx.wait_s)
     hits = None
     if query.q:
-        hits = ctx.indexes.search(info, query.q)
+        hits = ctx.indexes.search(con, info, query.q)
     gold_ids = gold_response_ids(con, run_id) if query.gold is not None else None
     where, params = query.where(run_id, hits_table="hits" if hits is not None else None, gold_ids=gold_ids)
     if hits is not None:
@@ -91,13 +91,19 @@ def verdict_page(ctx: ViewContext, con: duckdb.DuckDBPyConnection, run_id: str, 
         pages = max(1, -(-total // query.per))
         page = min(query.page, pages)
         order = query.order_by()
-        # sort only the integer keys, then read the page's rows
+        # sort only the integer keys, then read the page's rows by them
+        seqs = [
+            int(r[0])
+            for r in fetch_all(
+                cur,
+                f"SELECT s.seq FROM scored s WHERE {where} ORDER BY {order} LIMIT $lim OFFSET $off",
+                {**params, "lim": query.per, "off": (page - 1) * query.per},
+            )
+        ]
         raw = fetch_all(
             cur,
-            f"""SELECT {_ROW_COLUMNS} FROM scored s WHERE s.run_id = $run AND s.seq IN (
-                    SELECT s.seq FROM scored s WHERE {where} ORDER BY {order} LIMIT $lim OFFSET $off)
-                ORDER BY {order}""",
-            {**params, "lim": query.per, "off": (page - 1) * query.per},
+            f"SELECT {_ROW_COLUMNS} FROM scored s WHERE s.seq = ANY($seqs) AND s.run_id = $run ORDER BY {order}",
+            {"run": run_id, "seqs": seqs},
         )
     finally:
         cur.close()
@@ -110,19 +116,19 @@ def _with_texts(con: duckdb.DuckDBPyConnection, run_id: str, raw: list[tuple[Any
         return []
     rids = sorted({r[0] for r in raw})
     phashes = sorted({r[16] for r in raw})
+    # `key IN (?, ?, …)` is answered through the primary-key index; `= ANY(list)` would scan the table
     responses = dict(
         fetch_all(
             con,
-            "SELECT response_id, left(coalesce(text, ''), ?) FROM responses "
-            "WHERE run_id = ? AND response_id = ANY(?::VARCHAR[])",
-            [SNIPPET_CHARS + 1, run_id, rids],
+            f"SELECT response_id, left(coalesce(text, ''), ?) FROM responses WHERE response_id IN ({_marks(rids)})",
+            [SNIPPET_CHARS + 1, *rids],
         )
     )
     prompts = dict(
         fetch_all(
             con,
-            "SELECT prompt_hash, left(text, ?) FROM prompts WHERE prompt_hash = ANY(?::VARCHAR[])",
-            [SNIPPET_CHARS + 1, phashes],
+            f"SELECT prompt_hash, left(text, ?) FROM prompts WHERE prompt_hash IN ({_marks(phashes)})",
+            [SNIPPET_CHARS + 1, *phashes],
         )
     )
     gold: dict[str, str] = {}
@@ -160,6 +166,10 @@ def _with_texts(con: duckdb.DuckDBPyConnection, run_id: str, raw: list[tuple[Any
             )
         )
     return out
+
+
+def _marks(values: list[str]) -> str:
+    return ", ".join("?" * len(values))
 
 
 def _snippet(text: str | None) -> str:
