@@ -320,8 +320,8 @@ def _pages(db: Path) -> tuple[str, list[tuple[str, str]]]:
         old = runs[-1]
         rid = con.execute(
             "SELECT response_id FROM responses WHERE run_id = ? AND status = 'ok' ORDER BY response_id "
-            "LIMIT 1 OFFSET 777",
-            [new],
+            "LIMIT 1 OFFSET least(777, (SELECT count(*) // 2 FROM responses WHERE run_id = ?))",
+            [new, new],
         ).fetchall()[0][0]
         judges = [
             r[0]

@@ -297,14 +297,21 @@ class RunIndexes:
         alias = str(fetch_all(con, "SELECT current_database()")[0][0])
         cur = self.cursor()
         try:
+            # the run's answers, then the prompts (shared by the runs) matched to the run's answers in the index:
+            # two scans without a join in the run database
             cur.execute(
                 f"""INSERT INTO hits
-                    SELECT $qkey, r.response_id FROM {alias}.responses r
-                    JOIN {alias}.prompts p ON p.prompt_hash = r.prompt_hash
-                    WHERE r.run_id = $run AND (contains(lower(coalesce(r.text, '')), $needle)
-                          OR contains(lower(p.text), $needle)
-                          OR contains(lower(coalesce(p.messages::VARCHAR, '')), $needle)
-                          OR p.prompt_id = $exact OR r.response_id = $exact)""",
+                    SELECT $qkey, response_id FROM {alias}.responses
+                    WHERE run_id = $run AND (contains(lower(coalesce(text, '')), $needle) OR response_id = $exact)""",
+                {"qkey": qkey, "run": info.run_id, "needle": text.lower(), "exact": text},
+            )
+            cur.execute(
+                f"""INSERT INTO hits
+                    SELECT DISTINCT $qkey, s.response_id FROM scored s
+                    WHERE s.run_id = $run AND s.prompt_hash IN (
+                        SELECT prompt_hash FROM {alias}.prompts
+                        WHERE contains(lower(text), $needle)
+                              OR contains(lower(coalesce(messages::VARCHAR, '')), $needle) OR prompt_id = $exact)""",
                 {"qkey": qkey, "run": info.run_id, "needle": text.lower(), "exact": text},
             )
             with self._lock:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +12,7 @@ import duckdb
 from judge.analysis.report_data import Report, build_report
 from judge.store.runs import resolve_run
 from judge.view.context import ViewContext
-from judge.view.index import IndexInfo
+from judge.view.index import IndexInfo, Preparing
 from judge.view.sql import fetch_all
 
 MAX_RUNS_LISTED = 500
@@ -116,16 +118,20 @@ class RunPage:
 
 def run_page(ctx: ViewContext, con: duckdb.DuckDBPyConnection, run_id: str, judge: str | None) -> RunPage:
     """The report for one judge of the run (default: its first), computed once per run state in the background."""
-    info = ctx.indexes.ensure(con, run_id, ctx.wait_s)
+    start = time.monotonic()  # one wait for the index and the report together
 
     def compute() -> Report:
         with ctx.read() as own:  # the request's connection closes before a slow report ends
             # examples_per_target=0: the page shows no examples, and choosing them scans every verdict
             return build_report(own, run_id, judge=judge, examples_per_target=0)
 
-    report = ctx.background.get(
-        ("report", run_id, judge, info.stamp), compute, wait_s=ctx.wait_s, run_id=run_id, what="the report"
-    )
+    key = ("report", run_id, judge, ctx.indexes.stamp(con, run_id))
+    with contextlib.suppress(Preparing):  # start the report beside the index
+        ctx.background.get(key, compute, wait_s=0.0, run_id=run_id, what="the report")
+    info = ctx.indexes.ensure(con, run_id, ctx.wait_s)
+    remaining = max(0.0, ctx.wait_s - (time.monotonic() - start))
+    key = ("report", run_id, judge, info.stamp)
+    report = ctx.background.get(key, compute, wait_s=remaining, run_id=run_id, what="the report")
     return RunPage(run_id, report, info, previous_run(con, run_id))
 
 
