@@ -24,7 +24,7 @@ from pipeline_helpers import ROOT, judge_cli, load_script, query
 from judge.view.server import ViewServer
 
 bench = load_script("bench_view")
-# pages wait for an index build this long before answering "preparing" (the default, 0.15 s, is tested below)
+# pages wait for an index build this long before answering "preparing" (that page: tests/test_view_scale.py)
 WAIT_S = 120.0
 
 

@@ -180,7 +180,7 @@ class ViewContext:
     sample_n: int = 50
     seed: int = 0
     # how long a page waits for a run index (or report) being built before it answers "preparing"
-    wait_s: float = 0.15
+    wait_s: float = 0.1
     indexes: RunIndexes = field(init=False)
     reports: LruCache = field(default_factory=LruCache)
     background: Background = field(default_factory=Background)

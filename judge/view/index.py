@@ -122,6 +122,7 @@ class RunIndexes:
         self._file_stamp = file_stamp
         self._lock = threading.Lock()
         self._mem_write = threading.Lock()  # one writer of the shared tables at a time
+        self._one_build = threading.Lock()  # builds run one at a time: pages keep some CPU meanwhile
         self._info: dict[str, IndexInfo] = {}
         self._used: dict[str, float] = {}
         self._stamps: dict[str, tuple[Any, tuple[Any, ...]]] = {}  # run -> (file stamp, run stamp)
@@ -197,7 +198,7 @@ class RunIndexes:
         try:
             if self._stopped:
                 raise RuntimeError("the viewer is stopping")
-            with self._reader() as con:
+            with self._one_build, self._reader() as con:
                 alias = str(fetch_all(con, "SELECT current_database()")[0][0])
                 stamp = run_stamp(con, build.run_id)  # the rows copied are those of this stamp
                 info = self._build(build, alias, stamp)

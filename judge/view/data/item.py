@@ -148,8 +148,10 @@ def _messages(raw: Any) -> list[Message]:
 
 
 def item_page(ctx: ViewContext, con: duckdb.DuckDBPyConnection, response_id: str) -> ItemPage:
-    """Everything about one response, read by primary key (with the run index, when it is current,
-    naming the response's verdicts and siblings); nothing of the run is scanned unless no index is."""
+    """Everything about one response, read by primary key, the run's index naming its verdicts and siblings.
+
+    Only the model calls (no key on item_id) and, for a run regraded under another rubric, the
+    verdicts are found by a scan."""
     rows = fetch_all(
         con,
         """SELECT run_id, target, status, text, finish_reason, error_kind, error_message, attempts, latency_ms,
@@ -215,10 +217,10 @@ def item_page(ctx: ViewContext, con: duckdb.DuckDBPyConnection, response_id: str
 def _from_index(
     ctx: ViewContext, con: duckdb.DuckDBPyConnection, run_id: str, response_id: str, prompt_hash: str
 ) -> tuple[list[str], list[Sibling]] | None:
-    """The response's verdict ids and the prompt's responses in the run, from the run's index, if it is
-    current and holds every verdict of the run (no verdicts under other rubric versions); else None."""
-    info = ctx.indexes.info(run_id)
-    if info is None or not info.all_verdicts or ctx.indexes.stamp(con, run_id) != info.stamp:
+    """The response's verdict ids and the prompt's responses in the run, from the run's index (current, as
+    every page's), if it holds every verdict of the run (none under another rubric version); else None."""
+    info = ctx.indexes.ensure(con, run_id, ctx.wait_s)  # a missing index: the page says "preparing"
+    if not info.all_verdicts:
         return None
     cur = ctx.indexes.cursor()
     try:
