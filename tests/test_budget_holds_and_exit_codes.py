@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 from pipeline_helpers import FAKE_KEYS, judge_cli, openai_model, query, write_config, write_prompts
 
 from judge.config import Budget

@@ -121,11 +121,14 @@ def test_plain_duckdb_readers_during_a_run(tmp_path: Path, fake_server) -> None:
     """Readers poll with the plain duckdb package (no retry) and with judge.connect during a run."""
     import judge
 
-    cfg = _setup(tmp_path, fake_server.url, fake_server, latency_ms=250, concurrency=2)
+    # 600 ms a call, 2 at a time: each stage lasts ~7 s, longer than the writer's interval between
+    # commits even when a loaded machine stretches it (25 x the last commit's hold)
+    cfg = _setup(tmp_path, fake_server.url, fake_server, latency_ms=600, concurrency=2)
     db = tmp_path / "judge.duckdb"
     # a commit every 0.5 s (twice the default): more write windows than a default run, so a conservative figure
     writer = start_judge_cli(["run", str(cfg), "-q"], env={**KEYS, "JUDGE_FLUSH_EVERY_S": "0.5"})
     seen: list[int] = []
+    seen_verdicts: list[int] = []
     plain_failed = helper_failed = 0
     cli_ok = 0
     try:
@@ -136,7 +139,11 @@ def test_plain_duckdb_readers_during_a_run(tmp_path: Path, fake_server) -> None:
                 continue
             try:
                 con = duckdb.connect(str(db), read_only=True)
-                seen.append(con.execute("select count(*) from responses").fetchall()[0][0])
+                responses, verdicts = con.execute(
+                    "select (select count(*) from responses), (select count(*) from verdicts)"
+                ).fetchall()[0]
+                seen.append(responses)
+                seen_verdicts.append(verdicts)
                 con.close()
             except duckdb.Error as e:
                 assert "lock" in str(e).lower(), e
@@ -159,9 +166,10 @@ def test_plain_duckdb_readers_during_a_run(tmp_path: Path, fake_server) -> None:
     assert polls >= 20
     assert helper_failed == 0
     assert plain_failed / polls <= 0.05  # docs/reliability.md promises under 5 % for plain readers
-    mid_run = [n for n in seen if 0 < n < N]
-    assert mid_run, f"no read happened while the run was writing: {seen[:5]}...{seen[-5:]}"
-    assert seen == sorted(seen)  # readers see committed batches only, never going backwards
+    mid_run = [n for n in seen + seen_verdicts if 0 < n < N]
+    assert mid_run, f"no read happened while the run was writing: {seen[:5]}...{seen[-5:]} {seen_verdicts[-5:]}"
+    # readers see committed batches only, never going backwards
+    assert seen == sorted(seen) and seen_verdicts == sorted(seen_verdicts)
     assert table_counts(db)["responses"] == N
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -55,6 +56,24 @@ class RunContext:
             self.writer.add(ModelCallRow.TABLE, row.as_row())
 
 
+def _handle(
+    finished: deque[asyncio.Future[Any]],
+    alive: set[asyncio.Future[T]],
+    stopper: asyncio.Future[str] | None,
+    on_done: Callable[[T], Any],
+) -> str | None:
+    """Hand every finished job's result to on_done; the budget's stop reason if the stopper fired."""
+    stopped: str | None = None
+    while finished:
+        fut = finished.popleft()
+        if fut is stopper:
+            stopped = fut.result()
+            continue
+        alive.discard(fut)
+        on_done(fut.result())
+    return stopped
+
+
 async def _aiter(jobs: Iterable[Job[T]] | AsyncIterable[Job[T]]) -> AsyncIterator[Job[T]]:
     if isinstance(jobs, AsyncIterable):
         async for job in jobs:
@@ -76,12 +95,22 @@ async def run_all(
     Jobs are drawn lazily (a stream of a million prompts holds only the window in memory). If one
     job raises (e.g. fatal credentials), the rest are cancelled and the error propagates. When the
     budget refuses a request, the requests in flight finish and are handled, then the remaining jobs
-    are cancelled and BudgetExceeded is raised.
+    are cancelled and BudgetExceeded is raised. Each finished job is handled in O(1): its done
+    callback queues it (asyncio.wait would re-register a callback on every alive job per wake-up).
     """
     source = _aiter(jobs).__aiter__()
     gate = CALL_GATE.set(meter) if meter is not None else None  # the jobs' tasks inherit it
     alive: set[asyncio.Future[T]] = set()
+    finished: deque[asyncio.Future[Any]] = deque()
+    wake = asyncio.Event()
+
+    def _finished(fut: asyncio.Future[Any]) -> None:
+        finished.append(fut)
+        wake.set()
+
     stopper = asyncio.ensure_future(meter.wait_drained()) if meter is not None else None
+    if stopper is not None:
+        stopper.add_done_callback(_finished)
     exhausted = False
     try:
         while True:
@@ -91,25 +120,26 @@ async def run_all(
                 except StopAsyncIteration:
                     exhausted = True
                     break
-                alive.add(asyncio.ensure_future(job()))
+                fut = asyncio.ensure_future(job())
+                fut.add_done_callback(_finished)
+                alive.add(fut)
             if not alive:
                 break
-            waiting: set[asyncio.Future[Any]] = set(alive)
-            if stopper is not None:
-                waiting.add(stopper)
-            done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-            for fut in done:
-                if fut is stopper:
-                    continue
-                alive.discard(fut)
-                on_done(fut.result())
-            if stopper is not None and stopper in done:
-                raise BudgetExceeded(stopper.result())
+            if not finished:
+                wake.clear()
+                await wake.wait()
+            stopped = _handle(finished, alive, stopper, on_done)
+            if stopped is not None:
+                for _ in range(3):  # jobs whose last answer is in finish within an iteration or two
+                    await asyncio.sleep(0)
+                _handle(finished, alive, stopper, on_done)
+                raise BudgetExceeded(stopped)
         if meter is not None and meter.stop_reason:
             raise BudgetExceeded(meter.stop_reason)
     finally:
         rest: list[asyncio.Future[Any]] = [*alive, *([stopper] if stopper is not None else [])]
         for t in rest:
+            t.remove_done_callback(_finished)
             if not t.done():
                 t.cancel()
         # wait for the cancelled ones and retrieve every outcome, so no exception goes unobserved

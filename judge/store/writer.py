@@ -62,6 +62,7 @@ __all__ = ["TABLES", "StoreWriter", "WriterLock"]
 FLUSH_WAIT_S = float(os.environ.get("JUDGE_FLUSH_WAIT_S", "5"))
 # the longest a batch waits to be committed when commits are slow (a large database, a loaded machine)
 MAX_INTERVAL_S = 10.0
+HOLD_STRETCH = 40  # the interval between commits is at least 40x the last commit's hold on the file
 
 
 def _stderr(message: str) -> None:
@@ -296,8 +297,8 @@ class StoreWriter:
         if seg is None:
             return False
         now = time.monotonic()
-        # the database stays free >= ~96 % of the time, and rows wait at most MAX_INTERVAL_S
-        interval = max(self.flush_every_s, min(25 * self._hold_s, MAX_INTERVAL_S))
+        # the database stays free >= ~97.5 % of the time, and rows wait at most MAX_INTERVAL_S
+        interval = max(self.flush_every_s, min(HOLD_STRETCH * self._hold_s, MAX_INTERVAL_S))
         if seg.rows < self.flush_every_n and now - self._last_seal < interval:
             return False
         if self._queue:  # the thread is still writing (or waiting for the lock): let this segment grow
