@@ -81,7 +81,6 @@ class IndexInfo:
     facets: dict[str, list[str]] = field(default_factory=dict)
     # (judge_a, judge_b, tier_a, tier_b) -> responses both graded with a tier (judge_a < judge_b)
     agreement: dict[tuple[str, str, str, str], int] = field(default_factory=dict)
-    all_verdicts: bool = False  # every verdict of the run is in the index (none under another rubric version)
 
     @property
     def running(self) -> bool:
@@ -261,7 +260,7 @@ class RunIndexes:
                 cur.execute("DELETE FROM scored WHERE run_id = ?", [run_id])
                 cur.execute("INSERT INTO scored SELECT * FROM ranked")
                 cur.execute("COMMIT")
-            rows, verdicts = fetch_all(cur, "SELECT count(*), count(verdict_id) FROM ranked")[0]
+            rows = fetch_all(cur, "SELECT count(*) FROM ranked")[0][0]
             cur.execute("DROP TABLE stage")
             cur.execute("DROP TABLE ranked")
         finally:
@@ -276,7 +275,6 @@ class RunIndexes:
             (time.perf_counter() - start) * 1000,
             facets,
             agreement,
-            all_verdicts=int(verdicts) == int(stamp[3]),
         )
 
     # ------------------------------------------------------------------ searches and derived tables

@@ -148,10 +148,9 @@ def _messages(raw: Any) -> list[Message]:
 
 
 def item_page(ctx: ViewContext, con: duckdb.DuckDBPyConnection, response_id: str) -> ItemPage:
-    """Everything about one response, read by primary key, the run's index naming its verdicts and siblings.
-
-    Only the model calls (no key on item_id) and, for a run regraded under another rubric, the
-    verdicts are found by a scan."""
+    """Everything about one response, each part read through an index: the response and its prompt by
+    primary key, its verdicts and model calls by the owner indexes of migration 015, its siblings from
+    the run index (a scan of the run's responses when that is not built)."""
     rows = fetch_all(
         con,
         """SELECT run_id, target, status, text, finish_reason, error_kind, error_message, attempts, latency_ms,
@@ -171,20 +170,8 @@ def item_page(ctx: ViewContext, con: duckdb.DuckDBPyConnection, response_id: str
     )[0]
     rubric = fetch_all(con, "SELECT rubric_version FROM runs WHERE run_id = ?", [run_id])
     run_rubric = rubric[0][0] if rubric else None
-    known = _from_index(ctx, con, run_id, response_id, prompt_hash)
-    verdicts = _verdicts(ctx, con, run_id, response_id, run_rubric, (p[2], p[1], status), (p[6], p[7], rtext), known)
-    if known is not None:
-        siblings = [s for s in known[1] if s.response_id != response_id]
-    else:
-        siblings = [
-            Sibling(str(a), str(b), str(c))
-            for a, b, c in fetch_all(
-                con,
-                "SELECT response_id, target, status FROM responses WHERE run_id = ? AND prompt_hash = ? "
-                "AND response_id <> ? ORDER BY target",
-                [run_id, prompt_hash, response_id],
-            )
-        ]
+    verdicts = _verdicts(ctx, con, response_id, run_rubric, (p[2], p[1], status), (p[6], p[7], rtext))
+    siblings = _siblings(ctx, con, run_id, response_id, prompt_hash)
     return ItemPage(
         response_id=response_id,
         run_id=run_id,
@@ -214,26 +201,31 @@ def item_page(ctx: ViewContext, con: duckdb.DuckDBPyConnection, response_id: str
     )
 
 
-def _from_index(
+def _siblings(
     ctx: ViewContext, con: duckdb.DuckDBPyConnection, run_id: str, response_id: str, prompt_hash: str
-) -> tuple[list[str], list[Sibling]] | None:
-    """The response's verdict ids and the prompt's responses in the run, from the run's index (current, as
-    every page's), if it holds every verdict of the run (none under another rubric version); else None."""
-    info = ctx.indexes.ensure(con, run_id, ctx.wait_s)  # a missing index: the page says "preparing"
-    if not info.all_verdicts:
-        return None
-    cur = ctx.indexes.cursor()
-    try:
+) -> list[Sibling]:
+    """The other targets' responses to the same prompt in the run: from the run's index when it is built
+    and current (no waiting for one), else by a scan of the run's responses."""
+    info = ctx.indexes.info(run_id)
+    if info is not None and ctx.indexes.stamp(con, run_id) == info.stamp:
+        cur = ctx.indexes.cursor()
+        try:
+            rows = fetch_all(
+                cur,
+                """SELECT DISTINCT response_id, target, response_status FROM scored
+                   WHERE run_id = ? AND prompt_hash = ? AND response_id <> ? ORDER BY target, response_id""",
+                [run_id, prompt_hash, response_id],
+            )
+        finally:
+            cur.close()
+    else:
         rows = fetch_all(
-            cur,
-            """SELECT response_id, any_value(target), any_value(response_status), list(verdict_id ORDER BY judge)
-               FROM scored WHERE run_id = ? AND prompt_hash = ? GROUP BY response_id ORDER BY 2""",
-            [run_id, prompt_hash],
+            con,
+            "SELECT response_id, target, status FROM responses WHERE run_id = ? AND prompt_hash = ? "
+            "AND response_id <> ? ORDER BY target, response_id",
+            [run_id, prompt_hash, response_id],
         )
-    finally:
-        cur.close()
-    verdict_ids = [str(v) for rid, _, _, vids in rows if rid == response_id for v in vids if v is not None]
-    return verdict_ids, [Sibling(str(a), str(b), str(c)) for a, b, c, _ in rows]
+    return [Sibling(str(a), str(b), str(c)) for a, b, c in rows]
 
 
 def _rubric(ctx: ViewContext, con: duckdb.DuckDBPyConnection, version: str) -> Rubric:
@@ -248,26 +240,15 @@ _VERDICT_COLUMNS = """verdict_id, judge, rubric_version, status, tier, confidenc
 def _verdicts(
     ctx: ViewContext,
     con: duckdb.DuckDBPyConnection,
-    run_id: str,
     response_id: str,
     rubric: str | None,
     place: tuple[str, str, str],
     texts: tuple[str, Any, str | None],
-    known: tuple[list[str], list[Sibling]] | None,
 ) -> list[VerdictView]:
     intent, path, status = place
     ptext, pmessages, rtext = texts
-    if known is not None:
-        ids = known[0]
-        found = (
-            fetch_all(con, f"SELECT {_VERDICT_COLUMNS} FROM verdicts WHERE verdict_id IN ({_marks(ids)})", ids)
-            if ids
-            else []
-        )
-    else:
-        found = fetch_all(
-            con, f"SELECT {_VERDICT_COLUMNS} FROM verdicts WHERE run_id = ? AND response_id = ?", [run_id, response_id]
-        )
+    # through the index verdicts_response (migration 015)
+    found = fetch_all(con, f"SELECT {_VERDICT_COLUMNS} FROM verdicts WHERE response_id = ?", [response_id])
     found.sort(key=lambda v: (v[2] != rubric, v[1], v[2]))
     request = request_text(str(ptext), pmessages)
     out = []
@@ -330,12 +311,14 @@ def _calls(
         )
         for c in fetch_all(
             con,
-            """SELECT stage, model, attempt, status, http_status, error_kind, error_message, prompt_tokens,
-                      completion_tokens, cost_usd, latency_ms, started_at, item_id
-               FROM model_calls WHERE run_id = ? AND item_id = ANY(?::VARCHAR[])
-               ORDER BY stage = 'judge', started_at, attempt""",
-            [run_id, ids],
+            # `item_id IN (?, …)` goes through the index model_calls_item (migration 015)
+            f"""SELECT stage, model, attempt, status, http_status, error_kind, error_message, prompt_tokens,
+                       completion_tokens, cost_usd, latency_ms, started_at, item_id, run_id
+                FROM model_calls WHERE item_id IN ({_marks(ids)})
+                ORDER BY stage = 'judge', started_at, attempt""",
+            ids,
         )
+        if c[13] == run_id  # the run's own calls (a filter on run_id in SQL would not use the index)
     ]
 
 
