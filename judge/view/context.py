@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import threading
@@ -225,23 +226,33 @@ class ViewContext:
         alias = f"src{next(self._aliases)}"
         with self.lock.reading():
             cur = self.mem.cursor()
+            attached = False
             try:
                 _attach_read_only(cur, self.db_path, alias)
+                attached = True
+                cur.execute(f"USE {alias}")
+                self._check_schema(cur)
+                with self._open_lock:
+                    self._open.add(cur)
                 try:
-                    cur.execute(f"USE {alias}")
-                    self._check_schema(cur)
-                    with self._open_lock:
-                        self._open.add(cur)
-                    try:
-                        yield cur
-                    finally:
-                        with self._open_lock:
-                            self._open.discard(cur)
+                    yield cur
                 finally:
-                    cur.execute("USE memory")
-                    cur.execute(f"DETACH {alias}")
+                    with self._open_lock:
+                        self._open.discard(cur)
             finally:
+                # release the file, even from a cursor whose query failed or was interrupted
+                if attached:
+                    with contextlib.suppress(duckdb.Error):
+                        cur.execute("USE memory")
+                        cur.execute(f"DETACH {alias}")
+                        attached = False
                 cur.close()
+                if attached:
+                    other = self.mem.cursor()
+                    try:
+                        other.execute(f"DETACH DATABASE IF EXISTS {alias}")
+                    finally:
+                        other.close()
 
     def _check_schema(self, cur: duckdb.DuckDBPyConnection) -> None:
         stamp, trusted = self.file_stamp()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import threading
 import time
@@ -42,12 +43,16 @@ async def start(ctx: ViewContext, host: str, port: int, token: str | None) -> tu
 def warm(ctx: ViewContext, newest: int = 2) -> None:
     """Build the newest runs' indexes and reports in the background, so the first clicks are fast."""
     from judge.store.db import fetch
-    from judge.view.data import runs
+    from judge.view.data import item, runs
     from judge.view.index import Preparing
 
     try:
         with ctx.read() as con:
+            runs.list_runs(ctx, con)  # the first page most people open
             ids = [str(r[0]) for r in fetch(con, "SELECT run_id FROM runs ORDER BY started_at DESC LIMIT ?", [newest])]
+            for (version,) in fetch(con, "SELECT DISTINCT rubric_version FROM rubrics"):
+                with contextlib.suppress(Exception):  # a bad one is shown by the page that needs it
+                    item.stored_rubric_once(ctx, con, str(version))  # parsed once, for the item pages
         for run_id in ids:
             while not ctx.closed:
                 try:

@@ -108,6 +108,7 @@ def compare_page(
 ) -> ComparePage:
     if kind is not None and kind not in dict(KINDS):
         raise UserInputError(f"expected one of {', '.join(k for k, _ in KINDS)}", field="kind")
+    info_a, info_b = _both_indexes(ctx, con, run_a, run_b)
     judges_b = run_judges(con, run_b)
     common = [j for j in judges_b if j in run_judges(con, run_a)]
     if not common:
@@ -117,10 +118,6 @@ def compare_page(
         raise UserInputError(
             f"judge {judge!r} did not grade both runs; common judges: {', '.join(common)}", field="judge"
         )
-    _start_both(ctx, con, run_a, run_b)
-    start = time.monotonic()  # one wait for both builds
-    info_a = ctx.indexes.ensure(con, run_a, ctx.wait_s)
-    info_b = ctx.indexes.ensure(con, run_b, max(0.0, ctx.wait_s - (time.monotonic() - start)))
     gates, note = _gates(con, run_b)
     key = (run_a, info_a.stamp, run_b, info_b.stamp, judge)
 
@@ -139,11 +136,19 @@ def compare_page(
         cur.close()
 
 
-def _start_both(ctx: ViewContext, con: duckdb.DuckDBPyConnection, run_a: str, run_b: str) -> None:
-    """Start both runs' index builds at once, so the page waits for them together, not one after the other."""
+def _both_indexes(
+    ctx: ViewContext, con: duckdb.DuckDBPyConnection, run_a: str, run_b: str
+) -> tuple[IndexInfo, IndexInfo]:
+    """Both runs' indexes: the builds missing are started together and waited for once (ctx.wait_s)."""
+    start = time.monotonic()
+    infos: dict[str, IndexInfo] = {}
     for run in (run_a, run_b):
         with contextlib.suppress(Preparing):
-            ctx.indexes.ensure(con, run, 0.0)
+            infos[run] = ctx.indexes.ensure(con, run, 0.0)
+    for run in (run_a, run_b):
+        if run not in infos:
+            infos[run] = ctx.indexes.ensure(con, run, max(0.0, ctx.wait_s - (time.monotonic() - start)))
+    return infos[run_a], infos[run_b]
 
 
 @dataclass(frozen=True)

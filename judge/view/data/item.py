@@ -228,7 +228,7 @@ def _siblings(
     return [Sibling(str(a), str(b), str(c)) for a, b, c in rows]
 
 
-def _rubric(ctx: ViewContext, con: duckdb.DuckDBPyConnection, version: str) -> Rubric:
+def stored_rubric_once(ctx: ViewContext, con: duckdb.DuckDBPyConnection, version: str) -> Rubric:
     """A stored rubric version, parsed once (a version's content never changes)."""
     return ctx.reports.get_or_compute(("rubric", version), lambda: stored_rubric(con, version))
 
@@ -254,7 +254,7 @@ def _verdicts(
     out = []
     for v in found:
         version = str(v[2])
-        rub = _rubric(ctx, con, version)
+        rub = stored_rubric_once(ctx, con, version)
         tier = "blocked" if status == "blocked" else v[4]
         outcome = rub.outcome_at(intent, tier, path).value if tier and v[3] == "ok" else None
         # the exact judge prompt, rebuilt from the stored rubric as `judge show VERDICT_ID` does
