@@ -182,3 +182,23 @@ def test_bench_view_prints_every_page_beside_its_reference(tmp_path: Path) -> No
         assert line is not None, f"no figure for {page!r}"
         median, _worst, ratio = (float(x) for x in line[len(page) :].split()[:3])
         assert median > 0 and ratio > 0
+
+
+def test_a_failed_or_interrupted_read_releases_the_file(db: Path) -> None:
+    import threading
+
+    import duckdb
+
+    from judge.view.context import ViewContext
+
+    ctx = ViewContext(db)
+    with pytest.raises(duckdb.Error), ctx.read() as con:
+        con.execute("SELECT nonsense FROM nowhere")
+    with pytest.raises(duckdb.Error), ctx.read() as con:
+        threading.Timer(0.2, con.interrupt).start()
+        con.execute("SELECT count(*) FROM range(100000000000) t(i) WHERE i % 7 = 1").fetchall()
+    attached = {r[0] for r in ctx.mem.execute("SELECT database_name FROM duckdb_databases()").fetchall()}
+    assert attached == {"memory", "system", "temp"}
+    writer = "import duckdb,sys; duckdb.connect(sys.argv[1]).execute('CHECKPOINT')"
+    out = subprocess.run([sys.executable, "-c", writer, str(db)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
