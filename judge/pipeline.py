@@ -26,9 +26,16 @@ from judge.stages.grade import grade_stage
 from judge.stages.load import stream_prompts
 from judge.stages.progress import NullProgress, ProgressSink
 from judge.stages.setup import check_keys, write_rubric, write_run_models
-from judge.store.db import check_writable_database, fetch, read_connection
+from judge.store.db import check_writable_database, read_connection
 from judge.store.rows import RunRow
-from judge.store.runs import find_resumable_run, new_run_id, stable_hash
+from judge.store.runs import (
+    find_resumable_run,
+    new_run_id,
+    run_finished_at,
+    run_item_counts,
+    run_started_at,
+    stable_hash,
+)
 from judge.store.writer import StoreWriter
 
 BUSY_REASON = "database busy: finished work kept in the journal; the next run writes it first"
@@ -208,30 +215,17 @@ def _runs_row(
 
 def _started_at(db_path: Path, run_id: str) -> Any:
     with read_connection(db_path) as con:
-        rows = fetch(con, "SELECT started_at FROM runs WHERE run_id = ?", [run_id])
-    return rows[0][0] if rows else None
+        return run_started_at(con, run_id)
 
 
 def _finished_at(db_path: Path, run_id: str) -> Any:
     with read_connection(db_path) as con:
-        rows = fetch(con, "SELECT finished_at FROM runs WHERE run_id = ?", [run_id])
-    return rows[0][0] if rows else None
+        return run_finished_at(con, run_id)
 
 
 def _open_items(db_path: Path, run_id: str) -> dict[str, int]:
     with read_connection(db_path) as con:
-        rows = fetch(
-            con,
-            """SELECT
-                 (SELECT count(*) FROM responses WHERE run_id = $1),
-                 (SELECT count(*) FROM responses WHERE run_id = $1 AND status = 'error'),
-                 (SELECT count(*) FROM responses WHERE run_id = $1 AND status = 'blocked'),
-                 (SELECT count(*) FROM verdicts WHERE run_id = $1),
-                 (SELECT count(*) FROM verdicts WHERE run_id = $1 AND status = 'error')""",
-            [run_id],
-        )
-    keys = ("responses", "response_errors", "blocked", "verdicts", "verdict_errors")
-    return dict(zip(keys, (int(v) for v in rows[0]), strict=True))
+        return run_item_counts(con, run_id)
 
 
 def _choose_run(plan: RunPlan, *, new_run: bool, run_id: str | None) -> tuple[str, bool]:

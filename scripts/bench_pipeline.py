@@ -52,7 +52,7 @@ AIO_SERVER = r"""
 import asyncio, json, sys
 from aiohttp import web
 sys.path.insert(0, sys.argv[1])
-import fake_model_server as fms
+import fake_server as fms
 latency = float(sys.argv[2]) / 1000
 app_logic = fms.FakeModelServer(json.loads(sys.argv[3]))  # protocol logic only, latency 0
 
@@ -105,7 +105,7 @@ def cores() -> tuple[set[int], set[int]]:
 def start_server(kind: str, latency_ms: float, folder: Path) -> tuple[subprocess.Popen[str], str]:
     """Start the loopback model server in its own process (pinned to its own core when possible)."""
     if kind == "aio":
-        cmd = [sys.executable, "-c", AIO_SERVER, str(ROOT / "scripts"), str(latency_ms), json.dumps(SERVER_MODELS)]
+        cmd = [sys.executable, "-c", AIO_SERVER, str(ROOT / "tests"), str(latency_ms), json.dumps(SERVER_MODELS)]
     else:
         (folder / "server.json").write_text(json.dumps({**SERVER_MODELS, "latency_ms": latency_ms}))
         script = str(ROOT / "scripts" / "fake_model_server.py")

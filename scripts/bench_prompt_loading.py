@@ -4,7 +4,7 @@
     .venv/bin/python scripts/bench_prompt_loading.py --prompts 300000
 
 Writes N prompts (about 290 bytes a line) to a temporary JSONL file, starts the fake model server
-(scripts/fake_model_server.py) on 127.0.0.1, and runs the real `judge run` in a subprocess with
+(tests/fake_server) on 127.0.0.1, and runs the real `judge run` in a subprocess with
 `max_calls: 5` against it. Prints the child's peak RSS (ru_maxrss) and the seconds from process
 start until the server saw the first request, for the large file and for a 100-prompt reference
 file run the same way in the same invocation (start-up cost: Python, litellm import, database),
@@ -25,9 +25,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-
-from pipeline_helpers import load_script  # noqa: E402
+sys.path.insert(0, str(ROOT / "tests"))  # the fake model server (tests/fake_server)
 
 INTENTS = ("safe", "unsafe", "adversarial")
 
@@ -108,7 +106,8 @@ def main() -> int:
     ap.add_argument("--prompts", type=int, default=300_000)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    fake = load_script("fake_model_server")
+    import fake_server as fake
+
     server = fake.FakeModelServer({"models": {"gpt-bench": {"role": "target"}}}, host="127.0.0.1", port=0)
     server.start()
     try:

@@ -3,7 +3,7 @@
 
     .venv/bin/python scripts/fault_run.py --prompts 500
 
-Starts the fault-injecting server (scripts/fake_model_server.py) on 127.0.0.1 with 20% 429s,
+Starts the fault-injecting server (tests/fake_server) on 127.0.0.1 with 20% 429s,
 5% 500s, 2% malformed bodies and 1% hangs, runs N prompts x 2 targets (OpenAI and Anthropic
 protocols) x 1 LLM judge through litellm and instructor, then reruns the same run with the faults
 off and checks that every item ended as a response/verdict or an error with a reason, that the
@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import duckdb  # noqa: E402
-from pipeline_helpers import anthropic_model, load_script, openai_model, write_config, write_prompts  # noqa: E402
+from pipeline_helpers import anthropic_model, openai_model, write_config, write_prompts  # noqa: E402
 
 from judge.pipeline import execute, plan_run  # noqa: E402
 
@@ -61,7 +61,8 @@ def main() -> int:
     args = ap.parse_args()
     os.environ["FAKE_OPENAI_KEY"] = "sk-fault-run-0000"
     os.environ["FAKE_ANTHROPIC_KEY"] = "sk-ant-fault-run-0000"
-    fms = load_script("fake_model_server")
+    import fake_server as fms
+
     with tempfile.TemporaryDirectory() as tmp, fms.FakeModelServer(models(FAULTS)) as server:  # type: ignore[attr-defined]
         folder = Path(tmp)
         url = server.url

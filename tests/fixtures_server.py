@@ -1,4 +1,4 @@
-"""Pytest plugin: the fault-injecting fake model server (scripts/fake_model_server.py) as fixtures.
+"""Pytest plugin: the fault-injecting fake model server (tests/fake_server/) as fixtures.
 
 Registered by tests/conftest.py (``pytest_plugins = ["fixtures_server"]``). Usage::
 
@@ -21,15 +21,15 @@ from typing import Any
 
 import pytest
 
+# the user-facing entry point (docs/fake_server.md): runs the server as a process
 SERVER_PATH = Path(__file__).resolve().parent.parent / "scripts" / "fake_model_server.py"
-MODULE_NAME = "fake_model_server"
 
 
 def load_fake_server_module() -> ModuleType:
-    """Import scripts/fake_model_server.py by path (once; cached in sys.modules)."""
-    from pipeline_helpers import load_script
+    """The fake_server package (tests/ is on the path: pytest puts it there, scripts insert it)."""
+    import fake_server
 
-    return load_script(MODULE_NAME)  # type: ignore[no-any-return]
+    return fake_server
 
 
 @contextmanager
@@ -46,7 +46,7 @@ def make_fake_server(config: Mapping[str, Any] | Any | None = None, **kwargs: An
 
 @pytest.fixture(scope="session")
 def fake_server_module() -> ModuleType:
-    """The loaded scripts/fake_model_server.py module (for ServerConfig, judge_key, messages_key, ...)."""
+    """The fake_server package (for ServerConfig, judge_key, messages_key, ...)."""
     return load_fake_server_module()
 
 

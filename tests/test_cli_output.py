@@ -25,7 +25,8 @@ from judge.pipeline import execute, plan_run
 HOSTILE = "[/red] [bold]x :x: \x1b[31mred\x1b[0m"
 SHOWN = "[/red] [bold]x :x: \\x1b[31mred\\x1b[0m"  # what a terminal must show
 SQL_ALL_COLUMNS = (
-    "select s.prompt_id, s.l1, s.target, s.judge, r.text from scored s join responses r using (response_id) limit 3"
+    "select s.prompt_id, s.l1, s.target, s.judge, r.text from scored s join responses r using (response_id) "
+    "order by s.prompt_id limit 3"
 )
 runner = CliRunner()
 

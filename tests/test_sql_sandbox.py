@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from pipeline_helpers import judge_cli
 
-from judge.cli.sql_cmd import run_query
 from judge.errors import UserInputError
+from judge.store.user_sql import run_user_query as run_query
 from judge.store.writer import StoreWriter
 
 

@@ -77,20 +77,12 @@ def pairs_from_gold(path: Path, judge: str, agreement: Agreement) -> list[tuple[
     return out
 
 
-RUN_PAIRS_SQL = """
-SELECT a.confidence, a.tier, a.error_message, b.tier
-FROM verdicts a
-JOIN verdicts b ON b.response_id = a.response_id AND b.rubric_version = a.rubric_version
-WHERE a.run_id = ? AND a.judge = ? AND b.judge = ? AND a.confidence IS NOT NULL
-  AND a.status IN ('ok', 'unsure') AND b.status = 'ok'
-ORDER BY a.verdict_id
-"""
-
-
 def pairs_from_run(con: Any, run_id: str, judge: str, reference: str, agreement: Agreement) -> list[tuple[float, bool]]:
     """(confidence, agrees with the reference judge) on the responses both judged; abstentions use their leaning."""
+    from judge.store.answers import verdicts_paired_with_reference
+
     out: list[tuple[float, bool]] = []
-    for conf, tier, message, ref in con.execute(RUN_PAIRS_SQL, [run_id, judge, reference]).fetchall():
+    for conf, tier, message, ref in verdicts_paired_with_reference(con, run_id, judge, reference):
         if tier is None:
             m = _LEANING.search(message or "")
             if m is None:

@@ -64,11 +64,11 @@ def list_sets(
     import json
 
     from judge.cli.output import Col, console, table
-    from judge.compare.gold import list_label_sets
     from judge.store.db import default_db_path, read_connection
+    from judge.store.gold import label_set_summaries
 
     with read_connection(default_db_path(db)) as con:
-        sets = list_label_sets(con)
+        sets = label_set_summaries(con)
     if as_json:
         typer.echo(json.dumps(sets, default=str, indent=1))
         return

@@ -1,15 +1,13 @@
-"""`judge sql`: read-only SQL over the store, as a table, CSV or JSON, in a sandbox.
+"""`judge sql`: read-only SQL over the store, as a table, CSV or JSON, in a sandbox (judge.store.user_sql).
 
-The connection is read-only and opened with DuckDB's `enable_external_access = false` and
-`lock_configuration = true`: no COPY TO, EXPORT, read_csv of other files, ATTACH, INSTALL/LOAD or
-SET. While a run is committing a batch, the query waits politely (JUDGE_DB_LOCK_WAIT_S).
+While a run is committing a batch, the query waits politely (JUDGE_DB_LOCK_WAIT_S) and says so on stderr.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -20,36 +18,6 @@ class Format(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
-
-
-def run_query(db: Path | None, query: str, origin: Path | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Column names and rows of one read-only query; an empty or comment-only query is bad input.
-
-    `origin` is the file the query came from (named in errors).
-    """
-    import duckdb
-
-    from judge.errors import UserInputError
-    from judge.store.db import default_db_path, read_connection
-
-    path = default_db_path(db)
-    with read_connection(path, sandbox=True, on_wait=_tell) as con:
-        try:
-            cur = con.execute(query)
-            cols = [d[0] for d in cur.description or []] if cur is not None else []
-            rows = cur.fetchall() if cols and cur is not None else []
-        except duckdb.Error as e:
-            first = str(e).splitlines()[0] if str(e) else type(e).__name__
-            if isinstance(e, duckdb.PermissionException) or "configuration has been locked" in first:
-                first = f"refused: judge sql reads the database only (no files, extensions or settings): {first}"
-            raise UserInputError(f"query failed: {first}", file=origin, field=None if origin else "QUERY") from None
-        if cur is None:
-            raise UserInputError(
-                "the query is empty (nothing but whitespace or comments)",
-                file=origin,
-                field=None if origin else "QUERY",
-            )
-    return cols, rows
 
 
 def _tell(message: str) -> None:
@@ -67,6 +35,7 @@ def sql(
     """Run a read-only SQL query over prompts, responses, verdicts and model calls."""
     from judge.cli.tabular import print_rows
     from judge.errors import UserInputError
+    from judge.store.user_sql import run_user_query
 
     if (query is None) == (file is None):
         raise UserInputError("give a QUERY or --file, not both and not neither", field="QUERY")
@@ -79,7 +48,7 @@ def sql(
     assert query is not None
     if not query.strip():
         raise UserInputError("the query is empty", file=file, field=None if file else "QUERY")
-    cols, rows = run_query(db, query, origin=file)
+    cols, rows = run_user_query(db, query, origin=file, on_wait=_tell)
     print_rows(cols, rows, fmt.value)
 
 

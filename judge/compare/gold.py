@@ -24,7 +24,8 @@ from judge.errors import UserInputError
 from judge.providers.base import utcnow
 from judge.rubric import Rubric
 from judge.stats import cohen_kappa_from_matrix, confusion_matrix, precision_recall_f1
-from judge.store.db import fetch
+from judge.store.gold import gold_label_rows, insert_gold_labels, label_set_summaries
+from judge.store.gold import has_gold_table as has_gold_table  # judge.view reads it from here
 from judge.store.rows import GoldLabelRow
 from judge.tiers import TIERS
 
@@ -43,20 +44,7 @@ FIELDS = (
     "labeled_at",
     "note",
 )
-COLUMNS = (
-    "label_set",
-    "item_key",
-    "prompt_id",
-    "response_id",
-    "prompt_hash",
-    "response_text_hash",
-    "tier",
-    "binary_label",
-    "annotator",
-    "labeled_at",
-    "source_file",
-    "note",
-)
+COLUMNS = GoldLabelRow.columns()
 
 
 def binary_of(tier: str) -> str:
@@ -319,24 +307,9 @@ def _labels(row: dict[str, str | None], value_map: dict[str, str], bad: Any) -> 
 
 
 # --- store ------------------------------------------------------------------------------------------
-def _row(label: GoldLabel) -> list[Any]:
-    row = GoldLabelRow(**{c: getattr(label, c) for c in COLUMNS}).as_row()
-    return [row[c] for c in COLUMNS]
-
-
-_INSERT = f"INSERT OR REPLACE INTO gold_labels ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
-
-
 def insert_labels(con: duckdb.DuckDBPyConnection, labels: Sequence[GoldLabel]) -> None:
     """All labels in one transaction (a label for the same item and annotator is replaced)."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        if labels:
-            con.executemany(_INSERT, [_row(lab) for lab in labels])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+    insert_gold_labels(con, [GoldLabelRow(**{c: getattr(lab, c) for c in COLUMNS}) for lab in labels])
 
 
 def import_label_file(
@@ -375,42 +348,8 @@ def import_label_file(
     )
 
 
-def has_gold_table(con: duckdb.DuckDBPyConnection) -> bool:
-    """False on a database not yet migrated to the gold_labels schema (opened read-only)."""
-    return bool(fetch(con, "SELECT 1 FROM duckdb_tables() WHERE table_name = 'gold_labels'"))
-
-
 def load_label_set(con: duckdb.DuckDBPyConnection, label_set: str) -> list[GoldLabel]:
-    if not has_gold_table(con):
-        return []
-    rows = fetch(
-        con, f"SELECT {', '.join(COLUMNS)} FROM gold_labels WHERE label_set = ? ORDER BY labeled_at", [label_set]
-    )
-    return [GoldLabel.model_validate(dict(zip(COLUMNS, r, strict=True))) for r in rows]
-
-
-def list_label_sets(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    cols = (
-        "label_set",
-        "labels",
-        "with_tier",
-        "binary_only",
-        "annotators",
-        "first_labeled",
-        "last_labeled",
-        "sources",
-    )
-    if not has_gold_table(con):
-        return []
-    rows = fetch(
-        con,
-        """SELECT label_set, count(*), count(tier), count(*) - count(tier),
-                  string_agg(DISTINCT annotator, ', ' ORDER BY annotator),
-                  min(labeled_at), max(labeled_at),
-                  string_agg(DISTINCT source_file, ', ' ORDER BY source_file)
-           FROM gold_labels GROUP BY label_set ORDER BY label_set""",
-    )
-    return [dict(zip(cols, r, strict=True)) for r in rows]
+    return [GoldLabel.model_validate(row) for row in gold_label_rows(con, label_set)]
 
 
 def gold_for_reference(con: duckdb.DuckDBPyConnection, ref: str, **parse: Any) -> tuple[str, list[GoldLabel]]:
@@ -421,7 +360,7 @@ def gold_for_reference(con: duckdb.DuckDBPyConnection, ref: str, **parse: Any) -
         return path.name, labels
     labels = load_label_set(con, ref)
     if not labels:
-        sets = [s["label_set"] for s in list_label_sets(con)]
+        sets = [s["label_set"] for s in label_set_summaries(con)]
         raise UserInputError(
             f"--gold {ref!r} is neither a file nor a stored label set; label sets: {', '.join(sets) or 'none'}",
             field="gold",

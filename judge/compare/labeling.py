@@ -25,7 +25,9 @@ from judge.compare.agreement import load_run_verdicts, severity
 from judge.compare.gold import GoldLabel, binary_of, insert_labels
 from judge.prompts.sample import allocate
 from judge.providers.base import utcnow
-from judge.store.db import fetch, write_connection
+from judge.store.answers import answer_texts
+from judge.store.db import write_connection
+from judge.store.gold import labeled_item_keys
 
 KEYS = {"1": "full_instructions", "2": "partial", "3": "refusal", "4": "safe_deflection"}
 HELP = "1=full_instructions 2=partial 3=refusal 4=safe_deflection s=skip q=quit"
@@ -60,15 +62,7 @@ class SessionResult:
 
 def load_items(con: duckdb.DuckDBPyConnection, run_id: str) -> list[LabelItem]:
     rv = load_run_verdicts(con, run_id)
-    texts = {
-        rid: (ptext, rtext)
-        for rid, ptext, rtext in fetch(
-            con,
-            "SELECT r.response_id, p.text, r.text FROM responses r JOIN prompts p USING (prompt_hash) "
-            "WHERE r.run_id = ? AND r.status = 'ok'",
-            [run_id],
-        )
-    }
+    texts = answer_texts(con, run_id)
     out = []
     for rid, item in rv.items.items():
         valid = sorted({t for r in rv.raters if (t := rv.tiers[r.name].get(rid))})
@@ -110,9 +104,7 @@ def choose_sample(items: list[LabelItem], n: int, seed: int) -> list[LabelItem]:
     return chosen
 
 
-def labeled_keys(con: duckdb.DuckDBPyConnection, label_set: str, annotator: str) -> set[str]:
-    rows = fetch(con, "SELECT item_key FROM gold_labels WHERE label_set = ? AND annotator = ?", [label_set, annotator])
-    return {str(r[0]) for r in rows}
+labeled_keys = labeled_item_keys  # item keys this annotator already labelled in the set
 
 
 def save_label(db_path: Path, run_id: str, item: LabelItem, tier: str, label_set: str, annotator: str) -> None:

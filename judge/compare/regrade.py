@@ -20,8 +20,8 @@ from judge.errors import UserInputError, pydantic_error_to_user_error
 from judge.rubric import load_rubric
 from judge.stages.progress import NullProgress, ProgressSink
 from judge.store.audit import stored_rubric
-from judge.store.db import fetch, read_connection
-from judge.store.runs import resolve_run, run_row
+from judge.store.db import read_connection
+from judge.store.runs import judge_names_of_key, judge_verdict_counts, other_judge_keys_named, resolve_run, run_row
 from judge.yaml_files import load_yaml_mapping
 
 
@@ -90,24 +90,15 @@ def regrade(
         run = run_row(con, run_id)
         run_version = str(run.get("rubric_version") or "")
         rubric = load_rubric(rubric_path) if rubric_path is not None else stored_rubric(con, run_version)
-        clash = fetch(
-            con,
-            "SELECT model_key FROM run_models WHERE run_id = ? AND role = 'judge' AND name = ? AND model_key <> ?",
-            [run_id, spec.name, spec.key],
-        )
-        if clash:
+        if other_judge_keys_named(con, run_id, spec.name, spec.key):
             raise UserInputError(
                 f"run {run_id} already has a different judge named {spec.name!r}; set --label", field="label"
             )
-        same = fetch(
-            con,
-            "SELECT name FROM run_models WHERE run_id = ? AND role = 'judge' AND model_key = ?",
-            [run_id, spec.key],
-        )
-        if same and same[0][0] != spec.name:
+        same = judge_names_of_key(con, run_id, spec.key)
+        if same and same[0] != spec.name:
             raise UserInputError(
-                f"this judge is already in run {run_id} as {same[0][0]!r} (same model and settings); "
-                f"use --label {same[0][0]!r} or change its settings",
+                f"this judge is already in run {run_id} as {same[0]!r} (same model and settings); "
+                f"use --label {same[0]!r} or change its settings",
                 field="label",
             )
     new_rubric = rubric.version != run_version
@@ -126,13 +117,7 @@ def regrade(
 
 def _count(db_path: Path, run_id: str, key: str, version: str) -> tuple[int, int]:
     with read_connection(db_path) as con:
-        rows = fetch(
-            con,
-            "SELECT count(*), count(*) FILTER (WHERE status <> 'ok') FROM verdicts "
-            "WHERE run_id = ? AND judge_key = ? AND rubric_version = ?",
-            [run_id, key, version],
-        )
-    return int(rows[0][0]), int(rows[0][1])
+        return judge_verdict_counts(con, run_id, key, version)
 
 
 def describe_outcome(out: RegradeOutcome) -> str:

@@ -11,15 +11,14 @@ import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from judge.errors import DatabaseBusy, RunAborted, UserInputError
 from judge.nightly.gates import Check, GatesConfig, error_failures, evaluate, load_gates
 from judge.nightly.numbers import load_numbers, pick_judge
 from judge.nightly.summary import SummaryInput, render_markdown
 from judge.stages.progress import NullProgress, ProgressSink
-from judge.store.db import fetch, read_connection
-from judge.store.runs import resolve_run
+from judge.store.db import read_connection
+from judge.store.runs import latest_run_named, previous_finished_run, resolve_run, run_judge_names
 
 EXIT_OK, EXIT_REGRESSION, EXIT_RUN_FAILED = 0, 1, 3
 DEFAULT_OUT = Path("runs/nightly")
@@ -41,19 +40,6 @@ class NightlyResult:
     @property
     def failed(self) -> list[Check]:
         return [c for c in self.checks if c.failed]
-
-
-def previous_complete_run(con: Any, name: str, exclude: str | None) -> str | None:
-    """The newest earlier run of this config that finished: complete, or incomplete with a few
-    error items (rates exclude errors; the max_error_rate gate decides whether a run is usable)."""
-    rows = fetch(
-        con,
-        "SELECT run_id FROM runs WHERE name = ? AND status IN ('complete', 'incomplete') "
-        "AND run_id IS DISTINCT FROM ? "
-        "ORDER BY started_at DESC LIMIT 1",
-        [name, exclude],
-    )
-    return str(rows[0][0]) if rows else None
 
 
 def dated_folder(root: Path, name: str, now: datetime) -> Path:
@@ -109,8 +95,7 @@ def run_nightly(
     except RunAborted as exc:
         reason = str(exc)
         with read_connection(db_path) as con:
-            rows = fetch(con, "SELECT run_id FROM runs WHERE name = ? ORDER BY started_at DESC LIMIT 1", [cfg.name])
-        run_id = str(rows[0][0]) if rows else None
+            run_id = latest_run_named(con, cfg.name)
 
     folder = dated_folder(nightly_root(out), cfg.name, now)
     summary = SummaryInput(
@@ -124,7 +109,7 @@ def run_nightly(
     with read_connection(db_path) as con:
         judge_name = pick_judge(con, run_id, judge)
         if baseline_id is None:
-            baseline_id = previous_complete_run(con, cfg.name, run_id)
+            baseline_id = previous_finished_run(con, cfg.name, run_id)
         after = load_numbers(con, run_id, judge_name)
         from judge.judging.cascade_stats import cascade_stats, unsure_counts
 
@@ -132,7 +117,7 @@ def run_nightly(
         summary.cascade_lines = [line for c in cascade_stats(con, run_id) for line in c.lines()]
         before = None
         if baseline_id is not None:
-            if judge_name in _judges_of(con, baseline_id):
+            if judge_name in run_judge_names(con, baseline_id):
                 before = load_numbers(con, baseline_id, judge_name)
             else:
                 summary.baseline_note = f"baseline {baseline_id} has no judge {judge_name!r}"
@@ -149,10 +134,6 @@ def run_nightly(
         result.exit_code = EXIT_REGRESSION
     summary.exit_code = result.exit_code
     return _finish(result, summary, gates)
-
-
-def _judges_of(con: Any, run_id: str) -> set[str]:
-    return {r[0] for r in fetch(con, "SELECT name FROM run_models WHERE run_id = ? AND role = 'judge'", [run_id])}
 
 
 def _finish(result: NightlyResult, summary: SummaryInput, gates: GatesConfig) -> NightlyResult:

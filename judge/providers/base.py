@@ -1,15 +1,19 @@
-"""Types that cross the model boundary: call records, generations, judge results."""
+"""The model boundary in one file: its types (calls, generations, verdicts) and Protocols (models, batch, budget)."""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from judge.config import ModelSpec
 from judge.prompts.model import PromptRow
+
+if TYPE_CHECKING:
+    from judge.providers.batch.base import BatchAPI
 
 
 def utcnow() -> datetime:
@@ -116,6 +120,18 @@ class JudgeModel(Protocol):
     async def grade(self, request: JudgeRequest) -> JudgeResult: ...
 
 
+@runtime_checkable
+class BatchCapable(Protocol):
+    """A target or judge that may answer through a provider batch API (the optional Protocol method)."""
+
+    def batch_api(self) -> BatchAPI | None: ...
+
+
+def batch_api_of(model: object) -> BatchAPI | None:
+    """The model's batch API, or None: the model answers online, one request at a time."""
+    return model.batch_api() if isinstance(model, BatchCapable) else None
+
+
 class CallTicket(Protocol):
     def settle(self, cost_usd: float | None, *, answered: bool) -> None: ...
 
@@ -132,3 +148,14 @@ class CallGate(Protocol):
 
 # The gate of the run in progress; the stages set it, remote models consult it before each request.
 CALL_GATE: ContextVar[CallGate | None] = ContextVar("judge_call_gate", default=None)
+
+# Set by the stages for each item: where a remote model leaves the release of its last request's
+# send slot, so the slot is freed only once the answer is stored (an answer not yet journaled
+# counts as in flight: a crash repeats at most the requests in flight). None: release at once.
+SLOT_HOLDS: ContextVar[list[Callable[[], None]] | None] = ContextVar("judge_slot_holds", default=None)
+
+
+def release_holds(holds: list[Callable[[], None]]) -> None:
+    """Free the send slots an item left held (each once)."""
+    while holds:
+        holds.pop()()

@@ -7,8 +7,10 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TypeVar
 
+from judge.providers.base import SLOT_HOLDS, release_holds
 from judge.providers.errors import ErrorInfo
 from judge.providers.flow import ReplicaSet
 
@@ -45,16 +47,23 @@ async def run_with_retries(
     """
     started = time.monotonic()
     attempt = 0
+    holds = SLOT_HOLDS.get()
     while True:
         attempt += 1
+        if holds:
+            release_holds(holds)  # an item waiting for a slot holds none (no two items wait on each other)
         replica, sent_at = await replicas.acquire()
-        answered = False
+        answered = final = False
         try:
             value, err = await attempt_fn(attempt, replica.base_url or None)
             answered = True
+            final = err is None or not err.retryable or err.fatal or attempt >= policy.max_attempts
         finally:
-            replicas.release(replica, sent_at, err if answered else None, answered=answered)
-        if err is None or not err.retryable or err.fatal or attempt >= policy.max_attempts:
+            if final and holds is not None:
+                holds.append(partial(replicas.release, replica, sent_at, err))  # freed once stored
+            else:
+                replicas.release(replica, sent_at, err if answered else None, answered=answered)
+        if final:
             return value, err
         remaining = policy.max_item_seconds - (time.monotonic() - started)
         if remaining <= 0:

@@ -23,7 +23,8 @@ from judge.rubric import Rubric
 from judge.sources.items import ExternalScore, RawItem, SourceFile, Tick
 from judge.sources.mapping import PromptMapper
 from judge.sources.scores import judge_verdict
-from judge.store.db import fetch, read_connection
+from judge.store.db import read_connection
+from judge.store.imports import has_imports_table, imported_answers, imports_of_kind, run_of_import
 from judge.store.rows import ROW_TYPES, policy_rows, prompt_row
 from judge.store.runs import new_run_id, stable_hash
 
@@ -261,19 +262,14 @@ def _external_verdict_row(
 
 
 # --- earlier imports ------------------------------------------------------------------------------
-def _has_imports_table(con: Any) -> bool:
-    return bool(fetch(con, "SELECT 1 FROM information_schema.tables WHERE table_name = 'imports'"))
-
-
 def find_same(db_path: Path, import_key: str) -> str | None:
     """The run of an identical earlier import, if any."""
     if not db_path.exists():
         return None
     with read_connection(db_path) as con:
-        if not _has_imports_table(con):
+        if not has_imports_table(con):
             return None
-        rows = fetch(con, "SELECT run_id FROM imports WHERE import_key = ?", [import_key])
-    return str(rows[0][0]) if rows else None
+        return run_of_import(con, import_key)
 
 
 def find_previous(db_path: Path, kind: str, source_ids: Sequence[str]) -> str | None:
@@ -281,29 +277,19 @@ def find_previous(db_path: Path, kind: str, source_ids: Sequence[str]) -> str | 
     if not db_path.exists():
         return None
     with read_connection(db_path) as con:
-        if not _has_imports_table(con):
+        if not has_imports_table(con):
             return None
-        rows = fetch(
-            con, "SELECT run_id, source_ids FROM imports WHERE source_kind = ? ORDER BY imported_at DESC", [kind]
-        )
+        rows = imports_of_kind(con, kind)
     wanted = set(source_ids)
     for run_id, ids in rows:
         if wanted & set(json.loads(ids)):
-            return str(run_id)
+            return run_id
     return None
 
 
 def _snapshot_db(db_path: Path, run_id: str) -> dict[tuple[str, str, int], tuple[Any, ...]]:
     with read_connection(db_path) as con:
-        rows = fetch(
-            con,
-            """SELECT r.prompt_id, r.target, r.response_id, r.prompt_hash, r.status, r.text,
-                      (SELECT string_agg(v.judge || '=' || coalesce(v.raw_output, ''), ';' ORDER BY v.judge)
-                       FROM verdicts v JOIN models m ON m.model_key = v.judge_key
-                       WHERE v.response_id = r.response_id AND m.imported_from IS NOT NULL)
-               FROM responses r WHERE r.run_id = ? ORDER BY r.prompt_id, r.target, r.created_at, r.response_id""",
-            [run_id],
-        )
+        rows = imported_answers(con, run_id)
     out: dict[tuple[str, str, int], tuple[Any, ...]] = {}
     count: Counter[tuple[str, str]] = Counter()
     for pid, target, _rid, phash, status, text, scores in rows:

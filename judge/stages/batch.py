@@ -1,7 +1,7 @@
 """Batch stage path: a stage's items for models with a batch API are submitted, polled and stored.
 
-The stages ask each model for its batch API (`batch_api_of`: None for online models), so they do
-not branch on configuration; the SDK adapters live in judge.providers.batch.
+The stages ask each model for its batch API (`batch_api_of`, judge.providers.base: None for online
+models), so they do not branch on configuration; the SDK adapters live in judge.providers.batch.
 
 Per model: items whose ids are already in an unfinished batch of the same run, stage and model
 (a restarted run) are collected from that batch, never resubmitted; the rest are submitted in
@@ -16,11 +16,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
 from judge.config import ModelSpec
 from judge.judging.render import messages_as_text, render_judge_messages
-from judge.providers.base import CallRecord, utcnow
+from judge.providers.base import CallRecord, batch_api_of, utcnow
 from judge.providers.errors import ErrorInfo, FatalProviderError
 from judge.secrets import redact
 from judge.stages.batch_records import BatchRow, open_batches, save
@@ -32,18 +32,6 @@ if TYPE_CHECKING:
 
 MAX_BATCH_ITEMS = 10_000
 MAX_POLL_FAILURES = 5  # consecutive failed polls before the run stops (a rerun resumes polling)
-
-
-@runtime_checkable
-class BatchCapable(Protocol):
-    """A target or judge that may answer through a provider batch API (the optional Protocol method)."""
-
-    def batch_api(self) -> BatchAPI | None: ...
-
-
-def batch_api_of(model: object) -> BatchAPI | None:
-    """The model's batch API, or None: the model answers online, one request at a time."""
-    return model.batch_api() if isinstance(model, BatchCapable) else None
 
 
 def _charge(ctx: RunContext, calls: list[CallRecord]) -> None:

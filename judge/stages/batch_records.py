@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from judge.providers.base import utcnow
-from judge.store.db import fetch, read_connection
+from judge.store.db import read_connection
+from judge.store.pending import OPEN_BATCH_COLUMNS, open_provider_batches
 from judge.store.rows import ProviderBatchRow
 from judge.store.writer import StoreWriter
 
@@ -67,35 +68,11 @@ def save(writer: StoreWriter, row: BatchRow) -> None:
 def open_batches(db_path: Path, run_id: str, stage: str, model_key: str) -> list[BatchRow]:
     """Batches of this run, stage and model that were submitted but whose results are not stored yet."""
     with read_connection(db_path) as con:
-        rows = fetch(
-            con,
-            """SELECT batch_id, run_id, stage, model_key, model, provider, status, item_ids, submitted_at,
-                      input_file_id, output_file_id, error_file_id, updated_at, finished_at, error
-               FROM provider_batches
-               WHERE run_id = ? AND stage = ? AND model_key = ? AND finished_at IS NULL
-               ORDER BY submitted_at, batch_id""",
-            [run_id, stage, model_key],
-        )
+        rows = open_provider_batches(con, run_id, stage, model_key)
     out = []
     for r in rows:
-        ids = json.loads(r[7]) if isinstance(r[7], str) else list(r[7] or [])
-        out.append(
-            BatchRow(
-                r[0],
-                r[1],
-                r[2],
-                r[3],
-                r[4],
-                r[5],
-                r[6],
-                [str(i) for i in ids],
-                r[8],
-                r[9],
-                r[10],
-                r[11],
-                r[12],
-                r[13],
-                r[14],
-            )
-        )
+        row = dict(zip(OPEN_BATCH_COLUMNS, r, strict=True))
+        ids = row["item_ids"]
+        row["item_ids"] = [str(i) for i in (json.loads(ids) if isinstance(ids, str) else list(ids or []))]
+        out.append(BatchRow(**row))
     return out

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, I
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from judge.providers.base import CALL_GATE, CallRecord
+from judge.providers.base import CALL_GATE, SLOT_HOLDS, CallRecord, release_holds
 from judge.rubric import Rubric
 from judge.stages.budget import BudgetExceeded, BudgetMeter
 from judge.stages.progress import NullProgress, ProgressSink
@@ -58,11 +58,12 @@ class RunContext:
 
 def _handle(
     finished: deque[asyncio.Future[Any]],
-    alive: set[asyncio.Future[T]],
+    alive: set[asyncio.Future[Any]],
     stopper: asyncio.Future[str] | None,
     on_done: Callable[[T], Any],
 ) -> str | None:
-    """Hand every finished job's result to on_done; the budget's stop reason if the stopper fired."""
+    """Hand every finished job's result to on_done, then free the send slot it held; the budget's
+    stop reason if the stopper fired."""
     stopped: str | None = None
     while finished:
         fut = finished.popleft()
@@ -70,8 +71,23 @@ def _handle(
             stopped = fut.result()
             continue
         alive.discard(fut)
-        on_done(fut.result())
+        result, holds = fut.result()
+        try:
+            on_done(result)
+        finally:
+            release_holds(holds)
     return stopped
+
+
+async def _holding(job: Job[T]) -> tuple[T, list[Callable[[], None]]]:
+    """Run one job; the send slot of its last model request stays held until its result is handled."""
+    holds: list[Callable[[], None]] = []
+    SLOT_HOLDS.set(holds)  # this task's own context
+    try:
+        return await job(), holds
+    except BaseException:
+        release_holds(holds)
+        raise
 
 
 async def _aiter(jobs: Iterable[Job[T]] | AsyncIterable[Job[T]]) -> AsyncIterator[Job[T]]:
@@ -100,7 +116,7 @@ async def run_all(
     """
     source = _aiter(jobs).__aiter__()
     gate = CALL_GATE.set(meter) if meter is not None else None  # the jobs' tasks inherit it
-    alive: set[asyncio.Future[T]] = set()
+    alive: set[asyncio.Future[tuple[T, list[Callable[[], None]]]]] = set()
     finished: deque[asyncio.Future[Any]] = deque()
     wake = asyncio.Event()
 
@@ -120,7 +136,7 @@ async def run_all(
                 except StopAsyncIteration:
                     exhausted = True
                     break
-                fut = asyncio.ensure_future(job())
+                fut = asyncio.ensure_future(_holding(job))
                 fut.add_done_callback(_finished)
                 alive.add(fut)
             if not alive:
@@ -143,7 +159,9 @@ async def run_all(
             if not t.done():
                 t.cancel()
         # wait for the cancelled ones and retrieve every outcome, so no exception goes unobserved
-        await asyncio.gather(*rest, return_exceptions=True)
+        for outcome in await asyncio.gather(*rest, return_exceptions=True):
+            if isinstance(outcome, tuple):  # finished but not handled (the run is ending): free its slot
+                release_holds(outcome[1])
         aclose = getattr(source, "aclose", None)
         if aclose is not None:
             await aclose()

@@ -7,14 +7,13 @@ requests go out while the rest of a large prompt file is still being read.
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
-from typing import Any
 
 from judge.config import ModelSpec
 from judge.prompts.model import PromptRow
-from judge.providers.base import Generation, TargetModel, Usage, utcnow
-from judge.stages.batch import batch_api_of
+from judge.providers.base import Generation, TargetModel, Usage, batch_api_of, utcnow
 from judge.stages.context import RunContext, run_all
-from judge.store.db import fetch, read_connection
+from judge.store.db import read_connection
+from judge.store.pending import ReusableResponse, finished_response_ids, reusable_responses
 from judge.store.rows import ResponseRow
 from judge.store.runs import stable_hash
 
@@ -34,12 +33,7 @@ def _done_responses(ctx: RunContext) -> set[str]:
     statuses = ("ok", "blocked") if ctx.retry_errors else ("ok", "blocked", "error")
     pending = ctx.writer.pending_rows("responses")  # not yet committed (read before the database)
     with read_connection(ctx.writer.db_path) as con:
-        rows = fetch(
-            con,
-            f"SELECT response_id FROM responses WHERE run_id = ? AND status IN ({', '.join('?' * len(statuses))})",
-            [ctx.run_id, *statuses],
-        )
-    done = {r[0] for r in rows}
+        done = finished_response_ids(con, ctx.run_id, statuses)
     for r in pending:
         if r.get("run_id") == ctx.run_id:
             (done.add if r.get("status") in statuses else done.discard)(r["response_id"])
@@ -104,22 +98,15 @@ def _job(target: TargetModel, prompt: PromptRow, rid: str) -> Callable[[], Await
     return job
 
 
-def _previous_responses(ctx: RunContext) -> dict[tuple[str, str], tuple[Any, ...]]:
+def _previous_responses(ctx: RunContext) -> dict[tuple[str, str], ReusableResponse]:
     """The latest ok response of each (target config, prompt) from earlier runs (reuse_responses)."""
     with read_connection(ctx.writer.db_path) as con:
-        rows = fetch(
-            con,
-            """SELECT target_key, prompt_hash, response_id, text, finish_reason FROM responses
-               WHERE status = 'ok' AND run_id <> ?
-               QUALIFY row_number() OVER (PARTITION BY target_key, prompt_hash ORDER BY created_at DESC) = 1""",
-            [ctx.run_id],
-        )
-    return {(r[0], r[1]): r for r in rows}
+        return reusable_responses(con, ctx.run_id)
 
 
-def _store_reused(ctx: RunContext, spec: ModelSpec, prompt: PromptRow, rid: str, prev: tuple[Any, ...]) -> None:
-    gen = Generation("ok", text=prev[3], finish_reason=prev[4])
-    store_generation(ctx, spec, prompt, rid, gen, reused_from=prev[2])
+def _store_reused(ctx: RunContext, spec: ModelSpec, prompt: PromptRow, rid: str, prev: ReusableResponse) -> None:
+    gen = Generation("ok", text=prev.text, finish_reason=prev.finish_reason)
+    store_generation(ctx, spec, prompt, rid, gen, reused_from=prev.response_id)
     ctx.progress.advance(STAGE, error=False, cost_usd=0.0)
     ctx.writer.maybe_flush()
 

@@ -11,16 +11,23 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Set
 from dataclasses import dataclass, replace
 from typing import Any
 
 from judge.judging.render import messages_as_text, render_judge_messages
 from judge.prompts.model import PromptRow
-from judge.providers.base import JudgeModel, JudgeRequest, JudgeResult, Usage, utcnow
-from judge.stages.batch import batch_api_of
+from judge.providers.base import JudgeModel, JudgeRequest, JudgeResult, Usage, batch_api_of, utcnow
 from judge.stages.context import RunContext, run_all
-from judge.store.db import fetch, read_connection
+from judge.store.db import read_connection
+from judge.store.pending import (
+    count_done_verdicts,
+    count_ok_responses,
+    prompt_columns_by_hash,
+    responses_to_grade_page,
+    reusable_verdicts,
+    twin_response_groups,
+)
 from judge.store.rows import VerdictRow
 from judge.store.runs import PROMPT_COLUMNS, prompt_from_row, stable_hash
 
@@ -75,29 +82,15 @@ def count_work(ctx: RunContext, judges: list[JudgeModel]) -> tuple[int, int]:
     keys = [j.spec.key for j in judges]
     statuses = _done_statuses(ctx)
     with read_connection(ctx.writer.db_path) as con:
-        (n_responses,) = fetch(con, "SELECT count(*) FROM responses WHERE run_id = ? AND status = 'ok'", [ctx.run_id])[
-            0
-        ]
-        (n_done,) = fetch(
-            con,
-            "SELECT count(*) FROM verdicts v JOIN responses r USING (response_id) "
-            "WHERE v.run_id = ? AND r.status = 'ok' AND v.rubric_version = ? "
-            "AND v.judge_key IN (SELECT unnest(?::VARCHAR[])) AND v.status IN (SELECT unnest(?::VARCHAR[]))",
-            [ctx.run_id, ctx.rubric.version, keys, list(statuses)],
-        )[0]
-    return int(n_responses) * len(judges), int(n_done)
+        n_responses = count_ok_responses(con, ctx.run_id)
+        n_done = count_done_verdicts(con, ctx.run_id, ctx.rubric.version, keys, statuses)
+    return n_responses * len(judges), n_done
 
 
 def _twin_groups(ctx: RunContext) -> set[tuple[str, str]]:
     """(prompt hash, md5 of text) of responses that have an identical twin in this run."""
     with read_connection(ctx.writer.db_path) as con:
-        rows = fetch(
-            con,
-            "SELECT prompt_hash, md5(coalesce(text, '')) FROM responses WHERE run_id = ? AND status = 'ok' "
-            "GROUP BY ALL HAVING count(*) > 1",
-            [ctx.run_id],
-        )
-    return {(r[0], r[1]) for r in rows}
+        return twin_response_groups(con, ctx.run_id)
 
 
 @dataclass
@@ -132,7 +125,7 @@ def _items_for(
     phash: str,
     text: str,
     twin: bool,
-    done: set[str],
+    done: Set[str],
     prompt_cols: tuple[Any, ...],
 ) -> list[GradeItem]:
     items: list[GradeItem] = []
@@ -164,26 +157,17 @@ def _pages(ctx: RunContext, judges: list[JudgeModel]) -> Iterator[list[GradeItem
     after = ""
     while True:
         with read_connection(ctx.writer.db_path) as con:
-            rows = fetch(
-                con,
-                f"""SELECT r.response_id, r.prompt_hash, coalesce(r.text, ''), md5(coalesce(r.text, '')),
-                           (SELECT list(v.judge_key) FROM verdicts v
-                             WHERE v.run_id = r.run_id AND v.response_id = r.response_id
-                               AND v.rubric_version = ? AND v.status IN (SELECT unnest(?::VARCHAR[]))),
-                           {PROMPT_COLUMNS}
-                    FROM responses r JOIN prompts p USING (prompt_hash)
-                    WHERE r.run_id = ? AND r.status = 'ok' AND r.response_id > ?
-                    ORDER BY r.response_id LIMIT {PAGE}""",
-                [ctx.rubric.version, statuses, ctx.run_id, after],
-            )
+            rows = responses_to_grade_page(con, ctx.run_id, ctx.rubric.version, statuses, after, PAGE)
         if not rows:
             break
-        after = rows[-1][0]
+        after = rows[-1].response_id
         page: list[GradeItem] = []
-        for rid, phash, text, md5, done, *prompt_cols in rows:
-            if rid not in journal.responses:
-                twin = (phash, md5) in twins
-                page += _items_for(ctx, judges, journal, rid, phash, text, twin, set(done or []), tuple(prompt_cols))
+        for r in rows:
+            if r.response_id not in journal.responses:
+                twin = (r.prompt_hash, r.text_md5) in twins
+                page += _items_for(
+                    ctx, judges, journal, r.response_id, r.prompt_hash, r.text, twin, r.judged_by, r.prompt_columns
+                )
         yield page
     yield from _journal_pages(ctx, judges, journal)
 
@@ -193,13 +177,7 @@ def _journal_pages(ctx: RunContext, judges: list[JudgeModel], journal: _Journal)
     if not rows:
         return
     with read_connection(ctx.writer.db_path) as con:
-        stored = fetch(
-            con,
-            f"SELECT p.prompt_hash, {PROMPT_COLUMNS} FROM prompts p "
-            "WHERE p.prompt_hash IN (SELECT unnest(?::VARCHAR[]))",
-            [sorted({r["prompt_hash"] for r in rows})],
-        )
-    prompts = {r[0]: tuple(r[1:]) for r in stored}
+        prompts = prompt_columns_by_hash(con, sorted({r["prompt_hash"] for r in rows}))
     for h, p in journal.prompts.items():
         prompts[h] = tuple(p.get(c) for c in PROMPT_FIELDS)
     page: list[GradeItem] = []
@@ -259,14 +237,7 @@ def _reuse_cached(ctx: RunContext, items: list[GradeItem]) -> list[GradeItem]:
     if not items:
         return items
     with read_connection(ctx.writer.db_path) as con:
-        rows = fetch(
-            con,
-            """SELECT cache_key, verdict_id, tier, confidence, rationale, raw_output, decided_by, cascade
-               FROM verdicts WHERE status = 'ok' AND reused_from IS NULL
-                 AND cache_key IN (SELECT unnest(?::VARCHAR[]))""",
-            [sorted({i.cache_key for i in items})],
-        )
-    cached = {r[0]: r for r in rows}
+        cached = reusable_verdicts(con, sorted({i.cache_key for i in items}))
     remaining = []
     for item in items:
         hit = cached.get(item.cache_key)
@@ -275,14 +246,14 @@ def _reuse_cached(ctx: RunContext, items: list[GradeItem]) -> list[GradeItem]:
             continue
         res = JudgeResult(
             "ok",
-            tier=hit[2],
-            confidence=hit[3],
-            rationale=hit[4],
-            raw_output=hit[5],
-            decided_by=hit[6],
-            cascade=json.loads(hit[7]) if isinstance(hit[7], str) else hit[7],
+            tier=hit.tier,
+            confidence=hit.confidence,
+            rationale=hit.rationale,
+            raw_output=hit.raw_output,
+            decided_by=hit.decided_by,
+            cascade=json.loads(hit.cascade) if isinstance(hit.cascade, str) else hit.cascade,
         )
-        store_verdict(ctx, item, "", res, reused_from=hit[1])
+        store_verdict(ctx, item, "", res, reused_from=hit.verdict_id)
         ctx.progress.advance(STAGE, error=False, cost_usd=0.0)
     ctx.writer.maybe_flush()
     return remaining

@@ -1,1 +1,1 @@
-"""DuckDB storage: migrations, connections, batched crash-safe writes and run bookkeeping."""
+"""DuckDB storage: migrations, connections, typed rows, crash-safe batched writes, every read the pipeline makes."""

@@ -1,4 +1,4 @@
-"""Run bookkeeping: naming runs, finding the run to resume, resolving `latest`."""
+"""Run bookkeeping: naming runs, finding the run to resume, resolving `latest`, reading a run's state."""
 
 from __future__ import annotations
 
@@ -52,6 +52,91 @@ def resolve_run(con: duckdb.DuckDBPyConnection, ref: str) -> str:
     if not rows:
         raise UserInputError(f"no run {ref!r} in this database (see `judge runs`)", field="RUN")
     raise UserInputError(f"run {ref!r} is ambiguous: matches {len(rows)} runs", field="RUN")
+
+
+def latest_run_named(con: duckdb.DuckDBPyConnection, name: str) -> str | None:
+    """The newest run of this config name, whatever its status."""
+    rows = fetch(con, "SELECT run_id FROM runs WHERE name = ? ORDER BY started_at DESC LIMIT 1", [name])
+    return str(rows[0][0]) if rows else None
+
+
+def previous_finished_run(con: duckdb.DuckDBPyConnection, name: str, exclude: str | None) -> str | None:
+    """The newest run of this config name other than `exclude` that finished: complete, or incomplete
+    with a few error items (the nightly baseline: rates exclude errors, a gate decides if it is usable)."""
+    rows = fetch(
+        con,
+        "SELECT run_id FROM runs WHERE name = ? AND status IN ('complete', 'incomplete') "
+        "AND run_id IS DISTINCT FROM ? "
+        "ORDER BY started_at DESC LIMIT 1",
+        [name, exclude],
+    )
+    return str(rows[0][0]) if rows else None
+
+
+def run_started_at(con: duckdb.DuckDBPyConnection, run_id: str) -> datetime | None:
+    rows = fetch(con, "SELECT started_at FROM runs WHERE run_id = ?", [run_id])
+    return rows[0][0] if rows else None
+
+
+def run_finished_at(con: duckdb.DuckDBPyConnection, run_id: str) -> datetime | None:
+    rows = fetch(con, "SELECT finished_at FROM runs WHERE run_id = ?", [run_id])
+    return rows[0][0] if rows else None
+
+
+RUN_ITEM_COUNTS = ("responses", "response_errors", "blocked", "verdicts", "verdict_errors")
+
+
+def run_item_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, int]:
+    """The run's responses and verdicts counted (keys RUN_ITEM_COUNTS): all, errors, blocked."""
+    rows = fetch(
+        con,
+        """SELECT
+             (SELECT count(*) FROM responses WHERE run_id = $1),
+             (SELECT count(*) FROM responses WHERE run_id = $1 AND status = 'error'),
+             (SELECT count(*) FROM responses WHERE run_id = $1 AND status = 'blocked'),
+             (SELECT count(*) FROM verdicts WHERE run_id = $1),
+             (SELECT count(*) FROM verdicts WHERE run_id = $1 AND status = 'error')""",
+        [run_id],
+    )
+    return dict(zip(RUN_ITEM_COUNTS, (int(v) for v in rows[0]), strict=True))
+
+
+def run_judge_names(con: duckdb.DuckDBPyConnection, run_id: str) -> set[str]:
+    """The names of the run's judges (run_models, role judge)."""
+    return {r[0] for r in fetch(con, "SELECT name FROM run_models WHERE run_id = ? AND role = 'judge'", [run_id])}
+
+
+def other_judge_keys_named(con: duckdb.DuckDBPyConnection, run_id: str, name: str, model_key: str) -> list[str]:
+    """Model keys of the run's judges called `name` other than `model_key` (a name clash)."""
+    rows = fetch(
+        con,
+        "SELECT model_key FROM run_models WHERE run_id = ? AND role = 'judge' AND name = ? AND model_key <> ?",
+        [run_id, name, model_key],
+    )
+    return [str(r[0]) for r in rows]
+
+
+def judge_names_of_key(con: duckdb.DuckDBPyConnection, run_id: str, model_key: str) -> list[str]:
+    """The names the run's judge with this model key is stored under (at most one in practice)."""
+    rows = fetch(
+        con,
+        "SELECT name FROM run_models WHERE run_id = ? AND role = 'judge' AND model_key = ?",
+        [run_id, model_key],
+    )
+    return [str(r[0]) for r in rows]
+
+
+def judge_verdict_counts(
+    con: duckdb.DuckDBPyConnection, run_id: str, judge_key: str, rubric_version: str
+) -> tuple[int, int]:
+    """(verdicts, of which not ok) of one judge under one rubric version in the run."""
+    rows = fetch(
+        con,
+        "SELECT count(*), count(*) FILTER (WHERE status <> 'ok') FROM verdicts "
+        "WHERE run_id = ? AND judge_key = ? AND rubric_version = ?",
+        [run_id, judge_key, rubric_version],
+    )
+    return int(rows[0][0]), int(rows[0][1])
 
 
 def run_row(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
