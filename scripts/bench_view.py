@@ -9,16 +9,21 @@ prompts × 2 targets × 2 judges, with realistic noise (blocked and failed respo
 and abstentions, judges that disagree, outcomes that flip between the nights, retried calls).
 `--prompts 125000` (the default) gives 500,000 responses and 1,000,000 verdicts.
 
-Pages are requested over HTTP from a real `judge view` server started on 127.0.0.1, warm (each
-page is asked once first, then timed `--repeat` times; the median and the worst are printed). The
-machine is shared and noisy, so a reference is timed in the same run: a bare `SELECT count(*)`
-over the verdicts, and every page is also shown as a ratio to it.
+Pages are requested over HTTP from a real viewer started on 127.0.0.1 as `judge view` starts
+(indexing the two newest runs in the background). First every page is asked once right after the
+start: an index or report still being built answers a "preparing" page (HTTP 202) within the
+budget. Then, once every page is ready, each is timed `--repeat` times (median and worst), and a
+text search with words not searched before. The machine is shared and noisy, so references are
+timed in the same run on a fresh read-only attach (as a request reads): `count(*)` and
+`count(DISTINCT response_id)` over the verdicts, and the run's `metrics`; every page is shown as
+a ratio to the first. The load average is printed at the start and the end.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -270,26 +275,43 @@ def _add_hostile(con: Any, run_id: str) -> None:
 # ---------------------------------------------------------------- timing
 
 
-def _get(url: str) -> tuple[float, int]:
+def _get(url: str) -> tuple[float, int, int]:
+    """(ms, HTTP status, body bytes) of one request; 202 is the viewer's "preparing" page."""
     start = time.perf_counter()
     with urllib.request.urlopen(url, timeout=900) as resp:
         body = resp.read()
-    return (time.perf_counter() - start) * 1000, len(body)
+        status = resp.status
+    return (time.perf_counter() - start) * 1000, status, len(body)
 
 
-def _reference_ms(db: Path) -> float:
-    from judge.store.db import read_connection
+def _attached_ms(db: Path, sql: str, params: list[Any]) -> float:
+    """One query on a fresh read-only attach of the database, as a viewer request reads it."""
+    import duckdb
 
-    times = []
-    for _ in range(5):
+    mem = duckdb.connect(":memory:")
+    try:
         start = time.perf_counter()
-        with read_connection(db) as con:
-            con.execute("SELECT count(*), count(DISTINCT response_id) FROM verdicts").fetchall()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+        mem.execute(f"ATTACH '{db}' AS src (READ_ONLY)")
+        mem.execute("USE src")
+        mem.execute(sql, params).fetchall()
+        ms = (time.perf_counter() - start) * 1000
+        mem.execute("USE memory")
+        mem.execute("DETACH src")
+        return ms
+    finally:
+        mem.close()
 
 
-def _pages(db: Path) -> list[tuple[str, str]]:
+def references(db: Path, run_id: str) -> dict[str, float]:
+    """Reference queries timed in the same run (median of 3), on a fresh attach each time."""
+    queries = {
+        "count": ("SELECT count(*), count(DISTINCT response_id) FROM verdicts", []),
+        "metrics": ("SELECT * FROM metrics WHERE run_id = ?", [run_id]),
+    }
+    return {name: statistics.median(_attached_ms(db, sql, p) for _ in range(3)) for name, (sql, p) in queries.items()}
+
+
+def _pages(db: Path) -> tuple[str, list[tuple[str, str]]]:
     from judge.store.db import read_connection
 
     with read_connection(db) as con:
@@ -297,7 +319,9 @@ def _pages(db: Path) -> list[tuple[str, str]]:
         new = runs[0]
         old = runs[-1]
         rid = con.execute(
-            "SELECT response_id FROM responses WHERE run_id = ? AND status = 'ok' LIMIT 1 OFFSET 777", [new]
+            "SELECT response_id FROM responses WHERE run_id = ? AND status = 'ok' ORDER BY response_id "
+            "LIMIT 1 OFFSET least(777, (SELECT count(*) // 2 FROM responses WHERE run_id = ?))",
+            [new, new],
         ).fetchall()[0][0]
         judges = [
             r[0]
@@ -311,9 +335,11 @@ def _pages(db: Path) -> list[tuple[str, str]]:
         ("verdicts: model-b, privacy, violations", f"{base}/verdicts?target=model-b&l1=privacy&outcome=violation"),
         ("verdicts: judges disagree", f"{base}/verdicts?disagree=1"),
         ("verdicts: errors, by confidence", f"{base}/verdicts?status=error&sort=confidence"),
+        ("verdicts: unsure", f"{base}/verdicts?status=unsure"),
+        ("verdicts: adversarial, roleplay, tier", f"{base}/verdicts?intent=adversarial&technique=roleplay&sort=tier"),
         ("verdicts: page 500", f"{base}/verdicts?page=500"),
         ("verdicts: last page, sorted by tier", f"{base}/verdicts?sort=-tier&page=9999999"),
-        ("verdicts: text search", f"{base}/verdicts?q=Detail+77+about+privacy"),
+        ("verdicts: text search (repeated)", f"{base}/verdicts?q=Detail+77+about+privacy"),
         ("verdicts: gold present", f"{base}/verdicts?gold=1"),
         ("item", f"/items/{rid}"),
         ("two runs", f"/compare?a={old}&b={new}"),
@@ -323,29 +349,73 @@ def _pages(db: Path) -> list[tuple[str, str]]:
     if len(judges) >= 2:
         ja, jb = sorted(judges)[:2]
         pages.append(("agreement cell → table", f"{base}/verdicts?judge={ja}&tier=refusal&vs={jb}&vs_tier=partial"))
-    pages.append(("label (sample cached)", f"{base}/label"))
-    return pages
+    pages.append(("label", f"{base}/label"))
+    return new, pages
 
 
-def time_pages(db: Path, repeat: int) -> int:
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def time_pages(db: Path, repeat: int, ready_timeout_s: float = 900.0) -> int:
+    """Print every page's first answer after the server starts, then its warm time; returns pages over budget."""
     from judge.view.server import ViewServer
 
-    reference = _reference_ms(db)
+    run_id, pages = _pages(db)
+    refs = references(db, run_id)
+    ref = refs["count"]
+    print(f"load average at start: {_load()}")
+    print(
+        f"reference, fresh read-only attach: count(*) + count(DISTINCT response_id) over verdicts {ref:.1f} ms; "
+        f"the run's metrics {refs['metrics']:.1f} ms"
+    )
     over = 0
-    with ViewServer(db, port=0, label=True) as server:
-        print(f"reference (count(*) over verdicts, fresh connection): {reference:.1f} ms")
-        print(f"{'page':45} {'median ms':>10} {'max ms':>8} {'× ref':>7} {'KB':>7}")
-        for name, path in _pages(db):
-            url = server.url + path
-            first, size = _get(url)  # warm: caches, the label sample
-            times = [_get(url)[0] for _ in range(repeat)]
+    with ViewServer(db, port=0, label=True, warm=True) as server:  # as `judge view` starts
+        print("\nfirst request of each page right after the server started (202 = a 'preparing' page):")
+        print(f"{'page':42} {'ms':>8} {'status':>7}")
+        started = time.perf_counter()
+        for name, path in pages:
+            ms, status, _ = _get(server.url + path)
+            over += ms > BUDGET_MS
+            flag = "  OVER BUDGET" if ms > BUDGET_MS else ""
+            print(f"{name:42} {ms:8.1f} {status:7}{flag}")
+        # until every page is ready (indexes, reports, the labelling sample built in the background)
+        for _, path in pages:
+            while _get(server.url + path)[1] == 202:
+                if time.perf_counter() - started > ready_timeout_s:
+                    raise SystemExit(f"{path} still preparing after {ready_timeout_s:.0f} s")
+                time.sleep(0.2)
+        ready_s = time.perf_counter() - started
+        builds = [(i.run_id, i.rows, i.build_ms) for i in (server.ctx.indexes.info(r) for r in _two_runs(db)) if i]
+        print(f"\nevery page ready {ready_s:.1f} s after the server started; index builds (in the background):")
+        for rid, rows, ms in builds:
+            print(f"  {rid}: {rows:,} rows in {ms:.0f} ms")
+        print(f"\nwarm, median of {repeat} (× ref: the page's time / the count reference):")
+        print(f"{'page':42} {'median ms':>10} {'max ms':>8} {'× ref':>7} {'KB':>7}")
+        for name, path in [*pages, ("verdicts: text search (new words)", "")]:
+            if not path:  # a search not seen before: the scan over the run's texts each time
+                times, size = [], 0
+                for i in range(repeat):
+                    ms, _, size = _get(server.url + f"/runs/{run_id}/verdicts?q=about+{HAZARDS[i % 12]}.+Detail+{i}")
+                    times.append(ms)
+            else:
+                times = []
+                for _ in range(repeat):
+                    ms, _, size = _get(server.url + path)
+                    times.append(ms)
             med, worst = statistics.median(times), max(times)
             flag = "  OVER BUDGET" if med > BUDGET_MS else ""
             over += med > BUDGET_MS
-            print(f"{name:45} {med:10.1f} {worst:8.1f} {med / reference:7.1f} {size / 1024:7.1f}{flag}")
-            if first > 3 * BUDGET_MS:
-                print(f"{'':45} (first request, cold: {first:.0f} ms)")
+            print(f"{name:42} {med:10.1f} {worst:8.1f} {med / ref:7.2f} {size / 1024:7.1f}{flag}")
+    print(f"\nload average at the end: {_load()}")
     return over
+
+
+def _two_runs(db: Path) -> list[str]:
+    from judge.store.db import read_connection
+
+    with read_connection(db) as con:
+        return [r[0] for r in con.execute("SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 2").fetchall()]
 
 
 def main() -> None:
@@ -369,8 +439,9 @@ def main() -> None:
         n_verdicts = con.execute("SELECT count(*) FROM verdicts").fetchall()[0][0]
         n_calls = con.execute("SELECT count(*) FROM model_calls").fetchall()[0][0]
     print(f"{db}: {n_verdicts:,} verdicts, {n_calls:,} model calls, {db.stat().st_size / 2**20:.0f} MiB")
+    print(f"machine: {os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     over = time_pages(db, args.repeat)
-    print(f"{over} page(s) over the {BUDGET_MS:.0f} ms budget")
+    print(f"{over} figure(s) over the {BUDGET_MS:.0f} ms budget")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from html import unescape
 from pathlib import Path
@@ -23,6 +24,8 @@ from pipeline_helpers import ROOT, judge_cli, load_script, query
 from judge.view.server import ViewServer
 
 bench = load_script("bench_view")
+# pages wait for an index build this long before answering "preparing" (that page: tests/test_view_scale.py)
+WAIT_S = 120.0
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +43,7 @@ def runs(db: Path) -> tuple[str, str]:
 
 @pytest.fixture(scope="module")
 def server(db: Path) -> Iterator[ViewServer]:
-    with ViewServer(db, label=True, annotator="tester", label_set="browser", sample_n=12) as s:
+    with ViewServer(db, label=True, annotator="tester", label_set="browser", sample_n=12, wait_s=WAIT_S) as s:
         yield s
 
 
@@ -321,7 +324,7 @@ def test_label_requests_need_the_csrf_token_and_write_like_judge_label(
 
 
 def test_label_page_and_post_when_labelling_is_off(db: Path, runs: tuple[str, str]) -> None:
-    with ViewServer(db) as s:
+    with ViewServer(db, wait_s=WAIT_S) as s:
         assert 'id="label-off"' in get(s, f"/runs/{runs[1]}/label").text
         resp = httpx.post(s.url + f"/runs/{runs[1]}/label", data={"tier": "refusal"}, timeout=60)
         assert resp.status_code == 403
@@ -331,7 +334,7 @@ def test_label_page_and_post_when_labelling_is_off(db: Path, runs: tuple[str, st
 
 
 def test_token_is_checked_on_every_request(db: Path) -> None:
-    with ViewServer(db, host="127.0.0.1", token="s3cret-token") as s:
+    with ViewServer(db, host="127.0.0.1", token="s3cret-token", wait_s=WAIT_S) as s:
         for path in ("/", "/static/view.js", "/runs/latest", "/nowhere"):
             assert get(s, path).status_code == 401, path
         assert get(s, "/?token=wrong").status_code == 401
@@ -373,13 +376,14 @@ def test_cli_serves_until_interrupted_and_leaves_the_database_free(db: Path, tmp
         m = re.match(r"judge view: (http://127\.0\.0\.1:\d+/)  \(read-only; Ctrl-C to stop\)", line)
         assert m, line
         assert httpx.get(m.group(1), timeout=60).status_code == 200
-        # between requests the viewer holds no connection: another process can write at once
-        write = subprocess.run(
-            [sys.executable, "-c", "import duckdb,sys; duckdb.connect(sys.argv[1]).execute('CHECKPOINT')", str(db)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        # between requests the viewer holds no connection: another process can write (once the background
+        # warm-up that indexes the newest runs is done, as judge's own writer waits for any reader)
+        writer = "import duckdb,sys; duckdb.connect(sys.argv[1]).execute('CHECKPOINT')"
+        for _ in range(60):
+            write = subprocess.run([sys.executable, "-c", writer, str(db)], capture_output=True, text=True, timeout=60)
+            if write.returncode == 0 or "lock" not in write.stderr:
+                break
+            time.sleep(0.5)
         assert write.returncode == 0, write.stderr
     finally:
         proc.send_signal(signal.SIGINT)

@@ -22,6 +22,7 @@ from judge.errors import UserInputError
 from judge.view.context import ViewContext
 from judge.view.data import agreement, compare, item, labels, runs, table
 from judge.view.filters import OUTCOMES, PAGE_SIZES, SORTS, STATUSES, TIER_CHOICES, BadQuery, VerdictQuery
+from judge.view.index import Preparing
 from judge.view.render import render, strip_svg_style
 from judge.view.security import HEADERS, TOKEN_COOKIE, Guard
 
@@ -87,6 +88,8 @@ async def _render(request: web.Request, template: str, fn: Callable[[], dict[str
     """Compute the page's data in the pool and render it; user errors become a 400/404 page with one line."""
     try:
         data = await _work(request, fn)
+    except Preparing as e:
+        return _page(request, "preparing.html", 202, prep=e, title="Preparing")
     except NotFound as e:
         return _page(request, "error.html", 404, title="Not found", message=e.one_line())
     except (UserInputError, BadQuery) as e:
@@ -114,7 +117,7 @@ async def runs_page(request: web.Request) -> web.Response:
 
     def data() -> dict[str, Any]:
         with ctx.read() as con:
-            rows, total = runs.list_runs(con)
+            rows, total = runs.list_runs(ctx, con)
         return {"runs": rows, "total": total}
 
     return await _render(request, "runs.html", data)
@@ -150,7 +153,7 @@ async def verdicts_page(request: web.Request) -> web.Response:
             "run_id": run_id,
             "t": page,
             "q": query,
-            "facets": runs.facet_values(ctx, page.info),
+            "facets": runs.facet_values(page.info),
             "choices": {
                 "tier": TIER_CHOICES,
                 "outcome": OUTCOMES,
@@ -170,7 +173,7 @@ async def item_page(request: web.Request) -> web.Response:
     def data() -> dict[str, Any]:
         with ctx.read() as con:
             try:
-                page = item.item_page(con, request.match_info["response_id"])
+                page = item.item_page(ctx, con, request.match_info["response_id"])
             except UserInputError as e:
                 raise NotFound(e.message) from None
         return {"it": page}
@@ -188,7 +191,7 @@ async def compare_page(request: web.Request) -> web.Response:
             run_b = _resolve(ctx, con, q.get("b") or "latest")
             run_a = _resolve(ctx, con, q["a"]) if q.get("a") else runs.previous_run(con, run_b)
             if run_a is None:
-                return {"cmp": None, "run_b": run_b, "all_runs": runs.list_runs(con)[0]}
+                return {"cmp": None, "run_b": run_b, "all_runs": runs.list_runs(ctx, con)[0]}
             page = compare.compare_page(
                 ctx,
                 con,
@@ -199,7 +202,7 @@ async def compare_page(request: web.Request) -> web.Response:
                 kind=q.get("kind") or None,
                 page=page_no,
             )
-            return {"cmp": page, "run_b": run_b, "kinds": compare.KINDS, "all_runs": runs.list_runs(con)[0]}
+            return {"cmp": page, "run_b": run_b, "kinds": compare.KINDS, "all_runs": runs.list_runs(ctx, con)[0]}
 
     return await _render(request, "compare.html", data)
 
@@ -210,8 +213,8 @@ async def agreement_page(request: web.Request) -> web.Response:
     def data() -> dict[str, Any]:
         with ctx.read() as con:
             run_id = _resolve(ctx, con, request.match_info["run"])
-            info = ctx.indexes.ensure(con, run_id)
-            return {"run_id": run_id, "info": info, "pairs": agreement.agreement_matrices(ctx, run_id)}
+            info = ctx.indexes.ensure(con, run_id, ctx.wait_s)
+            return {"run_id": run_id, "info": info, "pairs": agreement.agreement_matrices(info)}
 
     return await _render(request, "agreement.html", data)
 

@@ -1,8 +1,12 @@
-"""What every page reads through: the run database (short read-only connections), the run indexes and caches."""
+"""What every page reads through: the run database (attached read-only per request), the run indexes and caches."""
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,11 +16,16 @@ from typing import Any, TypeVar
 
 import duckdb
 
-from judge.store.db import read_connection
-from judge.view.index import RunIndexes
+from judge.errors import UserInputError
+from judge.store.db import LOCK_WAIT_S, check_database_file
+from judge.store.migrations import NotAJudgeDatabase, SchemaTooNew, schema_version_of
+from judge.view.index import Preparing, RunIndexes
 
 T = TypeVar("T")
 CACHE_SIZE = 32
+# A file whose last change is this recent may change again within the file system's time granularity
+# without its mtime moving: its stamp is not trusted for caching (the "racy git" rule).
+RACY_S = 2.0
 
 
 class LruCache:
@@ -45,6 +54,59 @@ class LruCache:
                     self._data.popitem(last=False)
                 self._key_locks.pop(key, None)
             return value
+
+    def peek(self, key: Any) -> tuple[bool, Any]:
+        with self._lock:
+            if key in self._data:
+                return True, self._data[key]
+            return False, None
+
+
+@dataclass
+class _Job:
+    started: float
+    done: threading.Event = field(default_factory=threading.Event)
+    value: Any = None
+    error: BaseException | None = None
+
+
+class Background:
+    """Values computed once per key in a background thread (reports, labelling samples): a page waits for
+    one at most wait_s, then raises Preparing; a failed computation is raised to its waiters and retried
+    by the next request."""
+
+    def __init__(self, size: int = CACHE_SIZE) -> None:
+        self.size = size
+        self._jobs: OrderedDict[Any, _Job] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any, compute: Callable[[], T], *, wait_s: float | None, run_id: str, what: str) -> T:
+        with self._lock:
+            job = self._jobs.get(key)
+            if job is not None and job.done.is_set() and job.error is not None:
+                job = None
+            if job is None:
+                job = _Job(time.monotonic())
+                self._jobs[key] = job
+                while len(self._jobs) > self.size:
+                    self._jobs.popitem(last=False)
+                threading.Thread(target=self._run, args=(job, compute), name="judge-view-compute", daemon=True).start()
+            else:
+                self._jobs.move_to_end(key)
+        if not job.done.wait(wait_s):
+            raise Preparing(run_id, what, None, job.started)
+        if job.error is not None:
+            raise job.error
+        return job.value
+
+    @staticmethod
+    def _run(job: _Job, compute: Callable[[], Any]) -> None:
+        try:
+            job.value = compute()
+        except BaseException as e:  # raised to the page that waits for it
+            job.error = e
+        finally:
+            job.done.set()
 
 
 class ReadWriteLock:
@@ -84,9 +146,33 @@ class ReadWriteLock:
                 self._cond.notify_all()
 
 
+FileStamp = tuple[Any, ...]
+
+
+def file_stamp(db_path: Path) -> tuple[FileStamp, float]:
+    """(what changes whenever a transaction commits: the database file's and its WAL's identity, size and
+    mtime; the newest mtime in seconds). A commit appends to the WAL or rewrites the file at a checkpoint."""
+    parts: list[Any] = []
+    newest = 0.0
+    for p in (db_path, Path(str(db_path) + ".wal")):
+        try:
+            st = os.stat(p)
+        except FileNotFoundError:
+            parts.append(None)
+            continue
+        parts.append((st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+        newest = max(newest, st.st_mtime_ns / 1e9, st.st_ctime_ns / 1e9)
+    return tuple(parts), newest
+
+
 @dataclass
 class ViewContext:
-    """The viewer's state: the database path, whether labelling is on, indexes and caches."""
+    """The viewer's state: the database path, whether labelling is on, indexes and caches.
+
+    One in-memory DuckDB instance holds the run indexes; each request ATTACHes the run database
+    read-only under its own name for the duration of the request only (about 5 ms, where a new
+    connection costs 30–40 ms), so a running `judge run` can write between requests.
+    """
 
     db_path: Path
     label: bool = False
@@ -94,45 +180,109 @@ class ViewContext:
     annotator: str = "unknown"
     sample_n: int = 50
     seed: int = 0
+    # how long a page waits for a run index (or report) being built before it answers "preparing"
+    wait_s: float = 0.1
     indexes: RunIndexes = field(init=False)
     reports: LruCache = field(default_factory=LruCache)
-    searches: LruCache = field(default_factory=lambda: LruCache(64))
-    samples: LruCache = field(default_factory=lambda: LruCache(8))
+    background: Background = field(default_factory=Background)
     lock: ReadWriteLock = field(default_factory=ReadWriteLock)
     closed: bool = False
 
     def __post_init__(self) -> None:
-        self.indexes = RunIndexes(self.db_path)
+        self.mem = duckdb.connect(":memory:")
+        self.mem.execute("SET enable_progress_bar = false")
+        self.indexes = RunIndexes(self.mem, self.read, self.file_stamp)
         self._open: set[duckdb.DuckDBPyConnection] = set()
         self._open_lock = threading.Lock()
+        self._aliases = itertools.count(1)
+        self._checked: FileStamp | None = None  # file stamp at which the schema was last checked
 
     def close(self) -> None:
-        """Stop: interrupt the queries still running (a warm-up, a slow page), so the process exits at once."""
+        """Stop: interrupt the queries still running (a build, a slow page), so the process exits at once."""
         self.closed = True
         with self._open_lock:
             for con in list(self._open):
                 con.interrupt()
-        self.indexes.mem.interrupt()
+        self.indexes.stop()
+        self.mem.interrupt()
+
+    def file_stamp(self) -> tuple[FileStamp, bool]:
+        """The database files' stamp, and whether it can be trusted to say "nothing changed since" later."""
+        now = time.time()
+        stamp, newest = file_stamp(self.db_path)
+        return stamp, newest < now - RACY_S
 
     @contextmanager
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A short read-only connection to the run database (never kept between requests).
+        """A read-only view of the run database for one request (never kept between requests).
 
-        Index builds and searches (which ATTACH the file) happen inside it, so they are readers too.
+        The connection is a cursor of the in-memory instance whose default database is the run
+        database, attached read-only under a name of its own and detached when the block ends.
+        Unqualified names are the run database's; the indexes are `memory.scored` etc.
         """
         if self.closed:
             raise RuntimeError("the viewer is stopping")
-        with self.lock.reading(), read_connection(self.db_path) as con:
-            with self._open_lock:
-                self._open.add(con)
+        check_database_file(self.db_path, for_write=False)
+        alias = f"src{next(self._aliases)}"
+        with self.lock.reading():
+            cur = self.mem.cursor()
+            attached = False
             try:
-                yield con
-            finally:
+                _attach_read_only(cur, self.db_path, alias)
+                attached = True
+                cur.execute(f"USE {alias}")
+                self._check_schema(cur)
                 with self._open_lock:
-                    self._open.discard(con)
+                    self._open.add(cur)
+                try:
+                    yield cur
+                finally:
+                    with self._open_lock:
+                        self._open.discard(cur)
+            finally:
+                # release the file, even from a cursor whose query failed or was interrupted
+                if attached:
+                    with contextlib.suppress(duckdb.Error):
+                        cur.execute("USE memory")
+                        cur.execute(f"DETACH {alias}")
+                        attached = False
+                cur.close()
+                if attached:
+                    other = self.mem.cursor()
+                    try:
+                        other.execute(f"DETACH DATABASE IF EXISTS {alias}")
+                    finally:
+                        other.close()
+
+    def _check_schema(self, cur: duckdb.DuckDBPyConnection) -> None:
+        stamp, trusted = self.file_stamp()
+        if stamp == self._checked:
+            return
+        try:
+            schema_version_of(cur)
+        except (SchemaTooNew, NotAJudgeDatabase) as e:
+            raise UserInputError(str(e), file=self.db_path) from None
+        self._checked = stamp if trusted else None
 
     @contextmanager
     def writing(self) -> Iterator[None]:
         """Around the viewer's only write (a gold label): no read of the file is open meanwhile."""
         with self.lock.writing():
             yield
+
+
+def _attach_read_only(cur: duckdb.DuckDBPyConnection, path: Path, alias: str) -> None:
+    """ATTACH the run database read-only, waiting while a writer holds it (as the store's readers do)."""
+    deadline = time.monotonic() + LOCK_WAIT_S
+    delay = 0.01
+    literal = str(path).replace("'", "''")
+    while True:
+        try:
+            cur.execute(f"ATTACH '{literal}' AS {alias} (READ_ONLY)")
+            return
+        except (duckdb.IOException, duckdb.ConnectionException, duckdb.BinderException) as e:
+            text = str(e).lower()
+            if not ("lock" in text or "conflicting" in text) or time.monotonic() > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.25)

@@ -164,7 +164,7 @@ class VerdictQuery(BaseModel):
             clauses.append("s.disagree")
         if self.vs is not None:
             clauses.append(
-                "EXISTS (SELECT 1 FROM scored o WHERE o.run_id = s.run_id AND o.response_id = s.response_id "
+                "s.response_id IN (SELECT o.response_id FROM scored o WHERE o.run_id = $run "
                 "AND o.judge = $vs AND o.verdict_status = 'ok' AND o.tier = $vs_tier)"
             )
             params["vs"], params["vs_tier"] = self.vs, self.vs_tier

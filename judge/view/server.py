@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import threading
+import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -41,16 +43,24 @@ async def start(ctx: ViewContext, host: str, port: int, token: str | None) -> tu
 def warm(ctx: ViewContext, newest: int = 2) -> None:
     """Build the newest runs' indexes and reports in the background, so the first clicks are fast."""
     from judge.store.db import fetch
-    from judge.view.data import runs
+    from judge.view.data import item, runs
+    from judge.view.index import Preparing
 
     try:
         with ctx.read() as con:
+            runs.list_runs(ctx, con)  # the first page most people open
             ids = [str(r[0]) for r in fetch(con, "SELECT run_id FROM runs ORDER BY started_at DESC LIMIT ?", [newest])]
+            for (version,) in fetch(con, "SELECT DISTINCT rubric_version FROM rubrics"):
+                with contextlib.suppress(Exception):  # a bad one is shown by the page that needs it
+                    item.stored_rubric_once(ctx, con, str(version))  # parsed once, for the item pages
         for run_id in ids:
-            if ctx.closed:
-                return
-            with ctx.read() as con:
-                runs.run_page(ctx, con, run_id, None)
+            while not ctx.closed:
+                try:
+                    with ctx.read() as con:
+                        runs.run_page(ctx, con, run_id, None)
+                    break
+                except Preparing:
+                    time.sleep(0.1)
     except Exception:  # warming is an optimisation; a page will show any real problem
         return
 
@@ -66,9 +76,11 @@ class ViewServer:
         port: int = 0,
         token: str | None = None,
         label: bool = False,
+        warm: bool = False,
         **ctx_options: Any,
     ) -> None:
         self.ctx = ViewContext(Path(db), label=label, **ctx_options)
+        self.warm = warm
         self.host, self.port, self.token = host, port, token
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="judge-view-server", daemon=True)
@@ -83,6 +95,8 @@ class ViewServer:
         self._thread.start()
         future = asyncio.run_coroutine_threadsafe(start(self.ctx, self.host, self.port, self.token), self._loop)
         self._runner, self.port = future.result(timeout=30)
+        if self.warm:  # as `judge view` does
+            threading.Thread(target=warm, args=(self.ctx,), name="judge-view-warm", daemon=True).start()
         return self
 
     def __exit__(

@@ -115,7 +115,9 @@ def _total(page: Any) -> int:
 def test_privacy_failures_of_model_b_in_a_few_clicks_then_label_three(browser: Any, demo_db: Path, shots: Path) -> None:
     run_id = query(demo_db, "SELECT run_id FROM runs")[0][0]
     page = browser.new_page()
-    with ViewServer(demo_db, label=True, annotator="browser-test", label_set="browser", sample_n=10) as server:
+    with ViewServer(
+        demo_db, label=True, annotator="browser-test", label_set="browser", sample_n=10, wait_s=120
+    ) as server:
         page.goto(server.url + "/")
         assert run_id in page.inner_text("#runs")
         page.screenshot(path=str(shots / "runs.png"))
@@ -219,7 +221,7 @@ def test_privacy_failures_of_model_b_in_a_few_clicks_then_label_three(browser: A
 def test_two_runs_side_by_side(browser: Any, nightly_db: Path, shots: Path) -> None:
     old, new = (r[0] for r in query(nightly_db, "SELECT run_id FROM runs ORDER BY started_at"))
     page = browser.new_page()
-    with ViewServer(nightly_db) as server:
+    with ViewServer(nightly_db, wait_s=120) as server:
         page.goto(server.url + "/")
         page.click(f'a[href="/compare?a={old}&b={new}"]')
         page.wait_for_selector("#checks")
@@ -238,7 +240,7 @@ def test_two_runs_side_by_side(browser: Any, nightly_db: Path, shots: Path) -> N
 def test_hostile_answers_render_as_text(browser: Any, nightly_db: Path) -> None:
     bench = load_script("bench_view")
     page = browser.new_page()
-    with ViewServer(nightly_db) as server:
+    with ViewServer(nightly_db, wait_s=120) as server:
         for text in bench.HOSTILE_TEXTS[:3]:
             rid = query(nightly_db, "SELECT response_id FROM responses WHERE text = ?", [text])[0][0]
             page.goto(server.url + f"/items/{rid}")

@@ -7,7 +7,9 @@ The significance figures are the gate's own: judge.nightly.numbers.load_numbers 
 
 from __future__ import annotations
 
+import contextlib
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +19,7 @@ from judge.errors import UserInputError
 from judge.nightly.gates import Check, GatesConfig, evaluate
 from judge.nightly.numbers import load_numbers, run_judges
 from judge.view.context import ViewContext
-from judge.view.index import IndexInfo
+from judge.view.index import IndexInfo, Preparing
 from judge.view.sql import fetch_all
 
 FLIP_PAGE = 50
@@ -106,6 +108,7 @@ def compare_page(
 ) -> ComparePage:
     if kind is not None and kind not in dict(KINDS):
         raise UserInputError(f"expected one of {', '.join(k for k, _ in KINDS)}", field="kind")
+    info_a, info_b = _both_indexes(ctx, con, run_a, run_b)
     judges_b = run_judges(con, run_b)
     common = [j for j in judges_b if j in run_judges(con, run_a)]
     if not common:
@@ -115,17 +118,37 @@ def compare_page(
         raise UserInputError(
             f"judge {judge!r} did not grade both runs; common judges: {', '.join(common)}", field="judge"
         )
-    info_a = ctx.indexes.ensure(con, run_a)
-    info_b = ctx.indexes.ensure(con, run_b)
     gates, note = _gates(con, run_b)
     key = (run_a, info_a.stamp, run_b, info_b.stamp, judge)
-    summary = ctx.reports.get_or_compute(("compare", *key), lambda: _summary(ctx, run_a, run_b, judge, gates))
-    dkey = ctx.indexes.derived("flips", key, _PAIRS.format(kind=_KIND_SQL), {"a": run_a, "b": run_b, "judge": judge})
+
+    def compute() -> tuple[_Summary, int]:  # in the indexes only: once per pair of run states
+        summary = _summary(ctx, run_a, run_b, judge, gates)
+        pairs = _PAIRS.format(kind=_KIND_SQL)
+        return summary, ctx.indexes.derived("flips", key, pairs, {"a": run_a, "b": run_b, "judge": judge})
+
+    summary, dkey = ctx.background.get(
+        ("compare", *key, gates.model_dump_json()), compute, wait_s=ctx.wait_s, run_id=run_b, what="the flipped items"
+    )
     cur = ctx.indexes.cursor()
     try:
         return _page(cur, dkey, summary, run_a, run_b, judge, l1, kind, page, info_a, info_b, note, common)
     finally:
         cur.close()
+
+
+def _both_indexes(
+    ctx: ViewContext, con: duckdb.DuckDBPyConnection, run_a: str, run_b: str
+) -> tuple[IndexInfo, IndexInfo]:
+    """Both runs' indexes: the builds missing are started together and waited for once (ctx.wait_s)."""
+    start = time.monotonic()
+    infos: dict[str, IndexInfo] = {}
+    for run in (run_a, run_b):
+        with contextlib.suppress(Preparing):
+            infos[run] = ctx.indexes.ensure(con, run, 0.0)
+    for run in (run_a, run_b):
+        if run not in infos:
+            infos[run] = ctx.indexes.ensure(con, run, max(0.0, ctx.wait_s - (time.monotonic() - start)))
+    return infos[run_a], infos[run_b]
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,10 @@ import duckdb
 
 from judge.compare.gold import has_gold_table
 from judge.errors import UserInputError
+from judge.judging.render import messages_as_text, render_judge_messages_for
 from judge.rubric import Rubric
-from judge.store.audit import judge_prompt, stored_rubric
+from judge.store.audit import request_text, stored_rubric
+from judge.view.context import ViewContext
 from judge.view.sql import fetch_all
 
 MAX_TEXT_CHARS = 100_000  # longer texts are cut on the page, with the full length shown
@@ -145,84 +147,118 @@ def _messages(raw: Any) -> list[Message]:
     return out
 
 
-def item_page(con: duckdb.DuckDBPyConnection, response_id: str) -> ItemPage:
+def item_page(ctx: ViewContext, con: duckdb.DuckDBPyConnection, response_id: str) -> ItemPage:
+    """Everything about one response, each part read through an index: the response and its prompt by
+    primary key, its verdicts and model calls by the owner indexes of migration 015, its siblings from
+    the run index (a scan of the run's responses when that is not built)."""
     rows = fetch_all(
         con,
-        """SELECT r.run_id, run.rubric_version, p.prompt_id, p.taxonomy_path, p.intent, p.technique, p.lang,
-                  p.metadata::VARCHAR, p.text, p.messages::VARCHAR, r.target, r.status, r.text, r.finish_reason,
-                  r.error_kind, r.error_message, r.attempts, r.latency_ms, r.cost_usd, r.reused_from,
-                  r.prompt_hash
-           FROM responses r JOIN prompts p ON p.prompt_hash = r.prompt_hash
-           LEFT JOIN runs run ON run.run_id = r.run_id
-           WHERE r.response_id = ?""",
+        """SELECT run_id, target, status, text, finish_reason, error_kind, error_message, attempts, latency_ms,
+                  cost_usd, reused_from, prompt_hash, created_at
+           FROM responses WHERE response_id = ?""",
         [response_id],
     )
     if not rows:
         raise UserInputError(f"no response {response_id!r} in this database", field="response")
     r = rows[0]
-    run_id, rubric, intent, path = r[0], r[1], r[4], r[3]
-    verdicts = _verdicts(con, run_id, response_id, rubric, intent, path, r[11])
+    run_id, status, rtext, prompt_hash = str(r[0]), str(r[2]), r[3], str(r[11])
+    p = fetch_all(
+        con,
+        """SELECT prompt_id, taxonomy_path, intent, technique, lang, metadata::VARCHAR, text, messages::VARCHAR
+           FROM prompts WHERE prompt_hash = ?""",
+        [prompt_hash],
+    )[0]
+    rubric = fetch_all(con, "SELECT rubric_version FROM runs WHERE run_id = ?", [run_id])
+    run_rubric = rubric[0][0] if rubric else None
+    verdicts = _verdicts(ctx, con, response_id, run_rubric, (p[2], p[1], status), (p[6], p[7], rtext))
+    siblings = _siblings(ctx, con, run_id, response_id, prompt_hash)
     return ItemPage(
         response_id=response_id,
         run_id=run_id,
-        run_rubric=rubric,
-        prompt_id=r[2],
-        taxonomy_path=path,
-        intent=intent,
-        technique=r[5],
-        lang=r[6],
-        metadata=r[7] if r[7] not in (None, "{}") else None,
-        prompt=Text.of(r[8]),
-        messages=_messages(r[9]),
-        target=r[10],
-        status=r[11],
-        response=Text.of(r[12]),
-        finish_reason=r[13],
-        error_kind=r[14],
-        error_message=r[15],
-        attempts=r[16],
-        latency_ms=r[17],
-        cost_usd=r[18],
-        reused_from=r[19],
+        run_rubric=run_rubric,
+        prompt_id=p[0],
+        taxonomy_path=p[1],
+        intent=p[2],
+        technique=p[3],
+        lang=p[4],
+        metadata=p[5] if p[5] not in (None, "{}") else None,
+        prompt=Text.of(p[6]),
+        messages=_messages(p[7]),
+        target=r[1],
+        status=status,
+        response=Text.of(rtext),
+        finish_reason=r[4],
+        error_kind=r[5],
+        error_message=r[6],
+        attempts=r[7],
+        latency_ms=r[8],
+        cost_usd=r[9],
+        reused_from=r[10],
         verdicts=verdicts,
         calls=_calls(con, run_id, response_id, verdicts),
-        gold=_gold(con, response_id, r[2], r[12]),
-        siblings=[
-            Sibling(str(a), str(b), str(c))
-            for a, b, c in fetch_all(
-                con,
-                "SELECT response_id, target, status FROM responses WHERE run_id = ? AND prompt_hash = ? "
-                "AND response_id <> ? ORDER BY target",
-                [run_id, r[20], response_id],
-            )
-        ],
+        gold=_gold(con, response_id, p[0], rtext),
+        siblings=siblings,
     )
 
 
+def _siblings(
+    ctx: ViewContext, con: duckdb.DuckDBPyConnection, run_id: str, response_id: str, prompt_hash: str
+) -> list[Sibling]:
+    """The other targets' responses to the same prompt in the run: from the run's index when it is built
+    and current (no waiting for one), else by a scan of the run's responses."""
+    info = ctx.indexes.info(run_id)
+    if info is not None and ctx.indexes.stamp(con, run_id) == info.stamp:
+        cur = ctx.indexes.cursor()
+        try:
+            rows = fetch_all(
+                cur,
+                """SELECT DISTINCT response_id, target, response_status FROM scored
+                   WHERE run_id = ? AND prompt_hash = ? AND response_id <> ? ORDER BY target, response_id""",
+                [run_id, prompt_hash, response_id],
+            )
+        finally:
+            cur.close()
+    else:
+        rows = fetch_all(
+            con,
+            "SELECT response_id, target, status FROM responses WHERE run_id = ? AND prompt_hash = ? "
+            "AND response_id <> ? ORDER BY target, response_id",
+            [run_id, prompt_hash, response_id],
+        )
+    return [Sibling(str(a), str(b), str(c)) for a, b, c in rows]
+
+
+def stored_rubric_once(ctx: ViewContext, con: duckdb.DuckDBPyConnection, version: str) -> Rubric:
+    """A stored rubric version, parsed once (a version's content never changes)."""
+    return ctx.reports.get_or_compute(("rubric", version), lambda: stored_rubric(con, version))
+
+
+_VERDICT_COLUMNS = """verdict_id, judge, rubric_version, status, tier, confidence, rationale, error_kind, error_message,
+                      raw_output, attempts, latency_ms, cost_usd, reused_from, created_at"""
+
+
 def _verdicts(
+    ctx: ViewContext,
     con: duckdb.DuckDBPyConnection,
-    run_id: str,
     response_id: str,
     rubric: str | None,
-    intent: str,
-    path: str,
-    status: str,
+    place: tuple[str, str, str],
+    texts: tuple[str, Any, str | None],
 ) -> list[VerdictView]:
-    rubrics: dict[str, Rubric] = {}
+    intent, path, status = place
+    ptext, pmessages, rtext = texts
+    # through the index verdicts_response (migration 015)
+    found = fetch_all(con, f"SELECT {_VERDICT_COLUMNS} FROM verdicts WHERE response_id = ?", [response_id])
+    found.sort(key=lambda v: (v[2] != rubric, v[1], v[2]))
+    request = request_text(str(ptext), pmessages)
     out = []
-    for v in fetch_all(
-        con,
-        """SELECT verdict_id, judge, rubric_version, status, tier, confidence, rationale, error_kind, error_message,
-                  NULL AS judge_prompt, raw_output, attempts, latency_ms, cost_usd, reused_from, created_at
-           FROM verdicts WHERE run_id = ? AND response_id = ?
-           ORDER BY rubric_version = ? DESC, judge, rubric_version""",
-        [run_id, response_id, rubric],
-    ):
+    for v in found:
         version = str(v[2])
-        if version not in rubrics:
-            rubrics[version] = stored_rubric(con, version)
+        rub = stored_rubric_once(ctx, con, version)
         tier = "blocked" if status == "blocked" else v[4]
-        outcome = rubrics[version].outcome_at(intent, tier, path).value if tier and v[3] == "ok" else None
+        outcome = rub.outcome_at(intent, tier, path).value if tier and v[3] == "ok" else None
+        # the exact judge prompt, rebuilt from the stored rubric as `judge show VERDICT_ID` does
+        prompt = messages_as_text(render_judge_messages_for(rub, request, rtext or ""))
         out.append(
             VerdictView(
                 verdict_id=v[0],
@@ -236,16 +272,20 @@ def _verdicts(
                 rationale=Text.of(v[6]),
                 error_kind=v[7],
                 error_message=v[8],
-                judge_prompt=Text.of(judge_prompt(con, v[0]).text),  # rebuilt from the stored rubric
-                raw_output=Text.of(v[10]),
-                attempts=v[11],
-                latency_ms=v[12],
-                cost_usd=v[13],
-                reused_from=v[14],
-                created_at=v[15],
+                judge_prompt=Text.of(prompt),
+                raw_output=Text.of(v[9]),
+                attempts=v[10],
+                latency_ms=v[11],
+                cost_usd=v[12],
+                reused_from=v[13],
+                created_at=v[14],
             )
         )
     return out
+
+
+def _marks(values: list[str]) -> str:
+    return ", ".join("?" * len(values))
 
 
 def _calls(
@@ -271,12 +311,14 @@ def _calls(
         )
         for c in fetch_all(
             con,
-            """SELECT stage, model, attempt, status, http_status, error_kind, error_message, prompt_tokens,
-                      completion_tokens, cost_usd, latency_ms, started_at, item_id
-               FROM model_calls WHERE run_id = ? AND item_id = ANY(?::VARCHAR[])
-               ORDER BY stage = 'judge', started_at, attempt""",
-            [run_id, ids],
+            # `item_id IN (?, …)` goes through the index model_calls_item (migration 015)
+            f"""SELECT stage, model, attempt, status, http_status, error_kind, error_message, prompt_tokens,
+                       completion_tokens, cost_usd, latency_ms, started_at, item_id, run_id
+                FROM model_calls WHERE item_id IN ({_marks(ids)})
+                ORDER BY stage = 'judge', started_at, attempt""",
+            ids,
         )
+        if c[13] == run_id  # the run's own calls (a filter on run_id in SQL would not use the index)
     ]
 
 

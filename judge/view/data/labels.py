@@ -38,10 +38,18 @@ class LabelPage:
 
 
 def _sample(ctx: ViewContext, con: duckdb.DuckDBPyConnection, run_id: str) -> list[LabelItem]:
-    info = ctx.indexes.ensure(con, run_id)
-    return ctx.samples.get_or_compute(
-        ("sample", run_id, info.stamp, ctx.sample_n, ctx.seed),
-        lambda: choose_sample(load_items(con, run_id), ctx.sample_n, ctx.seed),
+    stamp = ctx.indexes.stamp(con, run_id)
+
+    def compute() -> list[LabelItem]:
+        with ctx.read() as own:  # the request's connection closes before a slow sample ends
+            return choose_sample(load_items(own, run_id), ctx.sample_n, ctx.seed)
+
+    return ctx.background.get(
+        ("sample", run_id, stamp, ctx.sample_n, ctx.seed),
+        compute,
+        wait_s=ctx.wait_s,
+        run_id=run_id,
+        what="the labelling sample",
     )
 
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 
 from judge.analysis.report_data import Report, build_report
-from judge.errors import UserInputError
 from judge.store.runs import resolve_run
 from judge.view.context import ViewContext
-from judge.view.index import IndexInfo
+from judge.view.index import IndexInfo, Preparing
 from judge.view.sql import fetch_all
 
 MAX_RUNS_LISTED = 500
@@ -35,18 +36,41 @@ class RunListRow:
     previous: str | None  # the run of the same name before this one
 
 
-def list_runs(con: duckdb.DuckDBPyConnection) -> tuple[list[RunListRow], int]:
-    """The newest runs first (at most MAX_RUNS_LISTED) and how many runs there are."""
+# What run_overview shows, counted with one GROUP BY per table instead of a subquery per run and table.
+_RUNS_SQL = """
+WITH n_resp AS (SELECT run_id, count(*) AS n FROM responses GROUP BY run_id),
+     n_verd AS (SELECT run_id, count(*) AS n FROM verdicts GROUP BY run_id),
+     n_call AS (SELECT run_id, count(*) AS n, coalesce(sum(cost_usd), 0.0) AS cost FROM model_calls GROUP BY run_id),
+     n_prompt AS (SELECT run_id, count(*) AS n FROM run_prompts GROUP BY run_id),
+     models AS (SELECT run_id,
+                       list(name ORDER BY name) FILTER (WHERE role = 'target') AS targets,
+                       list(name ORDER BY name) FILTER (WHERE role = 'judge') AS judges
+                FROM run_models GROUP BY run_id)
+SELECT o.run_id, o.name, o.started_at, o.finished_at, o.status, o.status_reason,
+       coalesce(m.targets, []), coalesce(m.judges, []), coalesce(p.n, 0), coalesce(r.n, 0), coalesce(v.n, 0),
+       coalesce(c.n, 0), coalesce(c.cost, 0.0),
+       lead(o.run_id) OVER (PARTITION BY o.name ORDER BY o.started_at DESC, o.run_id DESC) AS previous
+FROM runs o
+LEFT JOIN models m USING (run_id) LEFT JOIN n_prompt p USING (run_id) LEFT JOIN n_resp r USING (run_id)
+LEFT JOIN n_verd v USING (run_id) LEFT JOIN n_call c USING (run_id)
+ORDER BY o.started_at DESC, o.run_id DESC LIMIT ?
+"""
+
+
+def list_runs(ctx: ViewContext, con: duckdb.DuckDBPyConnection) -> tuple[list[RunListRow], int]:
+    """The newest runs first (at most MAX_RUNS_LISTED) and how many runs there are.
+
+    Read again whenever the database files changed (their counts scan the big tables), else cached.
+    """
+    fstamp, trusted = ctx.file_stamp()
+    if not trusted:
+        return _list_runs(con)
+    return ctx.reports.get_or_compute(("runs", fstamp), lambda: _list_runs(con))
+
+
+def _list_runs(con: duckdb.DuckDBPyConnection) -> tuple[list[RunListRow], int]:
     total = int(fetch_all(con, "SELECT count(*) FROM runs")[0][0])
-    rows = fetch_all(
-        con,
-        """SELECT o.run_id, o.name, o.started_at, o.finished_at, o.status, o.status_reason,
-                  coalesce(o.targets, []), coalesce(o.judges, []), o.n_prompts, o.n_responses, o.n_verdicts,
-                  o.n_calls, o.cost_usd,
-                  lead(o.run_id) OVER (PARTITION BY o.name ORDER BY o.started_at DESC, o.run_id DESC) AS previous
-           FROM run_overview o ORDER BY o.started_at DESC, o.run_id DESC LIMIT ?""",
-        [MAX_RUNS_LISTED],
-    )
+    rows = fetch_all(con, _RUNS_SQL, [MAX_RUNS_LISTED])
     return [
         RunListRow(
             run_id=r[0],
@@ -93,35 +117,24 @@ class RunPage:
 
 
 def run_page(ctx: ViewContext, con: duckdb.DuckDBPyConnection, run_id: str, judge: str | None) -> RunPage:
-    """The report for one judge of the run (default: its first), computed once per run state."""
-    info = ctx.indexes.ensure(con, run_id)
-    try:
-        report = ctx.reports.get_or_compute(
-            ("report", run_id, judge, info.stamp), lambda: build_report(con, run_id, judge=judge)
-        )
-    except UserInputError:
-        raise
+    """The report for one judge of the run (default: its first), computed once per run state in the background."""
+    start = time.monotonic()  # one wait for the index and the report together
+
+    def compute() -> Report:
+        with ctx.read() as own:  # the request's connection closes before a slow report ends
+            # examples_per_target=0: the page shows no examples, and choosing them scans every verdict
+            return build_report(own, run_id, judge=judge, examples_per_target=0)
+
+    key = ("report", run_id, judge, ctx.indexes.stamp(con, run_id))
+    with contextlib.suppress(Preparing):  # start the report beside the index
+        ctx.background.get(key, compute, wait_s=0.0, run_id=run_id, what="the report")
+    info = ctx.indexes.ensure(con, run_id, ctx.wait_s)
+    remaining = max(0.0, ctx.wait_s - (time.monotonic() - start))
+    key = ("report", run_id, judge, info.stamp)
+    report = ctx.background.get(key, compute, wait_s=remaining, run_id=run_id, what="the report")
     return RunPage(run_id, report, info, previous_run(con, run_id))
 
 
-def facet_values(ctx: ViewContext, info: IndexInfo) -> dict[str, list[str]]:
-    """Distinct values of the run's filterable columns (from its index, once per run state)."""
-    return ctx.reports.get_or_compute(("facets", info.run_id, info.stamp), lambda: _facets(ctx, info.run_id))
-
-
-def _facets(ctx: ViewContext, run_id: str) -> dict[str, list[str]]:
-    cur = ctx.indexes.cursor()
-    try:
-        out: dict[str, list[str]] = {}
-        for col in ("target", "judge", "l1", "l2", "technique"):
-            out[col] = [
-                str(r[0])
-                for r in fetch_all(
-                    cur,
-                    f"SELECT DISTINCT {col} FROM scored WHERE run_id = ? AND {col} IS NOT NULL ORDER BY 1",
-                    [run_id],
-                )
-            ]
-        return out
-    finally:
-        cur.close()
+def facet_values(info: IndexInfo) -> dict[str, list[str]]:
+    """Distinct values of the run's filterable columns (from its index)."""
+    return info.facets

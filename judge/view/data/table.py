@@ -14,7 +14,7 @@ import duckdb
 from judge.compare.gold import has_gold_table
 from judge.view.context import ViewContext
 from judge.view.filters import VerdictQuery
-from judge.view.index import IndexInfo
+from judge.view.index import SORT_COLUMNS, IndexInfo
 from judge.view.sql import fetch_all
 
 SNIPPET_CHARS = 240
@@ -77,31 +77,50 @@ def gold_response_ids(con: duckdb.DuckDBPyConnection, run_id: str) -> list[str]:
 
 
 def verdict_page(ctx: ViewContext, con: duckdb.DuckDBPyConnection, run_id: str, query: VerdictQuery) -> TablePage:
-    info = ctx.indexes.ensure(con, run_id)
+    info = ctx.indexes.ensure(con, run_id, ctx.wait_s)
     hits = None
     if query.q:
-        hits = ctx.indexes.search(info, query.q)
+        hits = ctx.indexes.search(con, info, query.q)
     gold_ids = gold_response_ids(con, run_id) if query.gold is not None else None
     where, params = query.where(run_id, hits_table="hits" if hits is not None else None, gold_ids=gold_ids)
     if hits is not None:
         params["qkey"] = hits
     cur = ctx.indexes.cursor()
     try:
-        total = int(fetch_all(cur, f"SELECT count(*) FROM scored s WHERE {where}", params)[0][0])
-        pages = max(1, -(-total // query.per))
-        page = min(query.page, pages)
         order = query.order_by()
-        # sort only the integer keys, then read the page's rows
+        # one filtering pass: the matching rows' integer sort keys are kept, then counted and sorted
+        total, seqs = _count_and_page(cur, where, order, params, query.per, (query.page - 1) * query.per)
+        pages = max(1, -(-total // query.per))
+        page = min(query.page, pages)  # past the end: the last page (as _count_and_page read)
         raw = fetch_all(
             cur,
-            f"""SELECT {_ROW_COLUMNS} FROM scored s WHERE s.run_id = $run AND s.seq IN (
-                    SELECT s.seq FROM scored s WHERE {where} ORDER BY {order} LIMIT $lim OFFSET $off)
-                ORDER BY {order}""",
-            {**params, "lim": query.per, "off": (page - 1) * query.per},
+            f"SELECT {_ROW_COLUMNS} FROM scored s WHERE s.seq = ANY($seqs) AND s.run_id = $run ORDER BY {order}",
+            {"run": run_id, "seqs": seqs},
         )
     finally:
         cur.close()
     return TablePage(query, info, _with_texts(con, run_id, raw), total, page, pages)
+
+
+_SORT_KEYS = "s.seq, s.confidence, " + ", ".join(f"s.ord_{c}" for c in SORT_COLUMNS)
+
+
+def _count_and_page(
+    cur: duckdb.DuckDBPyConnection, where: str, order: str, params: dict[str, Any], limit: int, offset: int
+) -> tuple[int, list[int]]:
+    """How many rows match, and the seq keys of the rows [offset, offset + limit) in `order` (an offset past
+    the end reads the last page)."""
+    rows = fetch_all(
+        cur,
+        f"""WITH s AS MATERIALIZED (SELECT {_SORT_KEYS} FROM scored s WHERE {where})
+            SELECT NULL, count(*) FROM s
+            UNION ALL
+            (SELECT s.seq, NULL FROM s ORDER BY {order} LIMIT $lim
+             OFFSET (SELECT greatest(0, least($off, (count(*) - 1) // $lim * $lim)) FROM s))""",
+        {**params, "lim": limit, "off": offset},
+    )
+    total = next(int(n) for seq, n in rows if seq is None)
+    return total, [int(seq) for seq, _ in rows if seq is not None]
 
 
 def _with_texts(con: duckdb.DuckDBPyConnection, run_id: str, raw: list[tuple[Any, ...]]) -> list[TableRow]:
@@ -110,19 +129,19 @@ def _with_texts(con: duckdb.DuckDBPyConnection, run_id: str, raw: list[tuple[Any
         return []
     rids = sorted({r[0] for r in raw})
     phashes = sorted({r[16] for r in raw})
+    # `key IN (?, ?, …)` is answered through the primary-key index; `= ANY(list)` would scan the table
     responses = dict(
         fetch_all(
             con,
-            "SELECT response_id, left(coalesce(text, ''), ?) FROM responses "
-            "WHERE run_id = ? AND response_id = ANY(?::VARCHAR[])",
-            [SNIPPET_CHARS + 1, run_id, rids],
+            f"SELECT response_id, left(coalesce(text, ''), ?) FROM responses WHERE response_id IN ({_marks(rids)})",
+            [SNIPPET_CHARS + 1, *rids],
         )
     )
     prompts = dict(
         fetch_all(
             con,
-            "SELECT prompt_hash, left(text, ?) FROM prompts WHERE prompt_hash = ANY(?::VARCHAR[])",
-            [SNIPPET_CHARS + 1, phashes],
+            f"SELECT prompt_hash, left(text, ?) FROM prompts WHERE prompt_hash IN ({_marks(phashes)})",
+            [SNIPPET_CHARS + 1, *phashes],
         )
     )
     gold: dict[str, str] = {}
@@ -160,6 +179,10 @@ def _with_texts(con: duckdb.DuckDBPyConnection, run_id: str, raw: list[tuple[Any
             )
         )
     return out
+
+
+def _marks(values: list[str]) -> str:
+    return ", ".join("?" * len(values))
 
 
 def _snippet(text: str | None) -> str:
