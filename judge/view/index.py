@@ -198,6 +198,8 @@ class RunIndexes:
             if self._stopped:
                 raise RuntimeError("the viewer is stopping")
             with self._one_build, self._reader() as con:
+                if self._stopped:  # stopped while waiting for the build before it
+                    raise RuntimeError("the viewer is stopping")
                 alias = str(fetch_all(con, "SELECT current_database()")[0][0])
                 stamp = run_stamp(con, build.run_id)  # the rows copied are those of this stamp
                 info = self._build(build, alias, stamp)

@@ -133,7 +133,12 @@ def serve(ctx: ViewContext, *, host: str, port: int, token: str | None, open_bro
         finally:
             await runner.cleanup()
             ctx.close()
-            warming.join(timeout=10)
+            # wait for the background readers (warm-up, index builds, reports) to return from DuckDB:
+            # a thread still inside DuckDB while the interpreter shuts down aborts the process
+            deadline = time.monotonic() + 20
+            for thread in threading.enumerate():
+                if thread is not threading.current_thread() and thread.name.startswith("judge-view"):
+                    thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
     asyncio.run(main())
     print("judge view: stopped", flush=True)
