@@ -70,6 +70,38 @@ def iter_jsonl_objects(
     `start`/`end` read only the lines beginning in that byte range (start at a line's first byte,
     first_line its number), for validating one file in parallel parts (judge.prompts.parallel_scan).
     """
+    for lineno, raw, text in iter_jsonl_lines(path, start, end, first_line):
+        yield lineno, parse_object(raw, text, path, lineno)
+
+
+def iter_prompt_rows(
+    path: Path, start: int = 0, end: int | None = None, first_line: int = 1
+) -> Iterator[tuple[int, PromptRow]]:
+    """Yield (line number, validated row) for each prompt line, as iter_jsonl_objects + validated_row.
+
+    A line that needs no guard is parsed and validated in one step by pydantic (JSON straight into
+    the model); any line it refuses is read again the slow way, so the error names what is wrong in
+    the same words as ever.
+    """
+    for lineno, raw, text in iter_jsonl_lines(path, start, end, first_line):
+        if not _needs_guards(raw):
+            try:
+                yield lineno, PromptRow.model_validate_json(raw)
+                continue
+            except ValidationError:
+                pass
+        yield lineno, validated_row(parse_object(raw, text, path, lineno), path, lineno)
+
+
+def _needs_guards(raw: bytes) -> bool:
+    """Surrogate escapes or deep nesting: checked on the parsed object (cheap byte tests first)."""
+    return b"\\ud" in raw or b"\\uD" in raw or raw.count(b"[") + raw.count(b"{") > MAX_DEPTH
+
+
+def iter_jsonl_lines(
+    path: Path, start: int = 0, end: int | None = None, first_line: int = 1
+) -> Iterator[tuple[int, bytes, str]]:
+    """(line number, bytes, text) of each non-blank line that passes the line-level checks."""
     try:
         fh = path.open("rb")
     except FileNotFoundError:
@@ -103,26 +135,30 @@ def iter_jsonl_objects(
                 raise UserInputError(
                     f"invalid UTF-8 at byte {e.start}; expected UTF-8 text", file=path, line=lineno
                 ) from None
-            if not text.strip():
-                continue
-            try:
-                obj = json.loads(text)
-            except json.JSONDecodeError as e:
-                raise UserInputError(
-                    f"invalid JSON: {e.msg} (column {e.colno}); expected one JSON object per line",
-                    file=path,
-                    line=lineno,
-                ) from None
-            except RecursionError:
-                raise UserInputError(
-                    f"JSON nested too deeply; expected at most {MAX_DEPTH} levels", file=path, line=lineno
-                ) from None
-            if not isinstance(obj, dict):
-                raise UserInputError(f"expected a JSON object, got {type(obj).__name__}", file=path, line=lineno)
-            # cheap guards first: surrogates can only arrive as \\uXXXX escapes, depth needs brackets
-            if b"\\ud" in raw or b"\\uD" in raw or raw.count(b"[") + raw.count(b"{") > MAX_DEPTH:
-                _check_value(obj, path, lineno)
-            yield lineno, obj
+            if text.strip():
+                yield lineno, raw, text
+
+
+def parse_object(raw: bytes, text: str, path: Path, lineno: int) -> dict[str, object]:
+    """The line's JSON object, or the one-line error saying what is wrong with it."""
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise UserInputError(
+            f"invalid JSON: {e.msg} (column {e.colno}); expected one JSON object per line",
+            file=path,
+            line=lineno,
+        ) from None
+    except RecursionError:
+        raise UserInputError(
+            f"JSON nested too deeply; expected at most {MAX_DEPTH} levels", file=path, line=lineno
+        ) from None
+    if not isinstance(obj, dict):
+        raise UserInputError(f"expected a JSON object, got {type(obj).__name__}", file=path, line=lineno)
+    # cheap guards first: surrogates can only arrive as \\uXXXX escapes, depth needs brackets
+    if _needs_guards(raw):
+        _check_value(obj, path, lineno)
+    return obj
 
 
 def iter_prompt_sets(paths: Iterable[str | Path]) -> Iterator[tuple[Path, int, PromptRow]]:
@@ -134,8 +170,7 @@ def iter_prompt_sets(paths: Iterable[str | Path]) -> Iterator[tuple[Path, int, P
     for p in paths:
         path = Path(p)
         found = False
-        for lineno, obj in iter_jsonl_objects(path):
-            row = validated_row(obj, path, lineno)
+        for lineno, row in iter_prompt_rows(path):
             problem = first_seen_error(origin, row.id, path, lineno)
             if problem is not None:
                 raise problem

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from judge.errors import UserInputError
-from judge.prompts.loader import NO_PROMPTS, PromptScan, first_seen_error, iter_jsonl_objects, stamp, validated_row
+from judge.prompts.loader import NO_PROMPTS, PromptScan, first_seen_error, iter_prompt_rows, stamp
 
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024  # below this the processes cost more than they save
 PART_MIN_BYTES = 4 * 1024 * 1024
@@ -48,9 +48,9 @@ def usable_cores() -> int:
 def scan_part(path: str, start: int, end: int | None, first_line: int) -> PartScan:
     """Validate the lines beginning in [start, end) (run in a worker process)."""
     part = PartScan()
+    file = Path(path)
     try:
-        for lineno, obj in iter_jsonl_objects(Path(path), start, end, first_line):
-            row = validated_row(obj, Path(path), lineno)
+        for lineno, row in iter_prompt_rows(file, start, end, first_line):
             part.count += 1
             part.hashes.append(row.content_hash)
             part.taxonomy_ids.setdefault(row.taxonomy, []).append(row.id)
