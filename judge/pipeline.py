@@ -174,13 +174,12 @@ def _resolved(loaded: LoadedConfig, role: str, n: int, resolve: Any, spec: Model
 
 def _taxonomy_warnings(scan: PromptScan, taxonomy_path: Path | None) -> list[str]:
     """Any taxonomy path is accepted; paths outside the taxonomy in use are reported once (one rule: taxonomy.py)."""
-    from judge.prompts.taxonomy import default_taxonomy_path, load_taxonomy, outside_message, paths_outside
+    from judge.prompts.taxonomy import default_taxonomy_path, grouped_paths_outside, load_taxonomy, outside_message
 
     path = taxonomy_path or default_taxonomy_path()
     if taxonomy_path is None and not path.is_file():
         return []
-    pairs = ((pid, path) for path, ids in scan.taxonomy_ids.items() for pid in ids)
-    message = outside_message(paths_outside(pairs, load_taxonomy(path)), path)
+    message = outside_message(grouped_paths_outside(scan.taxonomy_ids, load_taxonomy(path)), path)
     return [message] if message else []
 
 

@@ -132,11 +132,7 @@ def _merge(scan: PromptScan, parts: list[tuple[Path, PartScan]]) -> None:
             if current is not None and rows_in_current == 0:
                 raise _no_prompts(current)
             current, rows_in_current = path, 0
-        for prompt_id, lineno in part.ids:
-            problem = first_seen_error(origin, prompt_id, path, lineno)
-            if problem is not None:
-                raise problem
-            origin[prompt_id] = (path, lineno)
+        _add_ids(origin, part, path)
         if part.error is not None:
             message, line, where = part.error
             raise UserInputError(message, file=path, line=line, field=where)
@@ -147,6 +143,19 @@ def _merge(scan: PromptScan, parts: list[tuple[Path, PartScan]]) -> None:
             scan.taxonomy_ids.setdefault(taxonomy, []).extend(ids)
     if current is not None and rows_in_current == 0:
         raise _no_prompts(current)
+
+
+def _add_ids(origin: dict[str, tuple[Path, int]], part: PartScan, path: Path) -> None:
+    """Record the part's ids, raising the duplicate-id error of the first id seen before (in file order)."""
+    ids = dict.fromkeys(prompt_id for prompt_id, _ in part.ids)
+    if len(ids) == len(part.ids) and origin.keys().isdisjoint(ids):  # the usual case, in C
+        origin.update((prompt_id, (path, lineno)) for prompt_id, lineno in part.ids)
+        return
+    for prompt_id, lineno in part.ids:
+        problem = first_seen_error(origin, prompt_id, path, lineno)
+        if problem is not None:
+            raise problem
+        origin[prompt_id] = (path, lineno)
 
 
 def _no_prompts(path: Path) -> UserInputError:

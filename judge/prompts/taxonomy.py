@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -162,10 +162,18 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
 # level 1 like any other hazard.
 def paths_outside(paths: Iterable[tuple[str, Sequence[str]]], taxonomy: Taxonomy) -> dict[str, list[str]]:
     """{'a/b': [prompt ids]} for each (id, path) whose path is not in `taxonomy`, in first-seen order."""
-    outside: dict[str, list[str]] = {}
+    grouped: dict[tuple[str, ...], list[str]] = {}
     for pid, path in paths:
+        grouped.setdefault(tuple(path), []).append(pid)
+    return grouped_paths_outside(grouped, taxonomy)
+
+
+def grouped_paths_outside(ids_by_path: Mapping[tuple[str, ...], list[str]], taxonomy: Taxonomy) -> dict[str, list[str]]:
+    """paths_outside for ids already grouped by path (each distinct path is looked up once)."""
+    outside: dict[str, list[str]] = {}
+    for path, ids in ids_by_path.items():
         if not taxonomy.contains(path):
-            outside.setdefault("/".join(path), []).append(pid)
+            outside.setdefault("/".join(path), []).extend(ids)
     return outside
 
 
