@@ -18,6 +18,9 @@ from judge.store.writer import StoreWriter
 T = TypeVar("T")
 Job = Callable[[], Awaitable[T]]
 WINDOW = 1024  # jobs alive at once (models bound their own concurrency; this bounds memory)
+# results handled per turn of the event loop: a burst of answers frees its slots a few at a time, so
+# the next requests go out while the rest of the burst is stored (not all after it)
+HANDLE_AT_ONCE = 4
 
 __all__ = ["BudgetExceeded", "BudgetMeter", "RunContext", "run_all"]
 
@@ -61,11 +64,14 @@ def _handle(
     alive: set[asyncio.Future[Any]],
     stopper: asyncio.Future[str] | None,
     on_done: Callable[[T], Any],
+    most: int | None = None,
 ) -> str | None:
-    """Hand every finished job's result to on_done, then free the send slot it held; the budget's
-    stop reason if the stopper fired."""
+    """Hand finished jobs' results (at most `most`) to on_done, each then freeing the send slot it held;
+    the budget's stop reason if the stopper fired."""
     stopped: str | None = None
-    while finished:
+    handled = 0
+    while finished and (most is None or handled < most):
+        handled += 1
         fut = finished.popleft()
         if fut is stopper:
             stopped = fut.result()
@@ -144,7 +150,10 @@ async def run_all(
             if not finished:
                 wake.clear()
                 await wake.wait()
-            stopped = _handle(finished, alive, stopper, on_done)
+            stopped = _handle(finished, alive, stopper, on_done, most=HANDLE_AT_ONCE)
+            if finished and stopped is None:
+                await asyncio.sleep(0)  # the requests whose send slots were just freed go out meanwhile
+                continue
             if stopped is not None:
                 for _ in range(3):  # jobs whose last answer is in finish within an iteration or two
                     await asyncio.sleep(0)
