@@ -138,3 +138,17 @@ def test_judge_run_validates_in_parallel_and_refuses_a_bad_last_line(tmp_path: P
     good = judge_cli(["run", str(cfg), "-q"], env=env)
     assert good.returncode == 5, good.stderr  # the budget stops it after three calls
     assert query(tmp_path / "judge.duckdb", "select count(*) from run_prompts") == [(1999,)]
+
+
+def test_a_plain_process_takes_the_parallel_path(tmp_path: Path) -> None:
+    # `judge run` validates in a process that runs no other thread yet: the parallel path is not refused
+    import subprocess
+    import sys
+
+    path = _write(tmp_path / "a.jsonl", _rows(500))
+    code = (
+        "import sys; from pathlib import Path; from judge.prompts.parallel_scan import scan_parallel; "
+        "scan = scan_parallel([Path(sys.argv[1])], min_bytes=0, workers=2); print(scan is not None and scan.count)"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "500", out.stderr

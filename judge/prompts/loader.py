@@ -62,15 +62,9 @@ def _check_value(obj: object, path: Path, lineno: int) -> None:
             stack.extend((v, [*where, i]) for i, v in enumerate(value))
 
 
-def iter_jsonl_objects(
-    path: Path, start: int = 0, end: int | None = None, first_line: int = 1
-) -> Iterator[tuple[int, dict[str, object]]]:
-    """Yield (line number, object) for each non-blank line; raise UserInputError on bad lines.
-
-    `start`/`end` read only the lines beginning in that byte range (start at a line's first byte,
-    first_line its number), for validating one file in parallel parts (judge.prompts.parallel_scan).
-    """
-    for lineno, raw, text in iter_jsonl_lines(path, start, end, first_line):
+def iter_jsonl_objects(path: Path) -> Iterator[tuple[int, dict[str, object]]]:
+    """Yield (line number, object) for each non-blank line; raise UserInputError on bad lines."""
+    for lineno, raw, text in iter_jsonl_lines(path):
         yield lineno, parse_object(raw, text, path, lineno)
 
 
@@ -101,7 +95,11 @@ def _needs_guards(raw: bytes) -> bool:
 def iter_jsonl_lines(
     path: Path, start: int = 0, end: int | None = None, first_line: int = 1
 ) -> Iterator[tuple[int, bytes, str]]:
-    """(line number, bytes, text) of each non-blank line that passes the line-level checks."""
+    """(line number, bytes, text) of each non-blank line that passes the line-level checks.
+
+    `start`/`end` read only the lines beginning in that byte range (start at a line's first byte,
+    first_line its number), for validating one file in parallel parts (judge.prompts.parallel_scan).
+    """
     try:
         fh = path.open("rb")
     except FileNotFoundError:
