@@ -19,7 +19,7 @@ import duckdb
 from judge.errors import UserInputError
 from judge.store.db import LOCK_WAIT_S, check_database_file
 from judge.store.migrations import NotAJudgeDatabase, SchemaTooNew, schema_version_of
-from judge.view.index import Preparing, RunIndexes
+from judge.view.index import Preparing, RunIndexes, lower_priority
 
 T = TypeVar("T")
 CACHE_SIZE = 32
@@ -101,6 +101,7 @@ class Background:
 
     @staticmethod
     def _run(job: _Job, compute: Callable[[], Any]) -> None:
+        lower_priority()
         try:
             job.value = compute()
         except BaseException as e:  # raised to the page that waits for it
@@ -191,7 +192,11 @@ class ViewContext:
     def __post_init__(self) -> None:
         self.mem = duckdb.connect(":memory:")
         self.mem.execute("SET enable_progress_bar = false")
-        self.indexes = RunIndexes(self.mem, self.read, self.file_stamp)
+        # background reads of the run database (index builds, reports, labelling samples) run in an instance
+        # of their own limited to one thread, in threads of lower OS priority: a request always has a core
+        self.bg = duckdb.connect(":memory:", config={"threads": 1})
+        self.bg.execute("SET enable_progress_bar = false")
+        self.indexes = RunIndexes(self.mem, self.read_background, self.file_stamp)
         self._open: set[duckdb.DuckDBPyConnection] = set()
         self._open_lock = threading.Lock()
         self._aliases = itertools.count(1)
@@ -205,6 +210,8 @@ class ViewContext:
                 con.interrupt()
         self.indexes.stop()
         self.mem.interrupt()
+        self.bg.interrupt()
+        self.indexes.close()
 
     def file_stamp(self) -> tuple[FileStamp, bool]:
         """The database files' stamp, and whether it can be trusted to say "nothing changed since" later."""
@@ -220,12 +227,23 @@ class ViewContext:
         database, attached read-only under a name of its own and detached when the block ends.
         Unqualified names are the run database's; the indexes are `memory.scored` etc.
         """
+        with self._read(self.mem) as cur:
+            yield cur
+
+    @contextmanager
+    def read_background(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """As read(), in the background instance (one thread): for builds, reports and samples."""
+        with self._read(self.bg) as cur:
+            yield cur
+
+    @contextmanager
+    def _read(self, instance: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
         if self.closed:
             raise RuntimeError("the viewer is stopping")
         check_database_file(self.db_path, for_write=False)
         alias = f"src{next(self._aliases)}"
         with self.lock.reading():
-            cur = self.mem.cursor()
+            cur = instance.cursor()
             attached = False
             try:
                 _attach_read_only(cur, self.db_path, alias)
@@ -248,7 +266,7 @@ class ViewContext:
                         attached = False
                 cur.close()
                 if attached:
-                    other = self.mem.cursor()
+                    other = instance.cursor()
                     try:
                         other.execute(f"DETACH DATABASE IF EXISTS {alias}")
                     finally:

@@ -41,28 +41,45 @@ async def start(ctx: ViewContext, host: str, port: int, token: str | None) -> tu
 
 
 def warm(ctx: ViewContext, newest: int = 2) -> None:
-    """Build the newest runs' indexes and reports in the background, so the first clicks are fast."""
+    """Build the newest runs' indexes and reports in the background, so the first clicks are fast.
+
+    Everything here reads in the background instance (one thread, lower priority): the first requests
+    keep the cores. The runs' stamps are read first, so the pages of both runs know them at once."""
     from judge.store.db import fetch
     from judge.view.data import item, runs
-    from judge.view.index import Preparing
+    from judge.view.index import Preparing, lower_priority
 
+    lower_priority()
     try:
-        with ctx.read() as con:
-            runs.list_runs(ctx, con)  # the first page most people open
+        with ctx.read_background() as con:
             ids = [str(r[0]) for r in fetch(con, "SELECT run_id FROM runs ORDER BY started_at DESC LIMIT ?", [newest])]
+            for run_id in ids:
+                ctx.indexes.stamp(con, run_id)
+                with contextlib.suppress(Preparing):
+                    ctx.indexes.ensure(con, run_id, 0.0)  # both builds queued now, one after the other
             for (version,) in fetch(con, "SELECT DISTINCT rubric_version FROM rubrics"):
                 with contextlib.suppress(Exception):  # a bad one is shown by the page that needs it
                     item.stored_rubric_once(ctx, con, str(version))  # parsed once, for the item pages
         for run_id in ids:
             while not ctx.closed:
                 try:
-                    with ctx.read() as con:
+                    with ctx.read_background() as con:
                         runs.run_page(ctx, con, run_id, None)
                     break
                 except Preparing:
                     time.sleep(0.1)
     except Exception:  # warming is an optimisation; a page will show any real problem
         return
+
+
+def join_background(timeout_s: float = 20.0) -> None:
+    """Wait for the background readers (warm-up, index builds, reports) to return from DuckDB after
+    ViewContext.close() interrupted them: a thread still inside DuckDB while the interpreter shuts
+    down aborts the process."""
+    deadline = time.monotonic() + timeout_s
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and thread.name.startswith("judge-view"):
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
 
 class ViewServer:
@@ -108,6 +125,7 @@ class ViewServer:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
         self._loop.close()
+        join_background()
 
 
 def serve(ctx: ViewContext, *, host: str, port: int, token: str | None, open_browser: bool) -> None:
@@ -133,12 +151,7 @@ def serve(ctx: ViewContext, *, host: str, port: int, token: str | None, open_bro
         finally:
             await runner.cleanup()
             ctx.close()
-            # wait for the background readers (warm-up, index builds, reports) to return from DuckDB:
-            # a thread still inside DuckDB while the interpreter shuts down aborts the process
-            deadline = time.monotonic() + 20
-            for thread in threading.enumerate():
-                if thread is not threading.current_thread() and thread.name.startswith("judge-view"):
-                    thread.join(timeout=max(0.0, deadline - time.monotonic()))
+            join_background()
 
     asyncio.run(main())
     print("judge view: stopped", flush=True)

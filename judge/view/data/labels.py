@@ -41,7 +41,7 @@ def _sample(ctx: ViewContext, con: duckdb.DuckDBPyConnection, run_id: str) -> li
     stamp = ctx.indexes.stamp(con, run_id)
 
     def compute() -> list[LabelItem]:
-        with ctx.read() as own:  # the request's connection closes before a slow sample ends
+        with ctx.read_background() as own:  # the request's connection closes before a slow sample ends
             return choose_sample(load_items(own, run_id), ctx.sample_n, ctx.seed)
 
     return ctx.background.get(

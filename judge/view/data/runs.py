@@ -121,14 +121,20 @@ def run_page(ctx: ViewContext, con: duckdb.DuckDBPyConnection, run_id: str, judg
     start = time.monotonic()  # one wait for the index and the report together
 
     def compute() -> Report:
-        with ctx.read() as own:  # the request's connection closes before a slow report ends
+        # in the background instance: the request's connection closes before a slow report ends
+        with ctx.read_background() as own:
             # examples_per_target=0: the page shows no examples, and choosing them scans every verdict
             return build_report(own, run_id, judge=judge, examples_per_target=0)
 
-    key = ("report", run_id, judge, ctx.indexes.stamp(con, run_id))
-    with contextlib.suppress(Preparing):  # start the report beside the index
-        ctx.background.get(key, compute, wait_s=0.0, run_id=run_id, what="the report")
-    info = ctx.indexes.ensure(con, run_id, ctx.wait_s)
+    try:
+        info = ctx.indexes.ensure(con, run_id, ctx.wait_s)
+    except Preparing:
+        stamp = ctx.indexes.known_stamp(run_id)  # no read: a first request answers "preparing" at once
+        if stamp is not None:
+            with contextlib.suppress(Preparing):  # start the report beside the index
+                key = ("report", run_id, judge, stamp)
+                ctx.background.get(key, compute, wait_s=0.0, run_id=run_id, what="the report")
+        raise
     remaining = max(0.0, ctx.wait_s - (time.monotonic() - start))
     key = ("report", run_id, judge, info.stamp)
     report = ctx.background.get(key, compute, wait_s=remaining, run_id=run_id, what="the report")
