@@ -357,7 +357,7 @@ def _load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def time_pages(db: Path, repeat: int, ready_timeout_s: float = 900.0) -> int:
+def time_pages(db: Path, repeat: int, ready_timeout_s: float = 900.0, write_s: float = 0.0) -> int:
     """Print every page's first answer after the server starts, then its warm time; returns pages over budget."""
     from judge.view.server import ViewServer
 
@@ -386,14 +386,18 @@ def time_pages(db: Path, repeat: int, ready_timeout_s: float = 900.0) -> int:
                     raise SystemExit(f"{path} still preparing after {ready_timeout_s:.0f} s")
                 time.sleep(0.2)
         ready_s = time.perf_counter() - started
-        builds = [(i.run_id, i.rows, i.build_ms) for i in (server.ctx.indexes.info(r) for r in _two_runs(db)) if i]
+        infos = [i for i in (server.ctx.indexes.info(r) for r in _two_runs(db)) if i]
         print(f"\nevery page ready {ready_s:.1f} s after the server started; index builds (in the background):")
-        for rid, rows, ms in builds:
-            print(f"  {rid}: {rows:,} rows in {ms:.0f} ms")
+        for info in infos:
+            texts = f"{info.text_bytes / 2**20:.1f} MiB" if info.text_bytes is not None else "not kept"
+            print(
+                f"  {info.run_id}: {info.rows:,} rows in {info.build_ms:.0f} ms; lower-case texts for search: {texts}"
+            )
+        print(f"  memory of the viewer's in-memory database: {_memory(server.ctx.mem)}")
         print(f"\nwarm, median of {repeat} (× ref: the page's time / the count reference):")
         print(f"{'page':42} {'median ms':>10} {'max ms':>8} {'× ref':>7} {'KB':>7}")
         for name, path in [*pages, ("verdicts: text search (new words)", "")]:
-            if not path:  # a search not seen before: the scan over the run's texts each time
+            if not path:  # a search not seen before: a pass over the run's texts kept in memory
                 times, size = [], 0
                 for i in range(repeat):
                     ms, _, size = _get(server.url + f"/runs/{run_id}/verdicts?q=about+{HAZARDS[i % 12]}.+Detail+{i}")
@@ -407,8 +411,134 @@ def time_pages(db: Path, repeat: int, ready_timeout_s: float = 900.0) -> int:
             flag = "  OVER BUDGET" if med > BUDGET_MS else ""
             over += med > BUDGET_MS
             print(f"{name:42} {med:10.1f} {worst:8.1f} {med / ref:7.2f} {size / 1024:7.1f}{flag}")
+        if write_s > 0:
+            over += time_while_writing(server, db, run_id, write_s)
     print(f"\nload average at the end: {_load()}")
     return over
+
+
+# A `judge run` still writing, as its writer commits: each commit adds answers to new prompts (both targets,
+# graded by both judges) and grades some old answers again (same verdict id, new tier and time).
+WRITER = r"""
+import sys, time
+from judge.store.db import write_connection
+
+db, run, seconds, batch = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
+end = time.monotonic() + seconds
+n = 0
+while time.monotonic() < end:
+    held = time.perf_counter()
+    with write_connection(db) as con:
+        con.execute("BEGIN TRANSACTION")
+        con.execute(
+            "INSERT INTO prompts SELECT 'w' || ? || '-' || prompt_hash, prompt_id || 'w' || ?, text, messages, "
+            "taxonomy_path, l1, l2, l3, intent, technique, lang, metadata, source_file FROM prompts "
+            "WHERE prompt_hash NOT LIKE 'w%' ORDER BY hash(prompt_hash, ?) LIMIT ?",
+            [n, n, n, batch],
+        )
+        con.execute("INSERT INTO run_prompts SELECT ?, prompt_hash, prompt_id FROM prompts WHERE prompt_hash LIKE ?",
+                    [run, f"w{n}-%"])
+        con.execute(
+            "INSERT INTO responses BY NAME SELECT 'w' || ? || '-' || r.response_id AS response_id, r.run_id, "
+            "p.prompt_hash, p.prompt_id, r.target_key, r.target, r.status, r.text, now()::TIMESTAMP AS created_at "
+            "FROM prompts p JOIN responses r ON r.prompt_hash = substr(p.prompt_hash, strlen(?) + 1) "
+            "WHERE p.prompt_hash LIKE ? AND r.run_id = ?",
+            [n, f"w{n}-", f"w{n}-%", run],
+        )
+        con.execute(
+            "INSERT INTO verdicts BY NAME SELECT 'w' || ? || '-' || v.verdict_id AS verdict_id, v.run_id, "
+            "'w' || ? || '-' || v.response_id AS response_id, v.judge_key, v.judge, v.rubric_version, "
+            "'w' || ? || '-' || v.cache_key AS cache_key, v.status, v.tier, v.confidence, "
+            "now()::TIMESTAMP AS created_at FROM verdicts v WHERE v.run_id = ? "
+            "AND 'w' || ? || '-' || v.response_id IN (SELECT response_id FROM responses WHERE response_id LIKE ?)",
+            [n, n, n, run, n, f"w{n}-%"],
+        )
+        con.execute(
+            "UPDATE verdicts SET tier = 'partial', created_at = now()::TIMESTAMP WHERE verdict_id IN "
+            "(SELECT verdict_id FROM verdicts WHERE run_id = ? AND tier = 'refusal' ORDER BY hash(verdict_id, ?) "
+            "LIMIT 20)",
+            [run, n],
+        )
+        con.execute("COMMIT")
+    n += 1
+    print(round((time.perf_counter() - held) * 1000), flush=True)
+    time.sleep(1.0)
+"""
+
+
+def time_while_writing(server: Any, db: Path, run_id: str, seconds: float, batch: int = 250) -> int:
+    """Pages of a run while another process commits rows to it every second; returns pages over budget.
+
+    Each answer is either the page itself, from an index brought up to date with the last commit the
+    request could see, or "preparing" (202) while that update runs: never older figures."""
+    import subprocess
+
+    print(
+        f"\nwhile another process writes to {run_id} ({batch} prompts × 2 targets × 2 judges a commit, "
+        f"and 20 verdicts graded again, every second) for {seconds:.0f} s:"
+    )
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(db), run_id, str(seconds), str(batch)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    paths = [
+        ("verdicts: first page", f"/runs/{run_id}/verdicts"),
+        (
+            "verdicts: model-b, privacy, violations",
+            f"/runs/{run_id}/verdicts?target=model-b&l1=privacy&outcome=violation",
+        ),
+        ("run", f"/runs/{run_id}"),
+    ]
+    seen: dict[str, list[tuple[float, int]]] = {name: [] for name, _ in paths}
+    deltas: list[tuple[str, int, float]] = []
+    last = server.ctx.indexes.info(run_id)
+    while writer.poll() is None:
+        for name, path in paths:
+            ms, status, _ = _get(server.url + path)
+            seen[name].append((ms, status))
+        info = server.ctx.indexes.info(run_id)
+        if info is not None and info is not last:
+            deltas.append((info.kind, info.changed, info.build_ms))
+            last = info
+        time.sleep(0.05)
+    held = [int(x) for x in (writer.stdout.read() if writer.stdout else "").split()]
+    over = 0
+    print(
+        f"{len(held)} commits, each holding the file {min(held, default=0)}-{max(held, default=0)} ms "
+        "(no reader can attach meanwhile); "
+        f"index updates seen: {len(deltas)} "
+        f"({sum(k == 'delta' for k, _, _ in deltas)} in place, {sum(k == 'full' for k, _, _ in deltas)} in full)"
+    )
+    if deltas:
+        update_ms = sorted(m for _, _, m in deltas)
+        rewritten = sorted(c for _, c, _ in deltas)
+        print(
+            f"  update time: median {statistics.median(update_ms):.0f} ms, max {update_ms[-1]:.0f} ms; "
+            f"rows rewritten: median {statistics.median(rewritten):,.0f}"
+        )
+    print(f"{'page':42} {'answers':>8} {'ready':>6} {'ready: median':>14} {'max ms':>7} {'preparing: max ms':>18}")
+    for name, answers in seen.items():
+        ready = [ms for ms, status in answers if status == 200]
+        waiting = [ms for ms, status in answers if status != 200]
+        med = statistics.median(ready) if ready else float("nan")
+        over += med > BUDGET_MS
+        flag = "  OVER BUDGET" if med > BUDGET_MS else ""
+        print(
+            f"{name:42} {len(answers):8} {len(ready):6} {med:14.1f} {max(ready, default=0):7.1f} "
+            f"{max(waiting, default=0):18.1f}{flag}"
+        )
+    return over
+
+
+def _memory(mem: Any) -> str:
+    cur = mem.cursor()
+    try:
+        used = cur.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchall()[0][0]
+    finally:
+        cur.close()
+    return f"{int(used or 0) / 2**20:.0f} MiB"
 
 
 def _two_runs(db: Path) -> list[str]:
@@ -425,6 +555,13 @@ def main() -> None:
     ap.add_argument("--prompts", type=int, default=125_000, help="Prompts per run (×2 runs ×2 targets ×2 judges).")
     ap.add_argument("--rebuild", action="store_true", help="Build --out again even if it exists.")
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument(
+        "--write-seconds",
+        type=float,
+        default=0.0,
+        help="Then time pages while another process commits rows to the newest run every second "
+        "(the database is changed: rebuild it after).",
+    )
     args = ap.parse_args()
     db = args.db
     if db is None:
@@ -440,7 +577,7 @@ def main() -> None:
         n_calls = con.execute("SELECT count(*) FROM model_calls").fetchall()[0][0]
     print(f"{db}: {n_verdicts:,} verdicts, {n_calls:,} model calls, {db.stat().st_size / 2**20:.0f} MiB")
     print(f"machine: {os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
-    over = time_pages(db, args.repeat)
+    over = time_pages(db, args.repeat, write_s=args.write_seconds)
     print(f"{over} figure(s) over the {BUDGET_MS:.0f} ms budget")
 
 

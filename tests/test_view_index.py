@@ -45,7 +45,7 @@ def snapshot(ctx: ViewContext, run: str) -> dict[str, Any]:
         columns = f"{INDEX_COLUMNS}, disagree, pkey, " + ", ".join(
             f"ord_{c}" for c in ("target", "judge", "l1", "intent", "tier", "outcome", "technique")
         )
-        rows = fetch_all(cur, f"SELECT {columns} FROM scored WHERE run_id = ? ORDER BY pseq, sub", [run])
+        rows = fetch_all(cur, f"SELECT {columns} FROM scored WHERE run_id = ? ORDER BY okey", [run])
         keys = fetch_all(cur, "SELECT count(DISTINCT seq), count(*) FROM scored WHERE run_id = ?", [run])[0]
         texts = fetch_all(cur, "SELECT response_id, lt FROM texts WHERE run_id = ? ORDER BY ALL", [run])
         ptexts = fetch_all(

@@ -21,18 +21,18 @@ STATUSES = ("ok", "error", "blocked", "unsure")
 PAGE_SIZES = (25, 50, 100, 200)
 MAX_QUERY_CHARS = 200
 
-# sort key -> ORDER BY over the run index's ranks (judge.view.index), ending in the unique default order
-# `pseq, sub` (prompt, then target, judge and response)
+# sort key -> ORDER BY over the run index's integer ranks (judge.view.index), ending in the unique default
+# order `okey` (prompt, then target, judge and response)
 SORTS: dict[str, str] = {
-    "prompt": "s.pseq {d}, s.sub {d}",
-    "target": "s.ord_target {d}, s.pseq, s.sub",
-    "judge": "s.ord_judge {d}, s.pseq, s.sub",
-    "hazard": "s.ord_l1 {d} NULLS LAST, s.pseq, s.sub",
-    "intent": "s.ord_intent {d}, s.pseq, s.sub",
-    "tier": "s.ord_tier {d} NULLS LAST, s.pseq, s.sub",
-    "outcome": "s.ord_outcome {d} NULLS LAST, s.pseq, s.sub",
-    "confidence": "s.confidence {d} NULLS LAST, s.pseq, s.sub",
-    "technique": "s.ord_technique {d} NULLS LAST, s.pseq, s.sub",
+    "prompt": "s.okey {d}",
+    "target": "s.ord_target {d}, s.okey",
+    "judge": "s.ord_judge {d}, s.okey",
+    "hazard": "s.ord_l1 {d} NULLS LAST, s.okey",
+    "intent": "s.ord_intent {d}, s.okey",
+    "tier": "s.ord_tier {d} NULLS LAST, s.okey",
+    "outcome": "s.ord_outcome {d} NULLS LAST, s.okey",
+    "confidence": "s.confidence {d} NULLS LAST, s.okey",
+    "technique": "s.ord_technique {d} NULLS LAST, s.okey",
 }
 FILTER_KEYS = (
     "target",

@@ -41,10 +41,9 @@ MAX_SEARCHES = 64
 # A run's answer and prompt texts are kept in memory in lower case for text search, up to this size (bytes of
 # UTF-8); a bigger run is searched by a scan of the run database.
 TEXT_COPY_MAX_BYTES = 1 << 30
-# The default order is the prompt's place among the run's prompts (`pseq`: multiples of PROMPT_GAP at a full
-# build; a prompt added by a delta takes a value between its neighbours), then `sub` (target, judge, and the
-# response within the same prompt × target × judge).
-PROMPT_GAP = 1024.0
+# The default order (prompt, target, judge, response) is one integer per row, `okey`: multiples of ORDER_GAP at a
+# full build; the rows a delta rewrites (whole prompts) take values between the neighbouring prompts' rows.
+ORDER_GAP = 1 << 20
 BACKGROUND_NICE = 10  # how much lower the OS priority of background work is
 
 INDEX_COLUMNS = (
@@ -55,7 +54,7 @@ INDEX_COLUMNS = (
 
 # Sorting strings of a whole run for a deep page is slow: each sortable text column gets an integer rank
 # at build time (its position among the run's few distinct values; NULL stays NULL so NULLs sort last
-# both ways); `pseq, sub` is the default order and the tie-break; `seq` is a row's unique key.
+# both ways); `okey` is the default order and the tie-break; `seq` is a row's unique key.
 SORT_COLUMNS = ("target", "judge", "l1", "intent", "tier", "outcome", "technique")
 FACET_COLUMNS = ("target", "judge", "l1", "l2", "technique")
 
@@ -179,7 +178,6 @@ class RunIndexes:
         self.mem.execute(
             "CREATE TABLE ptexts (run_id VARCHAR, prompt_hash VARCHAR, prompt_id VARCHAR, lt VARCHAR, lm VARCHAR)"
         )
-        self.mem.execute("CREATE TABLE porder (run_id VARCHAR, prompt_hash VARCHAR, prompt_id VARCHAR, pseq DOUBLE)")
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A connection for one request thread (DuckDB connections are not shared between threads)."""
@@ -331,17 +329,12 @@ class RunIndexes:
         try:
             cur.execute(f"CREATE OR REPLACE TEMP TABLE stage AS {_with_disagree(scr + '.copied')}")
             values = {c: v for c, v in zip(SORT_COLUMNS, _distinct(cur, "stage"), strict=True)}
+            cur.execute(_ranked_sql("stage"), values)
             cur.execute(
-                "CREATE OR REPLACE TEMP TABLE new_order AS SELECT DISTINCT run_id, prompt_hash, prompt_id FROM stage"
+                f"""CREATE OR REPLACE TEMP TABLE ranked AS
+                    SELECT *, row_number() OVER (ORDER BY {_DEFAULT_ORDER}) AS seq, seq * {ORDER_GAP} AS okey
+                    FROM ranked0"""
             )
-            cur.execute(
-                """CREATE OR REPLACE TEMP TABLE new_order AS
-                   SELECT run_id, prompt_hash, prompt_id,
-                          (row_number() OVER (ORDER BY prompt_id, prompt_hash) * $gap)::DOUBLE AS pseq
-                   FROM new_order""",
-                {"gap": PROMPT_GAP},
-            )
-            cur.execute(_ranked_sql("stage", "new_order", seq_from=0), values)
             facets = _facets(cur, values)
             agreement = _agreement(cur, "ranked")
             responses, verdicts, rows, next_seq = _counts(cur, "ranked")
@@ -352,10 +345,9 @@ class RunIndexes:
                     cur.execute("CREATE TABLE IF NOT EXISTS scored AS SELECT * FROM ranked LIMIT 0")
                     self._created = True
                 cur.execute("BEGIN TRANSACTION")
-                for table in ("scored", "texts", "ptexts", "porder"):
+                for table in ("scored", "texts", "ptexts"):
                     cur.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
                 cur.execute("INSERT INTO scored BY NAME SELECT * FROM ranked")
-                cur.execute("INSERT INTO porder BY NAME SELECT * FROM new_order")
                 if keep_texts:
                     cur.execute(f"INSERT INTO texts SELECT $run, response_id, lt FROM {scr}.texts", {"run": run_id})
                     cur.execute(
@@ -363,7 +355,7 @@ class RunIndexes:
                         {"run": run_id},
                     )
                 cur.execute("COMMIT")
-            for table in ("stage", "new_order", "ranked"):
+            for table in ("stage", "ranked0", "ranked"):
                 cur.execute(f"DROP TABLE {table}")
         finally:
             _detach(cur, scr)
@@ -400,20 +392,8 @@ class RunIndexes:
                     raise NeedsFull(f"a new value of {c}")  # the ranks of every row would change
             params = {"run": run_id}
             affected = f"(SELECT response_id FROM {scr}.affected)"
-            # another response of the same prompt × target × judge, not rewritten: its order within the group
-            # would change
-            clash = fetch_all(
-                cur,
-                f"""SELECT count(*) FROM d_stage d JOIN scored s
-                    ON s.run_id = $run AND s.prompt_hash = d.prompt_hash AND s.target = d.target AND s.judge = d.judge
-                       AND s.response_id <> d.response_id
-                    WHERE s.response_id NOT IN {affected}""",
-                params,
-            )[0][0]
-            if clash:
-                raise NeedsFull("a second response to the same prompt, target and judge")
-            self._order_new_prompts(cur, run_id)
-            cur.execute(_ranked_sql("d_stage", "new_order_all", seq_from=old.next_seq), old.sort_values)
+            cur.execute(_ranked_sql("d_stage"), old.sort_values)
+            self._place(cur, run_id, old.next_seq)
             removed = fetch_all(
                 cur,
                 f"""SELECT count(DISTINCT response_id), count(verdict_id), count(*) FROM scored
@@ -444,7 +424,6 @@ class RunIndexes:
                 cur.execute("BEGIN TRANSACTION")
                 cur.execute(f"DELETE FROM scored WHERE run_id = $run AND response_id IN {affected}", params)
                 cur.execute("INSERT INTO scored BY NAME SELECT * FROM ranked")
-                cur.execute("INSERT INTO porder BY NAME SELECT * FROM new_order")
                 if old.text_bytes is not None:
                     cur.execute(f"DELETE FROM texts WHERE run_id = $run AND response_id IN {affected}", params)
                     cur.execute(f"INSERT INTO texts SELECT $run, response_id, lt FROM {scr}.texts", params)
@@ -458,7 +437,7 @@ class RunIndexes:
             text_bytes = old.text_bytes
             if text_bytes is not None:
                 text_bytes += _text_bytes(cur, scr) or 0  # an upper bound: replaced texts are counted again
-            for table in ("d_stage", "d_old", "new_order", "new_order_all", "ranked"):
+            for table in ("d_stage", "d_old", "ranked0", "ranked"):
                 cur.execute(f"DROP TABLE IF EXISTS {table}")
         finally:
             _detach(cur, scr)
@@ -479,42 +458,33 @@ class RunIndexes:
             text_bytes=text_bytes,
         )
 
-    def _order_new_prompts(self, cur: duckdb.DuckDBPyConnection, run_id: str) -> None:
-        """Tables new_order (the delta's prompts the index does not have yet, each with a place between its
-        neighbours in prompt order) and new_order_all (every prompt of the delta with its place)."""
-        params = {"run": run_id, "gap": PROMPT_GAP}
+    def _place(self, cur: duckdb.DuckDBPyConnection, run_id: str, next_seq: int) -> None:
+        """Table `ranked`: the delta's rows (`ranked0`, whole prompts) with their order keys, spread evenly
+        between the rows of the neighbouring prompts the delta does not rewrite; NeedsFull when there is
+        no room left (a full build spaces them again)."""
         cur.execute(
-            """CREATE OR REPLACE TEMP TABLE new_order AS
-               WITH fresh AS (SELECT DISTINCT run_id, prompt_hash, prompt_id, prompt_id || chr(1) || prompt_hash AS okey
-                              FROM d_stage WHERE prompt_hash NOT IN
-                                  (SELECT prompt_hash FROM porder WHERE run_id = $run)),
-                    known AS (SELECT prompt_id || chr(1) || prompt_hash AS okey, pseq FROM porder WHERE run_id = $run),
-                    prev AS (SELECT f.*, k.pseq AS lo FROM fresh f ASOF LEFT JOIN known k ON f.okey >= k.okey),
-                    around AS (SELECT p.*, k.pseq AS hi FROM prev p ASOF LEFT JOIN known k ON p.okey <= k.okey),
-                    placed AS (SELECT *, row_number() OVER (PARTITION BY lo, hi ORDER BY okey) AS rn,
-                                      count(*) OVER (PARTITION BY lo, hi) AS k FROM around),
-                    bounds AS (SELECT *, coalesce(lo, coalesce(hi, 0.0) - $gap * (k + 1)) AS lo2,
-                                         coalesce(hi, coalesce(lo, 0.0) + $gap * (k + 1)) AS hi2 FROM placed)
-               SELECT run_id, prompt_hash, prompt_id, lo2 + (hi2 - lo2) * rn / (k + 1) AS pseq, lo2, hi2 FROM bounds""",
-            params,
+            f"""CREATE OR REPLACE TEMP TABLE ranked AS
+                WITH known AS (SELECT prompt_id || chr(1) || prompt_hash AS pk, min(okey) AS first, max(okey) AS last
+                               FROM scored WHERE run_id = $run AND prompt_hash NOT IN (SELECT prompt_hash FROM ranked0)
+                               GROUP BY ALL),
+                     rows AS (SELECT *, prompt_id || chr(1) || prompt_hash AS pk FROM ranked0),
+                     prev AS (SELECT r.*, k.last AS lo FROM rows r ASOF LEFT JOIN known k ON r.pk >= k.pk),
+                     around AS (SELECT p.*, k.first AS hi FROM prev p ASOF LEFT JOIN known k ON p.pk <= k.pk),
+                     placed AS (SELECT *, row_number() OVER (PARTITION BY lo, hi ORDER BY {_DEFAULT_ORDER}) AS rn,
+                                       count(*) OVER (PARTITION BY lo, hi) AS n FROM around),
+                     bounds AS (SELECT *, coalesce(lo, coalesce(hi, 0) - $gap * (n + 1)) AS lo2,
+                                          coalesce(hi, coalesce(lo, 0) + $gap * (n + 1)) AS hi2 FROM placed)
+                SELECT * EXCLUDE (pk, lo, hi, rn, n, lo2, hi2),
+                       $next_seq - 1 + row_number() OVER () AS seq,
+                       (lo2 + (hi2 - lo2) * rn // (n + 1))::BIGINT AS okey,
+                       okey > lo2 AND okey < hi2 AS fits
+                FROM bounds""",
+            {"run": run_id, "gap": ORDER_GAP, "next_seq": next_seq},
         )
-        bad = fetch_all(
-            cur,
-            """SELECT count(*) FILTER (WHERE NOT (pseq > lo2 AND pseq < hi2)), count(*) - count(DISTINCT pseq)
-               FROM new_order""",
-        )[0]
+        bad = fetch_all(cur, "SELECT count(*) FILTER (WHERE NOT fits), count(*) - count(DISTINCT okey) FROM ranked")[0]
         if bad[0] or bad[1]:
-            raise NeedsFull("no room left between two prompts")  # a full build spaces them again
-        cur.execute("ALTER TABLE new_order DROP COLUMN lo2")
-        cur.execute("ALTER TABLE new_order DROP COLUMN hi2")
-        cur.execute(
-            """CREATE OR REPLACE TEMP TABLE new_order_all AS
-               SELECT run_id, prompt_hash, prompt_id, pseq FROM new_order
-               UNION ALL
-               SELECT run_id, prompt_hash, prompt_id, pseq FROM porder
-               WHERE run_id = $run AND prompt_hash IN (SELECT prompt_hash FROM d_stage)""",
-            {"run": run_id},
-        )
+            raise NeedsFull("no room left between two prompts")
+        cur.execute("ALTER TABLE ranked DROP COLUMN fits")
 
     # ------------------------------------------------------------------ searches and derived tables
 
@@ -583,7 +553,7 @@ class RunIndexes:
             with self._mem_write:
                 cur = self.mem.cursor()
                 try:
-                    for table in ("scored", "texts", "ptexts", "porder"):
+                    for table in ("scored", "texts", "ptexts"):
                         cur.execute(f"DELETE FROM {table} WHERE run_id = ?", [oldest])
                 finally:
                     cur.close()
@@ -678,13 +648,15 @@ def _copy_rows(con: duckdb.DuckDBPyConnection, scratch: Path, run_id: str, old: 
         if old is None:
             only = ""
         else:
-            # rows written at or after the index's newest write (a re-graded verdict gets a new time)
+            # every response to a prompt that has a row written at or after the index's newest write (a re-graded
+            # verdict gets a new time): whole prompts, so their rows' order is laid out again
             con.execute(
                 f"""CREATE TABLE {scr}.affected AS
-                    SELECT response_id FROM responses WHERE run_id = $run AND created_at >= $rmax
-                    UNION
-                    SELECT response_id FROM verdicts
-                    WHERE run_id = $run AND ($vmax IS NULL OR created_at >= $vmax)""",
+                    SELECT response_id FROM responses WHERE run_id = $run AND prompt_hash IN (
+                        SELECT prompt_hash FROM responses WHERE run_id = $run AND created_at >= $rmax
+                        UNION
+                        SELECT r.prompt_hash FROM responses r JOIN verdicts v USING (response_id)
+                        WHERE v.run_id = $run AND ($vmax IS NULL OR v.created_at >= $vmax))""",
                 {**params, "rmax": old.stamp[2], "vmax": old.stamp[4]},
             )
             only = f" AND response_id IN (SELECT response_id FROM {scr}.affected)"
@@ -725,17 +697,15 @@ def _distinct(cur: duckdb.DuckDBPyConnection, table: str) -> list[list[Any]]:
     return [list(v or []) for v in row]
 
 
-def _ranked_sql(stage: str, order: str, *, seq_from: int) -> str:
-    """Table `ranked`: `stage` with pkey (target, prompt, judge), the ord_* ranks (parameters: each sort
-    column's values), pseq (from `order`: the prompts' places), sub and a unique seq from seq_from + 1."""
+_DEFAULT_ORDER = "prompt_id, prompt_hash, ord_target, ord_judge, response_id"
+
+
+def _ranked_sql(stage: str) -> str:
+    """Table `ranked0`: `stage` with pkey (target, prompt, judge) and the ord_* ranks (parameters: each sort
+    column's values in order)."""
     ranks = ", ".join(f"list_position(${c}, {c}) AS ord_{c}" for c in SORT_COLUMNS)
-    return f"""CREATE OR REPLACE TEMP TABLE ranked AS
-        SELECT *, {seq_from} + row_number() OVER (ORDER BY pseq, sub) AS seq
-        FROM (SELECT *, ((ord_target * 4096 + ord_judge) * 4096
-                         + row_number() OVER (PARTITION BY prompt_hash, target, judge ORDER BY response_id) - 1)::BIGINT
-                        AS sub
-              FROM (SELECT s.*, hash(s.target, s.prompt_hash, s.judge) AS pkey, o.pseq, {ranks}
-                    FROM {stage} s JOIN {order} o USING (prompt_hash)))"""
+    return f"""CREATE OR REPLACE TEMP TABLE ranked0 AS
+        SELECT s.*, hash(s.target, s.prompt_hash, s.judge) AS pkey, {ranks} FROM {stage} s"""
 
 
 def _facets(cur: duckdb.DuckDBPyConnection, values: dict[str, list[Any]]) -> dict[str, list[str]]:

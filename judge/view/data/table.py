@@ -102,7 +102,7 @@ def verdict_page(ctx: ViewContext, con: duckdb.DuckDBPyConnection, run_id: str, 
     return TablePage(query, info, _with_texts(con, run_id, raw), total, page, pages)
 
 
-_SORT_KEYS = "s.seq, s.pseq, s.sub, s.confidence, " + ", ".join(f"s.ord_{c}" for c in SORT_COLUMNS)
+_SORT_KEYS = "s.seq, s.okey, s.confidence, " + ", ".join(f"s.ord_{c}" for c in SORT_COLUMNS)
 
 
 def _count_and_page(
