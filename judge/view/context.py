@@ -199,6 +199,9 @@ class ViewContext:
         self.indexes = RunIndexes(self.mem, self.read_background, self.file_stamp)
         self._open: set[duckdb.DuckDBPyConnection] = set()
         self._open_lock = threading.Lock()
+        self._attach_lock = threading.Lock()  # attaching and detaching the run database, one at a time
+        self._reads = 0  # reads open (requests and background work)
+        self._attached: list[tuple[duckdb.DuckDBPyConnection, str]] = []  # to detach when no read is left
         self._aliases = itertools.count(1)
         self._checked: FileStamp | None = None  # file stamp at which the schema was last checked
 
@@ -244,10 +247,11 @@ class ViewContext:
         alias = f"src{next(self._aliases)}"
         with self.lock.reading():
             cur = instance.cursor()
-            attached = False
             try:
-                _attach_read_only(cur, self.db_path, alias)
-                attached = True
+                with self._attach_lock:
+                    self._reads += 1
+                    self._attached.append((instance, alias))
+                    _attach_read_only(cur, self.db_path, alias)
                 cur.execute(f"USE {alias}")
                 self._check_schema(cur)
                 with self._open_lock:
@@ -258,19 +262,28 @@ class ViewContext:
                     with self._open_lock:
                         self._open.discard(cur)
             finally:
-                # release the file, even from a cursor whose query failed or was interrupted
-                if attached:
-                    with contextlib.suppress(duckdb.Error):
-                        cur.execute("USE memory")
-                        cur.execute(f"DETACH {alias}")
-                        attached = False
+                with contextlib.suppress(duckdb.Error):
+                    cur.execute("USE memory")
                 cur.close()
-                if attached:
-                    other = instance.cursor()
-                    try:
-                        other.execute(f"DETACH DATABASE IF EXISTS {alias}")
-                    finally:
-                        other.close()
+                self._release()
+
+    def _release(self) -> None:
+        """End one read; the last one open detaches every read's attachment.
+
+        The file's lock is a POSIX lock of the process: closing any handle of the file drops it for
+        every handle, so a read detached while another is still reading would let a writer in under
+        that read. Attachments are therefore closed together, when no read is left."""
+        with self._attach_lock:
+            self._reads -= 1
+            if self._reads:
+                return
+            attached, self._attached = self._attached, []
+            for instance, alias in attached:
+                other = instance.cursor()
+                try:
+                    other.execute(f"DETACH DATABASE IF EXISTS {alias}")
+                finally:
+                    other.close()
 
     def _check_schema(self, cur: duckdb.DuckDBPyConnection) -> None:
         stamp, trusted = self.file_stamp()
