@@ -492,7 +492,7 @@ def time_while_writing(server: Any, db: Path, run_id: str, seconds: float, batch
         ("run", f"/runs/{run_id}"),
     ]
     seen: dict[str, list[tuple[float, int]]] = {name: [] for name, _ in paths}
-    deltas: list[tuple[str, int, float]] = []
+    deltas: list[tuple[str, int, float, float]] = []
     last = server.ctx.indexes.info(run_id)
     while writer.poll() is None:
         for name, path in paths:
@@ -500,7 +500,7 @@ def time_while_writing(server: Any, db: Path, run_id: str, seconds: float, batch
             seen[name].append((ms, status))
         info = server.ctx.indexes.info(run_id)
         if info is not None and info is not last:
-            deltas.append((info.kind, info.changed, info.build_ms))
+            deltas.append((info.kind, info.changed, info.build_ms, info.read_ms))
             last = info
         time.sleep(0.05)
     held = [int(x) for x in (writer.stdout.read() if writer.stdout else "").split()]
@@ -509,13 +509,15 @@ def time_while_writing(server: Any, db: Path, run_id: str, seconds: float, batch
         f"{len(held)} commits, each holding the file {min(held, default=0)}-{max(held, default=0)} ms "
         "(no reader can attach meanwhile); "
         f"index updates seen: {len(deltas)} "
-        f"({sum(k == 'delta' for k, _, _ in deltas)} in place, {sum(k == 'full' for k, _, _ in deltas)} in full)"
+        f"({sum(k == 'delta' for k, *_ in deltas)} in place, {sum(k == 'full' for k, *_ in deltas)} in full)"
     )
     if deltas:
-        update_ms = sorted(m for _, _, m in deltas)
-        rewritten = sorted(c for _, c, _ in deltas)
+        update_ms = sorted(m for _, _, m, _ in deltas)
+        read_ms = sorted(r for *_, r in deltas)
+        rewritten = sorted(c for _, c, _, _ in deltas)
         print(
-            f"  update time: median {statistics.median(update_ms):.0f} ms, max {update_ms[-1]:.0f} ms; "
+            f"  update time: median {statistics.median(update_ms):.0f} ms, max {update_ms[-1]:.0f} ms "
+            f"(of which reading the file in the background: median {statistics.median(read_ms):.0f} ms); "
             f"rows rewritten: median {statistics.median(rewritten):,.0f}"
         )
     print(f"{'page':42} {'answers':>8} {'ready':>6} {'ready: median':>14} {'max ms':>7} {'preparing: max ms':>18}")

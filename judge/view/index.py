@@ -108,6 +108,7 @@ class IndexInfo:
     outside: tuple[int, int] = (0, 0)  # the run's responses and verdicts the index does not hold (stamp - index)
     next_seq: int = 1
     text_bytes: int | None = None  # lower-case texts kept for search; None: searches scan the run database
+    read_ms: float = 0.0  # of build_ms: reading the run database (in the background instance)
 
     @property
     def running(self) -> bool:
@@ -304,9 +305,12 @@ class RunIndexes:
                         _copy_rows(con, scratch, run_id, delta)
                     finally:
                         build.cursor = None
+                read_ms = (time.perf_counter() - start) * 1000
                 if delta is not None:
-                    return self._apply_delta(delta, scratch, stamp, start)
-                return self._apply_full(run_id, scratch, stamp, rubrics, start)
+                    info = self._apply_delta(delta, scratch, stamp, start)
+                else:
+                    info = self._apply_full(run_id, scratch, stamp, rubrics, start)
+                return replace(info, read_ms=read_ms)
             except NeedsFull:
                 continue
             finally:
@@ -660,9 +664,10 @@ def _copy_rows(con: duckdb.DuckDBPyConnection, scratch: Path, run_id: str, old: 
                 {**params, "rmax": old.stamp[2], "vmax": old.stamp[4]},
             )
             only = f" AND response_id IN (SELECT response_id FROM {scr}.affected)"
-        con.execute(
-            f"CREATE TABLE {scr}.copied AS SELECT {INDEX_COLUMNS} FROM scored WHERE run_id = $run{only}", params
-        )
+        if old is None:
+            con.execute(f"CREATE TABLE {scr}.copied AS SELECT {INDEX_COLUMNS} FROM scored WHERE run_id = $run", params)
+        else:
+            _scored_of_affected(con, scr, run_id)
         if old is None or old.text_bytes is not None:
             con.execute(
                 f"""CREATE TABLE {scr}.texts AS SELECT response_id, lower(coalesce(text, '')) AS lt
@@ -677,6 +682,50 @@ def _copy_rows(con: duckdb.DuckDBPyConnection, scratch: Path, run_id: str, old: 
             )
     finally:
         con.execute(f"DETACH {scr}")
+
+
+# The store's views a delta evaluates over the affected rows only (in this order: each reads the one before).
+_DELTA_VIEWS = ("policy_outcomes", "graded", "scored")
+
+
+def _scored_of_affected(con: duckdb.DuckDBPyConnection, scr: str, run_id: str) -> None:
+    """Table {scr}.copied: the run's `scored` rows of the responses in {scr}.affected.
+
+    The store's own view definitions (read from the run database's catalog: the one place outcomes are
+    computed) are created in the scratch database over copies of just the rows they read: the affected
+    responses, their verdicts and prompts, the policy, and the run's `judge_rubrics` as they are (a delta
+    is applied only while they are unchanged). The view over the whole database joins every verdict
+    (a second at 1M verdicts); this reads a few thousand rows."""
+    src = str(fetch_all(con, "SELECT current_database()")[0][0])
+    params = {"run": run_id}
+    con.execute(
+        f"""CREATE TABLE {scr}.responses AS SELECT * FROM responses
+            WHERE run_id = $run AND response_id IN (SELECT response_id FROM {scr}.affected)""",
+        params,
+    )
+    con.execute(
+        f"""CREATE TABLE {scr}.verdicts AS SELECT * FROM verdicts
+            WHERE run_id = $run AND response_id IN (SELECT response_id FROM {scr}.responses)""",
+        params,
+    )
+    con.execute(
+        f"""CREATE TABLE {scr}.prompts AS SELECT * FROM prompts
+            WHERE prompt_hash IN (SELECT prompt_hash FROM {scr}.responses)"""
+    )
+    con.execute(f"CREATE TABLE {scr}.policy_rules AS SELECT * FROM policy_rules")
+    con.execute(f"CREATE TABLE {scr}.judge_rubrics AS SELECT * FROM judge_rubrics WHERE run_id = $run", params)
+    con.execute(f"USE {scr}")
+    try:
+        for view in _DELTA_VIEWS:
+            rows = fetch_all(
+                con, "SELECT sql FROM duckdb_views() WHERE database_name = ? AND view_name = ?", [src, view]
+            )
+            if len(rows) != 1 or not str(rows[0][0]).startswith(f"CREATE VIEW {view} AS "):
+                raise NeedsFull(f"view {view} not found as expected")
+            con.execute(str(rows[0][0]))
+        con.execute(f"CREATE TABLE copied AS SELECT {INDEX_COLUMNS} FROM scored WHERE run_id = $run", params)
+    finally:
+        con.execute(f"USE {src}")
 
 
 def _with_disagree(table: str) -> str:
