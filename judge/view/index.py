@@ -24,6 +24,7 @@ import shutil
 import tempfile
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -204,6 +205,8 @@ class RunIndexes:
         with self._lock:
             if self._scratch is None:
                 self._scratch = Path(tempfile.mkdtemp(prefix="judge-view-", dir=_scratch_parent()))
+                # removed by close(), or when the indexes are dropped or the process exits
+                weakref.finalize(self, shutil.rmtree, self._scratch, True)
         return self._scratch / f"build{next(self._scratch_no)}.duckdb"
 
     # ------------------------------------------------------------------ freshness
