@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 from judge.secrets import redact
@@ -115,8 +115,8 @@ def _retry_after_headers(headers: Mapping[str, str]) -> float | None:
     except (TypeError, ValueError, IndexError):
         return None  # unreadable: the exponential backoff applies
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def classify_exception(exc: BaseException) -> ErrorInfo:
