@@ -138,3 +138,16 @@ def test_retry_after_as_an_http_date_is_waited_for() -> None:
     assert len(srv.arrivals) == 2
     assert srv.arrivals[1] >= not_before - 0.05  # the retry waited for the date (backoff alone: ~0.5 s)
     assert [c.error_kind for c in gen.calls] == ["rate_limit", None]
+
+
+@pytest.mark.parametrize("transport", ["auto", "litellm"])
+def test_a_tools_mode_judge_answering_in_text_says_to_use_json_mode(transport: str) -> None:
+    """A server without tool calling answers the verdict as text: an explicit error naming the fix (both paths)."""
+    text = _completion({"role": "assistant", "content": '{"tier": "refusal", "rationale": "It declines."}'})
+    with ScriptedServer([text]).running() as srv:
+        result = _grade(srv.url, transport=transport)
+        in_json_mode = _grade(srv.url, transport=transport, judge_mode="json")
+    assert (result.status, result.error_kind, result.tier) == ("error", "judge_unparseable", None)
+    assert result.error_message.startswith("no valid verdict after 3 answer(s)")
+    assert "set judge_mode: json" in result.error_message
+    assert (in_json_mode.status, in_json_mode.tier) == ("ok", "refusal")
