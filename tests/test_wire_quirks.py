@@ -46,6 +46,13 @@ class ScriptedServer:
                 self.send_response(status)
                 for k, v in {"Content-Type": "application/json", **headers}.items():
                     self.send_header(k, v)
+                if headers.get("Transfer-Encoding") == "chunked":
+                    self.end_headers()
+                    for i in range(0, len(body), 500):
+                        piece = body[i : i + 500]
+                        self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+                    self.wfile.write(b"0\r\n\r\n")
+                    return
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -151,3 +158,20 @@ def test_a_tools_mode_judge_answering_in_text_says_to_use_json_mode(transport: s
     assert result.error_message.startswith("no valid verdict after 3 answer(s)")
     assert "set judge_mode: json" in result.error_message
     assert (in_json_mode.status, in_json_mode.tier) == ("ok", "refusal")
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_an_answer_larger_than_the_cap_is_not_read(monkeypatch: pytest.MonkeyPatch, chunked: bool) -> None:
+    """A server that sends an endless or huge body cannot exhaust memory: past the cap it is an error."""
+    import judge.providers.http as http
+
+    monkeypatch.setattr(http, "MAX_ANSWER_BYTES", 2000)
+    headers = {"Transfer-Encoding": "chunked"} if chunked else {}
+    small = _completion({"role": "assistant", "content": "x" * 1000})
+    big = _completion({"role": "assistant", "content": "x" * 5000})
+    with ScriptedServer([(200, headers, small[2]), (200, headers, big[2])]).running() as srv:
+        fits = _generate(srv.url, max_attempts=1)
+        too_big = _generate(srv.url, max_attempts=1)
+    assert (fits.status, fits.text) == ("ok", "x" * 1000)
+    assert (too_big.status, too_big.error_kind) == ("error", "malformed_response")
+    assert "larger than 2,000 bytes" in too_big.error_message
