@@ -23,8 +23,8 @@ _sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, aiohtt
     weakref.WeakKeyDictionary()
 )
 _proxies: dict[str, str | None] = {}  # origin -> proxy from the environment, looked up once
-_keepers: list[AsyncIterator[None]] = []
-MAX_ANSWER_BYTES = 32 * 1024 * 1024  # an answer is read whole only up to this size  # async generators that close a loop's sessions at shutdown
+_keepers: list[AsyncIterator[None]] = []  # async generators that close a loop's sessions at shutdown
+MAX_ANSWER_BYTES = 32 * 1024 * 1024  # an answer is read whole only up to this size
 
 
 @dataclass(frozen=True)
