@@ -132,10 +132,14 @@ def test_a_delta_equals_a_full_build(db: Path) -> None:
     delta = index_of(ctx, run)
     assert delta.kind == "delta" and delta is not first
     assert 0 < delta.changed < delta.rows
-    # a second delta on top of the first
+    # a second delta on top of the first, and one that changes the run's status only
     write(db, new_answer(run, "ph-mid2", "P0000005y", "model-a", "second delta", ["judge-y"]))
     again = index_of(ctx, run)
     assert again.kind == "delta"
+    write(db, [("UPDATE runs SET status = 'running' WHERE run_id = ?", [run])])
+    status_only = index_of(ctx, run)
+    # (the rows written at the newest time are applied again: written at or after it)
+    assert status_only.kind == "delta" and status_only.changed < again.changed + 1 and status_only.running
     fresh = ViewContext(db)
     full = index_of(fresh, run)
     assert full.kind == "full"

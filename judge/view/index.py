@@ -266,16 +266,16 @@ class RunIndexes:
         try:
             if self._stopped:
                 raise RuntimeError("the viewer is stopping")
-            with self._one_build:
+            with self._one_build:  # (evicting inside: a run is never dropped while a delta is applied to it)
                 if self._stopped:  # stopped while waiting for the build before it
                     raise RuntimeError("the viewer is stopping")
                 info = self._refresh(build)
-            with self._lock:
-                old = self._info.get(build.run_id)
-                if old is None or old.built_at <= info.built_at:
-                    self._info[build.run_id] = info
-                self._used[build.run_id] = time.monotonic()
-                self._evict()
+                with self._lock:
+                    old = self._info.get(build.run_id)
+                    if old is None or old.built_at <= info.built_at:
+                        self._info[build.run_id] = info
+                    self._used[build.run_id] = time.monotonic()
+                    self._evict()
         except BaseException as e:  # shown by the page that waits for it
             build.error = e
         finally:
