@@ -616,10 +616,19 @@ def scan_search(cur: duckdb.DuckDBPyConnection, alias: str, run_id: str, text: s
 # ---------------------------------------------------------------- building blocks
 
 
+SCRATCH_SHM_MIN_FREE = 2 << 30  # /dev/shm is used for scratch files only with this much free (containers: 64 MiB)
+
+
 def _scratch_parent() -> str | None:
-    """Scratch files go to /dev/shm (memory) when there is one, else the system's temporary directory."""
+    """Scratch files go to /dev/shm (memory) when it is writable and roomy, else the system's temporary
+    directory."""
     shm = Path("/dev/shm")
-    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+    try:
+        st = os.statvfs(shm)
+    except OSError:
+        return None
+    roomy = st.f_bavail * st.f_frsize >= SCRATCH_SHM_MIN_FREE
+    return str(shm) if roomy and os.access(shm, os.W_OK) else None
 
 
 def _literal(path: Path) -> str:
