@@ -137,6 +137,42 @@ def test_rows_a_run_adds_show_on_the_next_request(db: Path) -> None:
         assert f"{n_verdicts:,}" in runs_page
 
 
+def test_a_run_being_written_shows_its_earlier_figures_marked_until_the_new_ones_are_ready(db: Path) -> None:
+    """A run's report is computed again after every commit: meanwhile its page shows the last figures
+    with a notice that they are superseded, instead of "preparing" for as long as the run writes."""
+    run = newest_run(db)
+    from judge.store.db import write_connection
+
+    with write_connection(db) as con:
+        con.execute("UPDATE runs SET status = 'running' WHERE run_id = ?", [run])
+    with ViewServer(db, wait_s=120) as s:
+        url = f"{s.url}/runs/{run}"
+        shown = httpx.get(url, timeout=60)
+        assert shown.status_code == 200 and "still being written" in shown.text and 'id="superseded"' not in shown.text
+        s.ctx.wait_s = 0.0  # from now on a page never waits for a new index or report
+        out = subprocess.run(
+            [sys.executable, "-c", WRITER, str(db), run], capture_output=True, text=True, timeout=120, cwd=ROOT
+        )
+        assert out.returncode == 0, out.stderr
+        earlier = httpx.get(url, timeout=60)
+        assert earlier.status_code == 200 and 'id="superseded"' in earlier.text
+        assert _headline(earlier.text) == _headline(shown.text)  # the same figures, marked
+        for _ in range(1200):  # the newer figures replace them once computed
+            page = httpx.get(url, timeout=60)
+            if 'id="superseded"' not in page.text:
+                break
+            time.sleep(0.05)
+        assert page.status_code == 200 and 'id="superseded"' not in page.text
+        assert _headline(page.text) != _headline(shown.text)  # the new rows count
+    # a run not being written never shows superseded figures: it answers "preparing" (tested above)
+
+
+def _headline(html: str) -> str:
+    m = re.search(r'<table id="headline">.*?</table>', html, re.S)
+    assert m, "no headline table"
+    return m.group(0)
+
+
 def test_runs_list_counts_equal_run_overview(db: Path) -> None:
     from judge.view.context import ViewContext
     from judge.view.data.runs import list_runs

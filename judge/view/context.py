@@ -186,6 +186,9 @@ class ViewContext:
     indexes: RunIndexes = field(init=False)
     reports: LruCache = field(default_factory=LruCache)
     background: Background = field(default_factory=Background)
+    # (run, judge) -> the newest run page shown for a run being written (its next report is computed
+    # after every commit: meanwhile the page shows these figures, marked as from an earlier state)
+    shown_run_pages: dict[tuple[str, str | None], Any] = field(default_factory=dict)
     lock: ReadWriteLock = field(default_factory=ReadWriteLock)
     closed: bool = False
 

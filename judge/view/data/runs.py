@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import duckdb
@@ -114,6 +114,7 @@ class RunPage:
     report: Report
     info: IndexInfo
     previous: str | None
+    superseded: bool = False  # figures of an earlier state of a run being written (the newer ones are computed)
 
 
 def run_page(ctx: ViewContext, con: duckdb.DuckDBPyConnection, run_id: str, judge: str | None) -> RunPage:
@@ -128,17 +129,35 @@ def run_page(ctx: ViewContext, con: duckdb.DuckDBPyConnection, run_id: str, judg
 
     try:
         info = ctx.indexes.ensure(con, run_id, ctx.wait_s)
-    except Preparing:
+    except Preparing as preparing:
         stamp = ctx.indexes.known_stamp(run_id)  # no read: a first request answers "preparing" at once
         if stamp is not None:
             with contextlib.suppress(Preparing):  # start the report beside the index
                 key = ("report", run_id, judge, stamp)
                 ctx.background.get(key, compute, wait_s=0.0, run_id=run_id, what="the report")
-        raise
+        return _earlier_figures(ctx, run_id, judge, preparing)
     remaining = max(0.0, ctx.wait_s - (time.monotonic() - start))
     key = ("report", run_id, judge, info.stamp)
-    report = ctx.background.get(key, compute, wait_s=remaining, run_id=run_id, what="the report")
-    return RunPage(run_id, report, info, previous_run(con, run_id))
+    try:
+        report = ctx.background.get(key, compute, wait_s=remaining, run_id=run_id, what="the report")
+    except Preparing as preparing:
+        return _earlier_figures(ctx, run_id, judge, preparing)
+    page = RunPage(run_id, report, info, previous_run(con, run_id))
+    if info.running:
+        ctx.shown_run_pages[(run_id, judge)] = page
+    else:
+        ctx.shown_run_pages.pop((run_id, judge), None)
+    return page
+
+
+def _earlier_figures(ctx: ViewContext, run_id: str, judge: str | None, preparing: Preparing) -> RunPage:
+    """While a run is being written, the last figures shown for it, marked as superseded (a report is
+    computed again after every commit, so waiting for the newest would answer "preparing" throughout the
+    run); a run not being written, or never shown yet, answers "preparing"."""
+    shown = ctx.shown_run_pages.get((run_id, judge))
+    if shown is None:
+        raise preparing
+    return replace(shown, superseded=True)
 
 
 def facet_values(info: IndexInfo) -> dict[str, list[str]]:
