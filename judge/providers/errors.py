@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 from judge.secrets import redact
 
@@ -94,14 +96,27 @@ def _error_detail(body: bytes) -> str:
 
 
 def _retry_after_headers(headers: Mapping[str, str]) -> float | None:
+    """Seconds the server asks to wait: `retry-after-ms`, or `Retry-After` in seconds or as an HTTP date."""
     try:
         ms = headers.get("retry-after-ms")
         if ms is not None:
             return max(0.0, float(ms) / 1000)
-        value = headers.get("retry-after")
-        return max(0.0, float(value)) if value is not None else None
     except (TypeError, ValueError):
-        return None  # an HTTP date: the exponential backoff applies
+        pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except (TypeError, ValueError):
+        pass
+    try:
+        when = parsedate_to_datetime(str(value))
+    except (TypeError, ValueError, IndexError):
+        return None  # unreadable: the exponential backoff applies
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def classify_exception(exc: BaseException) -> ErrorInfo:

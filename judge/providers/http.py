@@ -24,6 +24,7 @@ _sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, aiohtt
 )
 _proxies: dict[str, str | None] = {}  # origin -> proxy from the environment, looked up once
 _keepers: list[AsyncIterator[None]] = []  # async generators that close a loop's sessions at shutdown
+MAX_ANSWER_BYTES = 32 * 1024 * 1024  # an answer is read whole only up to this size
 
 
 @dataclass(frozen=True)
@@ -94,14 +95,33 @@ async def post_json(url: str, body: bytes, headers: Mapping[str, str], timeout_s
         async with session.post(
             url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout_s), proxy=proxy_for(url)
         ) as resp:
-            data = await resp.read()
-            return HttpAnswer(resp.status, resp.headers, data)
+            return HttpAnswer(resp.status, resp.headers, await _read_capped(resp))
     except TimeoutError:
         raise TransportError(ErrorInfo("timeout", f"Timeout: no answer within {timeout_s:g} s", None)) from None
     except aiohttp.ClientPayloadError as exc:
         raise TransportError(ErrorInfo("malformed_response", _message("incomplete answer", exc), None)) from None
     except (aiohttp.ClientError, OSError) as exc:
         raise TransportError(ErrorInfo("connection", _message("connection failed", exc), None)) from None
+
+
+async def _read_capped(resp: aiohttp.ClientResponse) -> bytes:
+    """The whole body, unless it is larger than MAX_ANSWER_BYTES (a broken or hostile server)."""
+    length = resp.content_length
+    if length is not None and length <= MAX_ANSWER_BYTES:
+        return await resp.read()
+    if length is None:  # chunked: read up to the cap
+        parts: list[bytes] = []
+        size = 0
+        async for chunk in resp.content.iter_chunked(1 << 16):
+            size += len(chunk)
+            if size > MAX_ANSWER_BYTES:
+                break
+            parts.append(chunk)
+        else:
+            return b"".join(parts)
+    resp.close()  # the connection is not reused: the rest of the body is never read
+    message = f"the answer is larger than {MAX_ANSWER_BYTES:,} bytes; not read"
+    raise TransportError(ErrorInfo("malformed_response", message, resp.status))
 
 
 def _message(what: str, exc: BaseException) -> str:

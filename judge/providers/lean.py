@@ -20,7 +20,7 @@ from judge.providers.base import CALL_GATE, CallRecord, Generation, JudgeRequest
 from judge.providers.errors import ErrorInfo, FatalProviderError, classify_http
 from judge.providers.flow import ReplicaSet
 from judge.providers.http import TransportError, post_json
-from judge.providers.outcomes import BLOCKED_FINISH_REASONS, JUDGE_PARSE_RETRIES, raw_output
+from judge.providers.outcomes import BLOCKED_FINISH_REASONS, JUDGE_PARSE_RETRIES, no_verdict_message, raw_output
 from judge.providers.prices import token_cost
 from judge.providers.protocols import WIRES, Wire
 from judge.providers.retrying import RetryPolicy, run_with_retries
@@ -206,7 +206,7 @@ class LeanJudge(_LeanRemote):
             return JudgeResult("ok", tier=tier, rationale=rationale, raw_output=raw_output(completion)), None
         finish = completion.choices[0].finish_reason if completion is not None else None
         kind = "judge_refused" if finish in BLOCKED_FINISH_REASONS else "judge_unparseable"
-        return self._unusable(completion, kind, f"no valid verdict after {answers} answer(s): {str(error)[:500]}")
+        return self._unusable(completion, kind, no_verdict_message(answers, error, self.spec.judge_mode, completion))
 
     @staticmethod
     def _unusable(completion: Completion | None, kind: str, message: str) -> tuple[JudgeResult, None]:

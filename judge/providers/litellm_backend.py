@@ -19,7 +19,13 @@ from judge.prompts.model import PromptRow
 from judge.providers.base import CALL_GATE, CallRecord, Generation, JudgeRequest, JudgeResult, utcnow
 from judge.providers.errors import ErrorInfo, FatalProviderError, classify_exception
 from judge.providers.flow import ReplicaSet
-from judge.providers.outcomes import BLOCKED_FINISH_REASONS, JUDGE_PARSE_RETRIES, finish_reason, raw_output
+from judge.providers.outcomes import (
+    BLOCKED_FINISH_REASONS,
+    JUDGE_PARSE_RETRIES,
+    finish_reason,
+    no_verdict_message,
+    raw_output,
+)
 from judge.providers.outcomes import usage_tokens as _usage
 from judge.providers.prices import token_cost
 from judge.providers.retrying import RetryPolicy, run_with_retries
@@ -229,7 +235,8 @@ class LitellmJudge(_Remote):
             return JudgeResult("error", raw_output=raw, error_kind=info.kind, error_message=info.message), info
         finish = finish_reason(getattr(exc, "last_completion", None))
         kind = "judge_refused" if finish in BLOCKED_FINISH_REASONS else "judge_unparseable"
-        message = redact(f"no valid verdict after {len(failed) or 1} answer(s): {str(cause or exc)[:500]}")
+        last = getattr(exc, "last_completion", None)
+        message = redact(no_verdict_message(len(failed) or 1, cause or exc, self.spec.judge_mode, last))
         # a judge that cannot produce a verdict is not retried again here: it is recorded
         return JudgeResult("error", raw_output=raw, error_kind=kind, error_message=message), None
 

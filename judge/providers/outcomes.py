@@ -33,6 +33,21 @@ def raw_output(completion: Any) -> str | None:
     return content[:20000] if isinstance(content, str) else None
 
 
+def no_verdict_message(answers: int, error: object, judge_mode: str, last: Any) -> str:
+    """Why a judge gave no valid verdict; says what to change when a tools-mode judge answered in text."""
+    message = f"no valid verdict after {answers} answer(s): {str(error)[:500]}"
+    try:
+        answer = last.choices[0].message
+    except (AttributeError, IndexError, TypeError):
+        return message
+    if judge_mode == "tools" and not getattr(answer, "tool_calls", None) and getattr(answer, "content", None):
+        message += (
+            " (the judge answered in text without calling the verdict tool: if its server has no tool calling,"
+            " set judge_mode: json)"
+        )
+    return message
+
+
 def usage_tokens(resp: Any) -> tuple[int | None, int | None]:
     usage = getattr(resp, "usage", None)
     if usage is None:

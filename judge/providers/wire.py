@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 # Anthropic stop reasons as litellm maps them to OpenAI finish reasons
 ANTHROPIC_FINISH = {
@@ -34,6 +34,12 @@ class FunctionCall(_Answer):
     name: str = ""
     arguments: str | None = None
 
+    @field_validator("arguments", mode="before")
+    @classmethod
+    def _arguments_as_json_text(cls, value: Any) -> Any:
+        """Some OpenAI-compatible servers send the arguments as a JSON object instead of its text."""
+        return json.dumps(value) if isinstance(value, dict | list) else value
+
 
 class ToolCall(_Answer):
     id: str = ""
@@ -46,6 +52,16 @@ class Message(_Answer):
     content: str | None = None
     refusal: str | None = None
     tool_calls: list[ToolCall] | None = None
+
+    @field_validator("content", mode="before")
+    @classmethod
+    def _content_parts_as_text(cls, value: Any) -> Any:
+        """Content sent as a list of parts (`[{"type": "text", "text": ...}]`): their text, joined."""
+        if isinstance(value, list) and all(isinstance(p, dict) for p in value):
+            if any(p.get("type") not in ("text", "output_text") or not isinstance(p.get("text"), str) for p in value):
+                return value  # not only text: refused by validation (a malformed answer)
+            return "".join(p["text"] for p in value)
+        return value
 
 
 class Choice(_Answer):

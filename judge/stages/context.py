@@ -21,6 +21,8 @@ WINDOW = 1024  # jobs alive at once (models bound their own concurrency; this bo
 # results handled per turn of the event loop: a burst of answers frees its slots a few at a time, so
 # the next requests go out while the rest of the burst is stored (not all after it)
 HANDLE_AT_ONCE = 4
+# jobs started per turn of the event loop: the first requests go out while the window fills
+START_AT_ONCE = 64
 
 __all__ = ["BudgetExceeded", "BudgetMeter", "RunContext", "run_all"]
 
@@ -145,6 +147,8 @@ async def run_all(
                 fut = asyncio.ensure_future(_holding(job))
                 fut.add_done_callback(_finished)
                 alive.add(fut)
+                if len(alive) % START_AT_ONCE == 0:
+                    await asyncio.sleep(0)  # the jobs just started send their requests meanwhile
             if not alive:
                 break
             if not finished:

@@ -15,12 +15,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Set
 from dataclasses import dataclass, replace
 from typing import Any
 
+import duckdb
+
 from judge.judging.render import messages_as_text, render_judge_messages
 from judge.prompts.model import PromptRow
 from judge.providers.base import JudgeModel, JudgeRequest, JudgeResult, Usage, batch_api_of, utcnow
 from judge.stages.context import RunContext, run_all
 from judge.store.db import read_connection
 from judge.store.pending import (
+    ReusableVerdict,
     count_done_verdicts,
     count_ok_responses,
     prompt_columns_by_hash,
@@ -35,6 +38,7 @@ PROMPT_FIELDS = tuple(c.removeprefix("p.") for c in PROMPT_COLUMNS.split(", "))
 
 STAGE = "judge"
 PAGE = 2000  # responses read from the store at a time
+FIRST_PAGE = 128  # ... except the first page: the first requests go out while the rest is read
 
 
 @dataclass(frozen=True)
@@ -148,46 +152,77 @@ def _items_for(
     return items
 
 
-def _pages(ctx: RunContext, judges: list[JudgeModel]) -> Iterator[list[GradeItem]]:
+@dataclass(frozen=True)
+class _Page:
+    """Grade items read together, with the stored verdicts they may reuse (by cache key)."""
+
+    items: list[GradeItem]
+    reusable: dict[str, ReusableVerdict]
+
+
+def _reusable_for(
+    ctx: RunContext, con: duckdb.DuckDBPyConnection, items: list[GradeItem]
+) -> dict[str, ReusableVerdict]:
+    if not ctx.reuse_verdicts or not items:
+        return {}
+    return reusable_verdicts(con, sorted({i.cache_key for i in items}))
+
+
+def _pages(ctx: RunContext, judges: list[JudgeModel]) -> Iterator[_Page]:
     """The run's pending grade items, one page of responses at a time (keyset paging), then the
-    responses still only in the journal."""
+    responses still only in the journal. The first page is small so the first requests go out while
+    the rest is read; each page is read on one connection (opening one costs tens of milliseconds)."""
     journal = _Journal.read(ctx)
-    twins = _twin_groups(ctx)
     statuses = list(_done_statuses(ctx))
+    twins: set[tuple[str, str]] | None = None
     after = ""
+    limit = FIRST_PAGE
     while True:
         with read_connection(ctx.writer.db_path) as con:
-            rows = responses_to_grade_page(con, ctx.run_id, ctx.rubric.version, statuses, after, PAGE)
+            if twins is None:
+                twins = twin_response_groups(con, ctx.run_id)
+            rows = responses_to_grade_page(con, ctx.run_id, ctx.rubric.version, statuses, after, limit)
+            items: list[GradeItem] = []
+            for r in rows:
+                if r.response_id not in journal.responses:
+                    twin = (r.prompt_hash, r.text_md5) in twins
+                    items += _items_for(
+                        ctx, judges, journal, r.response_id, r.prompt_hash, r.text, twin, r.judged_by, r.prompt_columns
+                    )
+            reusable = _reusable_for(ctx, con, items)
         if not rows:
             break
         after = rows[-1].response_id
-        page: list[GradeItem] = []
-        for r in rows:
-            if r.response_id not in journal.responses:
-                twin = (r.prompt_hash, r.text_md5) in twins
-                page += _items_for(
-                    ctx, judges, journal, r.response_id, r.prompt_hash, r.text, twin, r.judged_by, r.prompt_columns
-                )
-        yield page
+        limit = min(limit * 4, PAGE)
+        yield _Page(items, reusable)
     yield from _journal_pages(ctx, judges, journal)
 
 
-def _journal_pages(ctx: RunContext, judges: list[JudgeModel], journal: _Journal) -> Iterator[list[GradeItem]]:
+def _journal_pages(ctx: RunContext, judges: list[JudgeModel], journal: _Journal) -> Iterator[_Page]:
     rows = [r for r in journal.responses.values() if r.get("status") == "ok"]
     if not rows:
         return
     with read_connection(ctx.writer.db_path) as con:
         prompts = prompt_columns_by_hash(con, sorted({r["prompt_hash"] for r in rows}))
-    for h, p in journal.prompts.items():
-        prompts[h] = tuple(p.get(c) for c in PROMPT_FIELDS)
-    page: list[GradeItem] = []
-    for r in sorted(rows, key=lambda r: str(r["response_id"])):
-        if r["prompt_hash"] in prompts:
-            text = r.get("text") or ""
-            page += _items_for(
-                ctx, judges, journal, r["response_id"], r["prompt_hash"], text, False, set(), prompts[r["prompt_hash"]]
-            )
-    yield page
+        for h, p in journal.prompts.items():
+            prompts[h] = tuple(p.get(c) for c in PROMPT_FIELDS)
+        items: list[GradeItem] = []
+        for r in sorted(rows, key=lambda r: str(r["response_id"])):
+            if r["prompt_hash"] in prompts:
+                text = r.get("text") or ""
+                items += _items_for(
+                    ctx,
+                    judges,
+                    journal,
+                    r["response_id"],
+                    r["prompt_hash"],
+                    text,
+                    False,
+                    set(),
+                    prompts[r["prompt_hash"]],
+                )
+        reusable = _reusable_for(ctx, con, items)
+    yield _Page(items, reusable)
 
 
 # ---- the stage ----------------------------------------------------------------------------------------
@@ -211,11 +246,9 @@ async def grade_stage(ctx: RunContext, judges: list[JudgeModel]) -> int:
     async def jobs() -> AsyncIterator[Callable[[], Awaitable[Graded]]]:
         nonlocal produced
         for page in _pages(ctx, judges):
-            if ctx.reuse_verdicts:
-                pending = _reuse_cached(ctx, page)
-                produced += len(page) - len(pending)
-                page = pending
-            for item in page:
+            pending = _reuse_cached(ctx, page) if ctx.reuse_verdicts else page.items
+            produced += len(page.items) - len(pending)
+            for item in pending:
                 if batch_api_of(item.judge) is not None:
                     batched.append(item)
                 else:
@@ -232,14 +265,14 @@ async def grade_stage(ctx: RunContext, judges: list[JudgeModel]) -> int:
     return produced
 
 
-def _reuse_cached(ctx: RunContext, items: list[GradeItem]) -> list[GradeItem]:
-    """Reuse ok verdicts with the same cache key (judge, parameters, rubric, prompt, response text)."""
-    if not items:
-        return items
-    with read_connection(ctx.writer.db_path) as con:
-        cached = reusable_verdicts(con, sorted({i.cache_key for i in items}))
+def _reuse_cached(ctx: RunContext, page: _Page) -> list[GradeItem]:
+    """Reuse ok verdicts with the same cache key (judge, parameters, rubric, prompt, response text);
+    the items still to judge."""
+    if not page.items:
+        return page.items
+    cached = page.reusable
     remaining = []
-    for item in items:
+    for item in page.items:
         hit = cached.get(item.cache_key)
         if hit is None:
             remaining.append(item)
