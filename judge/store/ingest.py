@@ -1,10 +1,7 @@
 """Loading journal segment files into DuckDB: one set-based upsert per table, straight from the file.
 
-DuckDB reads the segment's JSON lines itself (`read_json`, in parallel, outside the GIL) into a
-temporary staging table, so Python never re-encodes or transposes a row. Each staged row is marked
-if its key is already stored (one pass over the table's key column); rows with new keys, nearly all
-of them, are appended with a plain `INSERT` (an `INSERT … ON CONFLICT` costs ~2x as much per row even
-when nothing conflicts), and only the marked rows go through `ON CONFLICT` on the primary key.
+DuckDB reads the segment's JSON lines itself (`read_json`, in parallel, outside the GIL) into an
+`INSERT … ON CONFLICT` on the table's primary key, so Python never re-encodes or transposes a row.
 Each table's conflict rule (`TABLES`) is honoured: "replace" keeps the last row written for a key
 (also within one segment), "ignore" keeps the row already stored (and the first of a segment).
 Columns are taken by name from the table itself, so schema migrations that add columns need no
@@ -35,8 +32,6 @@ TABLES: dict[str, tuple[tuple[str, ...], str]] = {
 }
 
 MAX_ROW_BYTES = 1 << 30
-STAGE = "__judge_stage"  # a temporary table, private to the writer's connection
-STORED = "__judge_stored"
 
 
 def _q(name: str) -> str:
@@ -96,26 +91,15 @@ def load_file(
             f"(SELECT {select} FROM (SELECT *, row_number() OVER () AS __judge_n FROM {source}) "
             f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY __judge_n {keep}) = 1)"
         )
-    keys = ", ".join(_q(k) for k in key_cols)
-    # the staged rows, each marked if its key is stored already (a NULL key stays unmarked: the plain
-    # INSERT then refuses it, as the primary key requires)
-    match = " AND ".join(f"t.{_q(k)} = s.{_q(k)}" for k in key_cols)
+    updates = [c for c in cols if c not in key_cols]
+    if rule == "replace" and updates:
+        action = "DO UPDATE SET " + ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in updates)
+    else:
+        action = "DO NOTHING"
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {STAGE} AS SELECT s.*, "
-        f"coalesce(EXISTS (SELECT 1 FROM {_q(table)} t WHERE {match}), false) AS {STORED} FROM {source} s"
+        f"INSERT INTO {_q(table)} ({select}) SELECT {select} FROM {source} "
+        f"ON CONFLICT ({', '.join(_q(k) for k in key_cols)}) {action}"
     )
-    try:
-        updates = [c for c in cols if c not in key_cols]
-        if rule == "replace" and updates:  # "ignore" keeps the stored row: the marked rows are done
-            marked = con.execute(f"SELECT count(*) FROM {STAGE} WHERE {STORED}").fetchone()
-            if marked and marked[0]:
-                con.execute(
-                    f"INSERT INTO {_q(table)} ({select}) SELECT {select} FROM {STAGE} WHERE {STORED} "
-                    f"ON CONFLICT ({keys}) DO UPDATE SET " + ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in updates)
-                )
-        con.execute(f"INSERT INTO {_q(table)} ({select}) SELECT {select} FROM {STAGE} WHERE NOT {STORED}")
-    finally:
-        con.execute(f"DROP TABLE IF EXISTS {STAGE}")
 
 
 def foreign_run_rows(con: duckdb.DuckDBPyConnection, table: str, path: Path, run_id: str) -> int:
