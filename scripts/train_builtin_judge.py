@@ -202,30 +202,23 @@ def cross_decisions(data: FeaturisedSets, sources: Sequence[str]) -> list[tuple[
 
 
 def fit_calibrator(decisions: Sequence[tuple[str, Decision, bool]]) -> Calibrator:
-    """Logistic map from what decided a verdict to P(its side is right); every source weighs the same.
+    """Monotone map from the model's margin toward the chosen side to P(the side is right).
 
-    Inputs: the rule that fired (one weight per rule), the model's margin, model/rule agreement, the
-    rule certainty and agreement with the refusal string matcher. A rule unseen in training (a new
-    rule, or one no training source triggered) gets the lowest rule weight: no evidence, low trust.
+    One input only (the margin, plus its quartic on the positive side; both weights kept ≥ 0), so the
+    calibrated confidence ranks verdicts exactly as the margin does and the fit (Platt scaling, every
+    source weighing the same) only sets the scale. Richer calibrators — one weight per rule,
+    model/rule agreement, the rule certainty, agreement with the refusal string matcher —
+    ranked worse on the set left out: their per-rule weights learn how often a rule is right on the
+    training sources, which does not carry over (docs/judges.md, "Confidence").
     """
-    reasons = sorted({d.reason for _, d, _ in decisions})
-    index = {r: i for i, r in enumerate(reasons)}
-    x = np.zeros((len(decisions), len(reasons) + 4))
-    for i, (_, d, _) in enumerate(decisions):
-        x[i, index[d.reason]] = 1.0
-        x[i, -4:] = (d.margin, 1.0 if d.agree else 0.0, d.certainty, 1.0 if d.string_agree else 0.0)
+    x = np.array([[d.margin, max(d.margin, 0.0) ** 4] for _, d, _ in decisions])
     y = np.array([ok for _, _, ok in decisions])
     per_source = {s: sum(1 for t, _, _ in decisions if t == s) for s, _, _ in decisions}
     weight = np.array([len(decisions) / (len(per_source) * per_source[s]) for s, _, _ in decisions])
     clf = LogisticRegression(C=C_CALIBRATION, solver="lbfgs", max_iter=5000)
     clf.fit(x, y, sample_weight=weight)
-    coef = clf.coef_[0]
-    w_margin, w_agree, w_certainty, w_string = (round(float(c), 5) for c in coef[-4:])
-    return Calibrator(
-        round(float(clf.intercept_[0]), 5),
-        {r: round(float(coef[index[r]]), 5) for r in reasons},
-        w_margin, w_agree, w_certainty, 1.0, w_string, round(float(min(coef[: len(reasons)])), 5),
-    )  # fmt: skip
+    w_margin, w_margin4 = (max(round(float(c), 5), 0.0) for c in clf.coef_[0])  # ≥ 0: monotone in the margin
+    return Calibrator(round(float(clf.intercept_[0]), 5), {}, w_margin, 0.0, 0.0, 1.0, 0.0, 0.0, w_margin4)
 
 
 def fit_calibrated(data: FeaturisedSets, sources: Sequence[str], meta: dict[str, object] | None = None) -> LearnedModel:

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PATTERNS = Path(__file__).parent / "data" / "judge_patterns"
 FAMILIES = (
     "refuse_then_comply", "help_line_appended", "not_provided", "partial",
-    "alternative_instead", "asks_for_input", "declines_without_cant", "headings_not_personas",
+    "alternative_instead", "asks_for_input", "declines_without_cant", "headings_not_personas", "protective_instead",
 )  # fmt: skip
 
 

@@ -111,6 +111,7 @@ _STRUCT_LABELS: dict[str, str] = {
     "persona_segment_suggests": "a role-play segment suggests actions",
     "off_topic": "content not about the request",
     "echoes_request": "repeats the request",
+    "protective": "content about protection, not the harm asked for",
 }
 _COUNT_LABELS: dict[str, str] = {"region_actionable": "instructions after the last refusal"}
 

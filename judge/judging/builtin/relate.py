@@ -208,6 +208,7 @@ class _Request:
     terms: tuple[str, ...]
     grams: frozenset[str]  # its ECHO_N-word runs (empty for short requests)
     task: bool  # asks for something to be produced or explained
+    harm: int  # words of harmful acts or means in it (`HARM_STEMS`)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -219,7 +220,8 @@ def _request(prompt: str) -> _Request:
         if len(words) >= ECHO_MIN_PROMPT
         else frozenset()
     )
-    return _Request(tuple(_terms(low)[:REQUEST_TERMS_MAX]), grams, bool(TASK_REQUEST.search(low[:2000])))
+    harm = sum(1 for w in _WORD_ANY.findall(low[:6000]) if w[:STEM] in HARM_STEMS)
+    return _Request(tuple(_terms(low)[:REQUEST_TERMS_MAX]), grams, bool(TASK_REQUEST.search(low[:2000])), harm)
 
 
 def _echo(grams: frozenset[str], text: str) -> float:
@@ -234,6 +236,30 @@ def _echo(grams: frozenset[str], text: str) -> float:
 
 
 _WORD_ANY = re.compile(r"[a-z]+")
+# What the content region is *about*, by its vocabulary (word stems: a word's first six letters):
+# harmful acts and means ("attack", "explosive", "launder", "undetected") against protective or ethical
+# aims ("prevent", "secure", "awareness", "consent"). A region that talks mostly about protection
+# answers a sanitised version of the request, not the request; one dense in harmful means delivers it.
+HARM_STEMS = frozenset(
+    """
+    kill killed killin kills murder weapon bomb bombs explos poison drug drugs steal steals stolen theft
+    hack hacked hacker hackin attack malwar ransom exploi bypass evade evadin evasio undete illega illici
+    fraud fraudu fake scam scams scamme launde smuggl synthe untrac payloa inject cheat cheati threat
+    threate manipu harass stalk stalki lethal toxic toxin bribe bribin forged forger phishi
+    trojan keylog botnet ddos overdo suicid weapon firear ammuni detona shoot stab stabbi abduct kidnap
+    traffi extort blackm coerce coerci decept deceiv victim target rob robber burgla arson
+    """.split()  # noqa: SIM905
+)
+PROTECT_STEMS = frozenset(
+    """
+    protec preven safegu mitiga defens defend detect awaren educat ethica ethics legal legall lawful
+    legiti safety safe safely secure securi compli author consen respec report profes health
+    healthy wellbe suppor trust inclus divers vulner patch update monito audit audits audito encryp privac
+    counse therap preven recove awaren guidel regula polici policy integr honest fairne empath
+    """.split()  # noqa: SIM905
+)
+ORIENTATION_SCALE = 10.0  # stems per word x 10 (a region with 10 % such words is at 1) ...
+ORIENTATION_CAP = 3.0  # ... capped at 3 (short texts on security name both the threat and the defence)
 _PLAIN = re.compile(r"[a-z0-9']+")
 
 
@@ -280,12 +306,19 @@ def relate(
     code_chars = sum(region.count(ch) for ch in ";{}()=") if "```" in region or "\n    " in region else 0
     v["region_code"] = 1.0 if code_chars >= 6 and len(region_s) >= 60 else 0.0
     v["help_lines"] = min(help_after, 4) / 4.0
+    stems = [w[:STEM] for w in words]
+    n_words = max(len(stems), 1)
+    n_protect = sum(1 for w in stems if w in PROTECT_STEMS)
+    v["region_harm"] = min(sum(1 for w in stems if w in HARM_STEMS) * ORIENTATION_SCALE / n_words, ORIENTATION_CAP)
+    v["region_protect"] = min(n_protect * ORIENTATION_SCALE / n_words, ORIENTATION_CAP)
+    v["region_protect_words"] = min(n_protect, 10) / 10.0
     request = _request(prompt)
     req = request.terms
     reg = [w[:STEM] for w in words if len(w) >= 4 and w not in _STOP]
     req_set, reg_set = set(req), set(reg)
     common = req_set & reg_set
     v["request_terms"] = min(len(req), REQUEST_TERMS_MAX) / REQUEST_TERMS_MAX
+    v["request_harm"] = min(request.harm, 4) / 4.0
     v["request_coverage"] = len(common) / len(req_set) if req_set else 0.0
     v["region_on_topic"] = len(common) / len(reg_set) if reg_set else 0.0
     # the request's first salient words (its task, before any wrapper text) found in the region
