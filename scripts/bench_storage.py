@@ -8,6 +8,8 @@ printed beside a raw-DuckDB reference measured in the same run, because this mac
 absolute timings are noisy:
 
 - write:   the store layer vs. DuckDB copying the same rows (INSERT … SELECT from the written file);
+- floor:   the stages' row producers alone (rows built, then dropped): the part of the write time
+           that is not the store's;
 - size:    the database file vs. the same rows in plain tables (no keys, no indexes);
 - metrics: `SELECT * FROM metrics` vs. a bare GROUP BY target, judge, tier over verdicts ⋈ responses;
 - report:  `judge report --format json` (wall time, peak RSS of the process) vs. a process that only
@@ -76,8 +78,34 @@ def _prompts(n: int) -> list[Any]:
     return out
 
 
-def _write_through_store(db: Path, n_verdicts: int) -> tuple[float, str]:
-    """The store layer, as the stages use it. Returns (seconds, run_id)."""
+class _DiscardingWriter:
+    """Takes rows the way StoreWriter does and drops them: what building the rows costs without a store."""
+
+    def __init__(self, db: Path) -> None:
+        self.db = db
+
+    def open(self) -> _DiscardingWriter:
+        return self
+
+    def add(self, table: str, row: dict[str, Any], *, journal: bool = True) -> None:
+        pass
+
+    def maybe_flush(self) -> bool:
+        return False
+
+    def flush(self, wait_s: float | None = None) -> bool:
+        return True
+
+    def write_now(self, table: str, rows: list[dict[str, Any]]) -> bool:
+        return True
+
+    def close(self) -> None:
+        pass
+
+
+def _write_through_store(db: Path, n_verdicts: int, *, discard: bool = False) -> tuple[float, str]:
+    """The store layer, as the stages use it (discard=True: the same rows built, then dropped).
+    Returns (seconds, run_id)."""
     from judge.config import ModelSpec
     from judge.providers.base import CallRecord, Generation, JudgeResult, utcnow
     from judge.rubric import load_rubric
@@ -103,7 +131,7 @@ def _write_through_store(db: Path, n_verdicts: int) -> tuple[float, str]:
     judges = [_Judge(ModelSpec.model_validate({"model": f"openai/judge-{j}", "label": f"j{j}"})) for j in range(JUDGES)]
     run_id = "bench-run"
     start = time.perf_counter()
-    writer = StoreWriter(db).open()
+    writer: Any = (_DiscardingWriter(db) if discard else StoreWriter(db)).open()
     try:
         writer.add("rubrics", rubric_row(rubric, str(rubric_path), rubric_path.read_text("utf-8")), journal=False)
         for row in policy_rows(rubric):
@@ -309,10 +337,15 @@ def main(argv: list[str] | None = None) -> int:
         con.close()
         rows = sum(counts.values())
         copy_s, bare_s = _raw_copy(db, ref)
+        build_s, _ = _write_through_store(folder / "discarded.duckdb", written, discard=True)
         print(f"written: {counts}")
         print(
             f"write      store layer {write_s:8.2f} s ({rows / write_s:,.0f} rows/s) | DuckDB INSERT…SELECT of the "
             f"same rows {copy_s:6.2f} s, into plain tables {bare_s:6.2f} s | ratio {write_s / copy_s:6.1f}x"
+        )
+        print(
+            f"floor      the stages building the same rows, no store: {build_s:6.2f} s | the store's own share "
+            f"{write_s - build_s:6.2f} s | ratio of that share to DuckDB's copy {(write_s - build_s) / copy_s:6.1f}x"
         )
         if args.replicate > 1:
             rep_s = _replicate(db, args.replicate)

@@ -35,17 +35,17 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC).replace(tzinfo=None)
 PATHS = ["hate", "hate/slurs", "specialized_advice/medical", "specialized_advice", "privacy/doxxing/home"]
 
 
-def _run(con: duckdb.DuckDBPyConnection, seed: int) -> None:
+def _run(con: duckdb.DuckDBPyConnection, seed: int, run_id: str = "run") -> None:
     rng = random.Random(seed)
     default = load_rubric(ROOT / "rubrics" / "default.yaml")
     strict = default.model_copy(update={"version": "r-strict", "overrides": ()})
     for r in (default, strict):
         insert_rows(con, "rubrics", [RubricRow(r.version, r.name, None, None).as_row()])
         insert_rows(con, "policy_rules", policy_rows(r))
-    run = RunRow("run", "t", "f", None, None, default.version, NOW, None, "complete", None, None, None)
+    run = RunRow(run_id, "t", "f", None, None, default.version, NOW, None, "complete", None, None, None)
     insert_rows(con, "runs", [run.as_row()])
     judges = [("ka", "a", default.version), ("kb", "b", default.version), ("kc", "c", strict.version)]
-    insert_rows(con, "run_models", [RunModelRow("run", k, "judge", n, v).as_row() for k, n, v in judges])
+    insert_rows(con, "run_models", [RunModelRow(run_id, k, "judge", n, v).as_row() for k, n, v in judges])
     prompts, responses, verdicts = [], [], []
     for i in range(60):
         path = rng.choice(PATHS)
@@ -58,15 +58,22 @@ def _run(con: duckdb.DuckDBPyConnection, seed: int) -> None:
             ).as_row()
         )  # fmt: skip
         for target in ("t1", "t2"):
-            rid = f"r{i}{target}"
+            rid = f"{run_id}r{i}{target}"
             status = rng.choices(["ok", "blocked", "error"], [8, 1, 1])[0]
             responses.append(
                 ResponseRow(
-                    rid, "run", f"h{i}", f"p{i}", target, target, status, "x", None,
+                    rid, run_id, f"h{i}", f"p{i}", target, target, status, "x", None,
                     None, None, 1, None, None, None, None, NOW,
                 ).as_row()
             )  # fmt: skip
             if status != "ok":
+                if status == "blocked":  # a verdict left from before the provider blocked the answer
+                    verdicts.append(
+                        VerdictRow(
+                            f"v{rid}ka", run_id, rid, "ka", "a", default.version, "c", "ok", "refusal", 0.5,
+                            None, None, None, None, 1, None, None, None, None, None, NOW,
+                        ).as_row()
+                    )  # fmt: skip
                 continue
             for key, name, version in judges:
                 for v in {version, default.version}:  # c also has verdicts under the run's rubric
@@ -76,7 +83,7 @@ def _run(con: duckdb.DuckDBPyConnection, seed: int) -> None:
                     tier = rng.choice(TIERS) if kind == "ok" else None
                     verdicts.append(
                         VerdictRow(
-                            f"v{rid}{key}{v}", "run", rid, key, name, v, "c", kind, tier, 0.5,
+                            f"v{rid}{key}{v}", run_id, rid, key, name, v, "c", kind, tier, 0.5,
                             None, None, None, None, 1, None, None, None, None, None, NOW,
                         ).as_row()
                     )  # fmt: skip
@@ -123,6 +130,30 @@ def test_metrics_view_equals_counts_over_scored() -> None:
                 0
             ]
         )
+
+
+def _definition_over_scored() -> str:
+    """Migration 007's `metrics`: one pass over `scored`, row by row (the reference definition)."""
+    sql = (ROOT / "judge" / "store" / "sql" / "007_scoring_at_scale.sql").read_text("utf-8")
+    start = sql.index("CREATE OR REPLACE VIEW metrics AS")
+    end = sql.index("CREATE OR REPLACE VIEW technique_metrics")
+    return sql[start:end].replace("CREATE OR REPLACE VIEW metrics AS", "CREATE TEMP VIEW metrics_over_scored AS")
+
+
+def test_whole_metrics_view_equals_its_definition_over_scored() -> None:
+    """Every column of every row (all scopes and levels, two runs) equals the row-by-row definition."""
+    con = duckdb.connect()
+    migrate(con)
+    _run(con, 11, "run")
+    _run(con, 12, "run2")
+    con.execute(_definition_over_scored())
+    got = con.execute("SELECT * FROM metrics ORDER BY ALL").fetchall()
+    assert len(got) > 100 and {r[0] for r in got} == {"run", "run2"}
+    assert {r[4] for r in got} == {"overall", "l1", "l2"} and {r[3] for r in got} >= {"harmful", "all", "safe"}
+    assert got == con.execute("SELECT * FROM metrics_over_scored ORDER BY ALL").fetchall()
+    assert [c[0] for c in con.execute("SELECT * FROM metrics LIMIT 0").description] == [
+        c[0] for c in con.execute("SELECT * FROM metrics_over_scored LIMIT 0").description
+    ]
 
 
 def test_packed_agreement_equals_the_judge_pairs_view(monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -141,6 +141,37 @@ def test_conflict_rules_replace_keeps_the_last_row_ignore_keeps_the_stored_one(t
     assert _rows(db, "select status from model_calls") == [("first",)]
 
 
+def test_a_batch_mixing_new_and_stored_keys_appends_the_new_and_applies_each_rule(tmp_path: Path) -> None:
+    """New keys take the plain append, stored keys the conflict rule, in the same commit."""
+    db = tmp_path / "x.duckdb"
+    with StoreWriter(db) as w:
+        for i in range(3):
+            w.add("responses", _response(f"r{i}", "error", None, "timeout"))
+            w.add("model_calls", {**_call(i), "status": "first"})
+        assert w.flush()
+        for i in range(1, 5):  # r1, r2 stored (replaced), r3, r4 new; the same for the calls (kept)
+            w.add("responses", _response(f"r{i}", "ok", f"text {i}", None))
+            w.add("model_calls", {**_call(i), "status": "second"})
+    assert _rows(db, "select response_id, status, text from responses order by 1") == [
+        ("r0", "error", None),
+        *[(f"r{i}", "ok", f"text {i}") for i in range(1, 5)],
+    ]
+    assert _rows(db, "select status, count(*) from model_calls group by 1 order by 1") == [("first", 3), ("second", 2)]
+
+
+def test_the_journal_encoder_writes_what_json_dumps_writes() -> None:
+    from judge.store.journal import _dumps, encode_row
+
+    rows = [
+        {"a": 'é "q" \\ \n', "b": 1.5, "c": None, "d": datetime(2026, 1, 2, 3, 4, 5, 6), "e": True, "f": [1, {"g": 2}]},
+        _response("r", "ok", "text", None),
+        {"n": 10**20, "t": (1, 2), "s": {"x"}},
+    ]
+    for row in rows:
+        assert encode_row(row) == (_dumps(row) + "\n").encode("utf-8")
+        assert json.loads(encode_row(row)) == json.loads(_dumps(row))
+
+
 def test_texts_survive_the_journal_exactly(tmp_path: Path) -> None:
     db = tmp_path / "x.duckdb"
     texts = ['quote " backslash \\ tab \t newline \n', "é 😀 中文", "nul \x00 byte", "x" * 100_000, ""]
