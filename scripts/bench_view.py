@@ -277,11 +277,16 @@ def _add_hostile(con: Any, run_id: str) -> None:
 
 def _get(url: str) -> tuple[float, int, int]:
     """(ms, HTTP status, body bytes) of one request; 202 is the viewer's "preparing" page."""
+    ms, status, body = _fetch(url)
+    return ms, status, len(body)
+
+
+def _fetch(url: str) -> tuple[float, int, bytes]:
     start = time.perf_counter()
     with urllib.request.urlopen(url, timeout=900) as resp:
         body = resp.read()
         status = resp.status
-    return (time.perf_counter() - start) * 1000, status, len(body)
+    return (time.perf_counter() - start) * 1000, status, body
 
 
 def _attached_ms(db: Path, sql: str, params: list[Any]) -> float:
@@ -430,6 +435,8 @@ while time.monotonic() < end:
     held = time.perf_counter()
     with write_connection(db) as con:
         con.execute("BEGIN TRANSACTION")
+        if n == 0:  # as `judge run` marks the run it writes
+            con.execute("UPDATE runs SET status = 'running', finished_at = NULL WHERE run_id = ?", [run])
         con.execute(
             "INSERT INTO prompts SELECT 'w' || ? || '-' || prompt_hash, prompt_id || 'w' || ?, text, messages, "
             "taxonomy_path, l1, l2, l3, intent, technique, lang, metadata, source_file FROM prompts "
@@ -469,8 +476,9 @@ while time.monotonic() < end:
 def time_while_writing(server: Any, db: Path, run_id: str, seconds: float, batch: int = 250) -> int:
     """Pages of a run while another process commits rows to it every second; returns pages over budget.
 
-    Each answer is either the page itself, from an index brought up to date with the last commit the
-    request could see, or "preparing" (202) while that update runs: never older figures."""
+    The writer first marks the run `running`, as `judge run` does. Each answer is either the page
+    itself, from an index brought up to date with the last commit the request could see, "preparing"
+    (202) while that update runs, or (the run page only) the last figures shown, marked superseded."""
     import subprocess
 
     print(
@@ -491,13 +499,13 @@ def time_while_writing(server: Any, db: Path, run_id: str, seconds: float, batch
         ),
         ("run", f"/runs/{run_id}"),
     ]
-    seen: dict[str, list[tuple[float, int]]] = {name: [] for name, _ in paths}
+    seen: dict[str, list[tuple[float, int]]] = {name: [] for name, _ in paths}  # status 0: superseded figures
     deltas: list[tuple[str, int, float, float]] = []
     last = server.ctx.indexes.info(run_id)
     while writer.poll() is None:
         for name, path in paths:
-            ms, status, _ = _get(server.url + path)
-            seen[name].append((ms, status))
+            ms, status, body = _fetch(server.url + path)
+            seen[name].append((ms, 0 if b'id="superseded"' in body else status))
         info = server.ctx.indexes.info(run_id)
         if info is not None and info is not last:
             deltas.append((info.kind, info.changed, info.build_ms, info.read_ms))
@@ -520,16 +528,20 @@ def time_while_writing(server: Any, db: Path, run_id: str, seconds: float, batch
             f"(of which reading the file in the background: median {statistics.median(read_ms):.0f} ms); "
             f"rows rewritten: median {statistics.median(rewritten):,.0f}"
         )
-    print(f"{'page':42} {'answers':>8} {'ready':>6} {'ready: median':>14} {'max ms':>7} {'preparing: max ms':>18}")
+    print(
+        f"{'page':42} {'answers':>8} {'ready':>6} {'ready: median':>14} {'max ms':>7} "
+        f"{'superseded: n, max ms':>22} {'preparing: max ms':>18}"
+    )
     for name, answers in seen.items():
         ready = [ms for ms, status in answers if status == 200]
-        waiting = [ms for ms, status in answers if status != 200]
+        earlier = [ms for ms, status in answers if status == 0]
+        waiting = [ms for ms, status in answers if status not in (0, 200)]
         med = statistics.median(ready) if ready else float("nan")
         over += med > BUDGET_MS
         flag = "  OVER BUDGET" if med > BUDGET_MS else ""
         print(
             f"{name:42} {len(answers):8} {len(ready):6} {med:14.1f} {max(ready, default=0):7.1f} "
-            f"{max(waiting, default=0):18.1f}{flag}"
+            f"{len(earlier):>13}, {max(earlier, default=0):6.1f} {max(waiting, default=0):18.1f}{flag}"
         )
     return over
 
