@@ -120,9 +120,14 @@ def test_plain_duckdb_readers_during_a_run(tmp_path: Path, fake_server) -> None:
     """Readers poll with the plain duckdb package (no retry) and with judge.connect during a run."""
     import judge
 
-    # 600 ms a call, 2 at a time: each stage lasts ~7 s, longer than the writer's interval between
-    # commits even when a loaded machine stretches it (25 x the last commit's hold)
-    cfg = _setup(tmp_path, fake_server.url, fake_server, latency_ms=600, concurrency=2)
+    # 1 s a call, 2 at a time: each stage lasts ~12 s, longer than the writer's longest interval between
+    # commits (a loaded machine stretches it to 40 x the last commit's hold, capped at MAX_INTERVAL_S), so
+    # at least one commit lands inside each stage however slow the machine is
+    from judge.store.writer import MAX_INTERVAL_S
+
+    latency_s, concurrency = 1.0, 2
+    assert N / concurrency * latency_s > MAX_INTERVAL_S
+    cfg = _setup(tmp_path, fake_server.url, fake_server, latency_ms=latency_s * 1000, concurrency=concurrency)
     db = tmp_path / "judge.duckdb"
     # a commit every 0.5 s (twice the default): more write windows than a default run, so a conservative figure
     writer = start_judge_cli(["run", str(cfg), "-q"], env={**KEYS, "JUDGE_FLUSH_EVERY_S": "0.5"})
