@@ -13,7 +13,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -231,15 +231,6 @@ def fit_calibrated(data: FeaturisedSets, sources: Sequence[str], meta: dict[str,
         model.dense_names, model.comply, model.refusal_given_refuse, model.full_given_comply,
         {**model.meta, "calibration": cal.to_dict(), "calibrated_on": sorted(sources)},
     )  # fmt: skip
-
-
-def training_rows(sets: Iterable[str], data_dir: Path, synthetic: bool = True) -> list[Row]:
-    rows: list[Row] = []
-    for name in sets:
-        rows.extend(load_set(name, data_dir))
-    if synthetic:
-        rows.extend(synthetic_rows())
-    return rows
 
 
 def main() -> None:

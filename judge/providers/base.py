@@ -7,7 +7,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from judge.config import ModelSpec
 from judge.prompts.model import PromptRow
@@ -120,7 +120,6 @@ class JudgeModel(Protocol):
     async def grade(self, request: JudgeRequest) -> JudgeResult: ...
 
 
-@runtime_checkable
 class BatchCapable(Protocol):
     """A target or judge that may answer through a provider batch API (the optional Protocol method)."""
 
@@ -128,8 +127,9 @@ class BatchCapable(Protocol):
 
 
 def batch_api_of(model: object) -> BatchAPI | None:
-    """The model's batch API, or None: the model answers online, one request at a time."""
-    batch_api = getattr(model, "batch_api", None)  # what isinstance(model, BatchCapable) checks, 100x cheaper
+    """The model's batch API (a `BatchCapable` model's `batch_api()`), or None: the model answers online,
+    one request at a time. A plain attribute lookup: a runtime Protocol check costs ~30 µs per item."""
+    batch_api = getattr(model, "batch_api", None)
     return batch_api() if callable(batch_api) else None
 
 

@@ -11,7 +11,6 @@ import json
 import weakref
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -134,7 +133,3 @@ class TransportError(Exception):
     def __init__(self, info: ErrorInfo) -> None:
         super().__init__(info.message)
         self.info = info
-
-
-def parse_json(body: bytes) -> Any:
-    return json.loads(body)

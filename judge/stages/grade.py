@@ -91,12 +91,6 @@ def count_work(ctx: RunContext, judges: list[JudgeModel]) -> tuple[int, int]:
     return n_responses * len(judges), n_done
 
 
-def _twin_groups(ctx: RunContext) -> set[tuple[str, str]]:
-    """(prompt hash, md5 of text) of responses that have an identical twin in this run."""
-    with read_connection(ctx.writer.db_path) as con:
-        return twin_response_groups(con, ctx.run_id)
-
-
 @dataclass
 class _Journal:
     """Rows of this run journaled but not committed yet (the database may be held by a reader).

@@ -79,10 +79,6 @@ def applied_versions(con: duckdb.DuckDBPyConnection) -> set[int]:
     return {int(r[0]) for r in con.execute("SELECT version FROM schema_migrations").fetchall()}
 
 
-def current_version(con: duckdb.DuckDBPyConnection) -> int:
-    return max(applied_versions(con), default=0)
-
-
 def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
     """Apply pending migrations, each in its own transaction. Returns the versions applied."""
     schema_version_of(con)  # refuses a newer schema or a foreign database before creating anything

@@ -169,17 +169,6 @@ def prompt_from_row(row: tuple[Any, ...]) -> Any:
     return PromptRow.model_validate(data)
 
 
-def load_run_prompts(con: duckdb.DuckDBPyConnection, run_id: str) -> list[Any]:
-    """The run's prompts as PromptRow models, rebuilt from the store."""
-    rows = fetch(
-        con,
-        f"""SELECT {PROMPT_COLUMNS}
-           FROM run_prompts rp JOIN prompts p USING (prompt_hash) WHERE rp.run_id = ? ORDER BY p.prompt_id""",
-        [run_id],
-    )
-    return [prompt_from_row(r) for r in rows]
-
-
 # --- read functions for commands (`judge runs`, `judge prompts sample --exclude-run`) -----------
 RUNS_SQL = """
 SELECT run_id, name, started_at, status, targets, judges, n_prompts, cost_usd, offline_providers

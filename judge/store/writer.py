@@ -287,10 +287,6 @@ class StoreWriter:
         if journal:
             crashpoints.reached("after_journal")
 
-    def add_many(self, table: str, rows: list[dict[str, Any]]) -> None:
-        for row in rows:
-            self.add(table, row)
-
     def maybe_flush(self) -> bool:
         """Hand the current segment to the writer thread if a batch is due and the thread is idle."""
         seg = self._seg

@@ -55,12 +55,6 @@ class LruCache:
                 self._key_locks.pop(key, None)
             return value
 
-    def peek(self, key: Any) -> tuple[bool, Any]:
-        with self._lock:
-            if key in self._data:
-                return True, self._data[key]
-            return False, None
-
 
 @dataclass
 class _Job:

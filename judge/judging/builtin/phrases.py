@@ -215,10 +215,6 @@ class PhraseScanner:
         all_prefixes = sorted({p for union, _ in self.keyed.values() for p in union})
         self._trigger = re.compile(r"\b" + trie_pattern(all_prefixes))
 
-    def fallback_patterns(self) -> list[str]:
-        """The alternatives run as plain (gated) regexes, for inspection and tests."""
-        return [fb.pattern.pattern for fb in self._fallback if fb is not None]
-
     def scan(self, text: str) -> list[list[re.Match[str]]]:
         """Matches of every pattern in `text`, each list ordered by position (non-overlapping)."""
         n = self.n
