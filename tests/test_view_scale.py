@@ -164,7 +164,17 @@ def test_a_run_being_written_shows_its_earlier_figures_marked_until_the_new_ones
             time.sleep(0.05)
         assert page.status_code == 200 and 'id="superseded"' not in page.text
         assert _headline(page.text) != _headline(shown.text)  # the new rows count
-    # a run not being written never shows superseded figures: it answers "preparing" (tested above)
+        # the run ends (and a verdict is graded again): no older figures for a run known to be finished
+        finish = (
+            "import sys; from judge.store.db import write_connection\n"
+            "with write_connection(sys.argv[1]) as con:\n"
+            "    con.execute(\"UPDATE runs SET status = 'complete' WHERE run_id = ?\", [sys.argv[2]])\n"
+        )
+        out = subprocess.run([sys.executable, "-c", finish, str(db), run], capture_output=True, text=True, cwd=ROOT)
+        assert out.returncode == 0, out.stderr
+        time.sleep(2.1)  # past the viewer's racy-file window (RACY_S): the new status is read and trusted
+        ended = httpx.get(url, timeout=60)
+        assert ended.status_code in (200, 202) and 'id="superseded"' not in ended.text
 
 
 def _headline(html: str) -> str:

@@ -155,7 +155,9 @@ def _earlier_figures(ctx: ViewContext, run_id: str, judge: str | None, preparing
     computed again after every commit, so waiting for the newest would answer "preparing" throughout the
     run); a run not being written, or never shown yet, answers "preparing"."""
     shown = ctx.shown_run_pages.get((run_id, judge))
-    if shown is None:
+    stamp = ctx.indexes.known_stamp(run_id)
+    if shown is None or (stamp is not None and stamp[0] != "running"):  # a run known to be finished: no
+        ctx.shown_run_pages.pop((run_id, judge), None)  # older figures, even marked
         raise preparing
     return replace(shown, superseded=True)
 
