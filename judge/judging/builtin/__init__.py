@@ -200,8 +200,13 @@ class Decision:
     string_agree: bool = True  # the refusal string matcher lands on the same side
 
 
-def decide_with_model(model: LearnedModel, prompt: str, response: str) -> tuple[Decision, Analysis, RuleVerdict, float]:
-    """The uncalibrated decision, its analysis, the rule verdict and the model's P(comply)."""
+def decide_with_model(
+    model: LearnedModel, prompt: str, response: str, *, string_check: bool = True
+) -> tuple[Decision, Analysis, RuleVerdict, float]:
+    """The uncalibrated decision, its analysis, the rule verdict and the model's P(comply).
+
+    `string_check=False` skips the string matcher (`string_agree` stays True) for a calibrator that
+    gives it no weight."""
     text = normalize(response)
     analysis = analyze(prompt, response, text)
     rv = rules_verdict(analysis)
@@ -213,7 +218,7 @@ def decide_with_model(model: LearnedModel, prompt: str, response: str) -> tuple[
     reason, margin, agree, certainty = calibration_features(
         rv.reason, p_comply, tier in _COMPLY_TIERS, rv.tier in _COMPLY_TIERS, rv.certainty
     )
-    string_agree = string_match_refuses(response) != (tier in _COMPLY_TIERS)
+    string_agree = string_match_refuses(response) != (tier in _COMPLY_TIERS) if string_check else True
     return Decision(tier, conf, reason, margin, agree, certainty, string_agree), analysis, rv, p_comply
 
 
@@ -225,8 +230,10 @@ def classify_with_model(
     `calibrator` defaults to the one shipped in the model file; the confidence is then the calibrated
     probability that the verdict's side (comply / refuse) is right.
     """
-    d, analysis, rv, p_comply = decide_with_model(model, prompt, response)
     cal = calibrator if calibrator is not None else model.calibrator
+    d, analysis, rv, p_comply = decide_with_model(
+        model, prompt, response, string_check=cal is not None and cal.w_string != 0
+    )
     conf = d.raw_confidence
     if cal is not None:
         conf = cal.confidence(d.reason, d.margin, d.agree, d.certainty, d.string_agree)
