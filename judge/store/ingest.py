@@ -147,13 +147,14 @@ def _load_writer_keyed(
             f"INSERT INTO {_q(table)} ({select}) SELECT {select} FROM {source} ANTI JOIN {_q(table)} USING ({keys})"
         )
         return
+    if full:  # every column is carried: the stored rows with these keys go, the file's rows come
+        # (reading the file twice costs less than materialising it in a staging table)
+        con.execute(f"DELETE FROM {_q(table)} WHERE ({keys}) IN (SELECT ({keys}) FROM {source})")
+        con.execute(f"INSERT INTO {_q(table)} ({select}) SELECT {select} FROM {source}")
+        return
+    # rows carrying some columns replace only those in the stored row
     con.execute(f"CREATE OR REPLACE TEMP TABLE {_STAGE} AS SELECT {select} FROM {source}")
     try:
-        if full:  # every column is carried: the stored rows with these keys go, the new ones come
-            con.execute(f"DELETE FROM {_q(table)} WHERE ({keys}) IN (SELECT ({keys}) FROM {_STAGE})")
-            con.execute(f"INSERT INTO {_q(table)} ({select}) SELECT {select} FROM {_STAGE}")
-            return
-        # rows carrying some columns replace only those in the stored row
         if updates:
             match = " AND ".join(f"{_q(table)}.{_q(k)} = s.{_q(k)}" for k in key_cols)
             sets = ", ".join(f"{_q(c)} = s.{_q(c)}" for c in updates)
