@@ -6,27 +6,14 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
+from store_helpers import db_rows as _rows
+from store_helpers import die as _die
 
 from judge.store.journal import _dumps, encode_row
 from judge.store.rows import ModelCallRow, ResponseRow, VerdictRow
 from judge.store.writer import StoreWriter
 
 TEXTS = ['quote " backslash \\ tab \t newline \n', "é 😀 中文", "nul \x00 byte", "x" * 100_000, "", "null", "[1, 2]"]
-
-
-def _rows(db: Path, sql: str) -> list[tuple[object, ...]]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
-def _die(w: StoreWriter) -> None:
-    """What kill -9 leaves: no flush, no close; the kernel releases the flock."""
-    w._stop_thread()
-    w._lock.release()
 
 
 def _response(i: int, text: str | None) -> ResponseRow:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from store_helpers import db_rows as _rows
+from store_helpers import die as _die
 
 from judge.errors import DatabaseBusy, UserInputError
 from judge.store.db import ensure_database, read_connection
@@ -51,20 +53,6 @@ def _call(i: int, run_id: str = "r") -> dict[str, object]:
         "latency_ms": 1.0,
         "started_at": datetime(2026, 1, 1, 0, 0, i),
     }
-
-
-def _rows(db: Path, sql: str) -> list[tuple[object, ...]]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
-def _die(w: StoreWriter) -> None:
-    """What kill -9 leaves: no flush, no close; the kernel releases the flock."""
-    w._stop_thread()
-    w._lock.release()
 
 
 def test_journal_replays_unflushed_rows_after_a_crash(tmp_path: Path) -> None:
