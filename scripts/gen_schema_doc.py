@@ -85,6 +85,11 @@ def render(con: duckdb.DuckDBPyConnection) -> str:
     tables = con.execute(
         "SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = 'main' AND NOT internal ORDER BY table_oid"
     ).fetchall()
+    # the tables rebuilt by migration 017 keep their place after responses (the order data flows)
+    rebuilt = [t for t in tables if t[0] in ("verdicts", "model_calls")]
+    tables = [t for t in tables if t not in rebuilt]
+    after = next((i + 1 for i, t in enumerate(tables) if t[0] == "responses"), len(tables))
+    tables[after:after] = rebuilt
     views = con.execute(
         "SELECT view_name, comment FROM duckdb_views() WHERE schema_name = 'main' AND NOT internal ORDER BY view_oid"
     ).fetchall()

@@ -159,6 +159,52 @@ def test_a_batch_mixing_new_and_stored_keys_appends_the_new_and_applies_each_rul
     assert _rows(db, "select status, count(*) from model_calls group by 1 order by 1") == [("first", 3), ("second", 2)]
 
 
+def _verdict(vid: str, status: str, tier: str | None) -> dict[str, object]:
+    return {
+        "verdict_id": vid, "run_id": "r", "response_id": "resp", "judge_key": "jk", "judge": "j",
+        "rubric_version": "rv", "cache_key": "ck-" + vid, "status": status, "tier": tier, "confidence": None,
+        "rationale": None, "raw_output": None, "error_kind": None if tier else "timeout", "error_message": None,
+        "attempts": 1, "prompt_tokens": None, "completion_tokens": None, "cost_usd": None, "latency_ms": 1.0,
+        "reused_from": None, "created_at": datetime(2026, 1, 1), "decided_by": None, "cascade": None,
+    }  # fmt: skip
+
+
+def test_tables_without_a_key_index_keep_one_row_per_key(tmp_path: Path) -> None:
+    """verdicts and model_calls have no primary key (migration 017): the writer keeps their keys unique
+    within a batch, across commits and through a replay, each table's rule applied."""
+    from judge.store.ingest import TABLES, WRITER_KEYED
+
+    db = tmp_path / "x.duckdb"
+    with StoreWriter(db) as w:
+        w.add("verdicts", _verdict("v1", "error", None))
+        w.add("verdicts", _verdict("v1", "ok", "partial"))  # the same batch: the last one wins
+        w.add("verdicts", _verdict("v2", "error", None))
+        assert w.flush()
+        w.add("verdicts", _verdict("v2", "ok", "refusal"))  # a later commit replaces the stored row
+        w.add("verdicts", _verdict("v3", "ok", "refusal"))
+        assert w.flush()
+        w.add("verdicts", {"verdict_id": "v3", "tier": "partial"})  # a row carrying some columns
+    w = StoreWriter(db, flush_every_n=10_000, flush_every_s=3600).open()
+    w.bind_run("r")
+    w.add("verdicts", _verdict("v2", "ok", "full_instructions"))
+    w.add("model_calls", _call(7))
+    _die(w)  # killed before committing: the next writer replays both
+    with StoreWriter(db) as w2:
+        assert w2.rows_replayed >= 2
+        w2.add("model_calls", {**_call(7), "status": "again"})  # ignore: the replayed row stays
+    assert _rows(db, "select verdict_id, status, tier, error_kind, cache_key from verdicts order by 1") == [
+        ("v1", "ok", "partial", None, "ck-v1"),
+        ("v2", "ok", "full_instructions", None, "ck-v2"),
+        ("v3", "ok", "partial", None, "ck-v3"),
+    ]
+    assert _rows(db, "select call_id, status from model_calls") == [("c7", "ok")]
+    # the two kinds of table are exactly those with and without a primary key in the schema
+    keyed = {
+        r[0] for r in _rows(db, "select table_name from duckdb_constraints() where constraint_type = 'PRIMARY KEY'")
+    }
+    assert {t for t in TABLES if t not in keyed} == set(WRITER_KEYED)
+
+
 def test_the_journal_encoder_writes_what_json_dumps_writes() -> None:
     from judge.store.journal import _dumps, encode_row
 

@@ -1,9 +1,12 @@
 """Loading journal segment files into DuckDB: one set-based upsert per table, straight from the file.
 
-DuckDB reads the segment's JSON lines itself (`read_json`, in parallel, outside the GIL) into an
-`INSERT … ON CONFLICT` on the table's primary key, so Python never re-encodes or transposes a row.
-Each table's conflict rule (`TABLES`) is honoured: "replace" keeps the last row written for a key
-(also within one segment), "ignore" keeps the row already stored (and the first of a segment).
+DuckDB reads the segment's JSON lines itself (`read_json`, in parallel, outside the GIL), so Python
+never re-encodes or transposes a row. Each table's conflict rule (`TABLES`) is honoured: "replace"
+keeps the last row written for a key (also within one segment), "ignore" keeps the row already
+stored (and the first of a segment). Tables with a primary key get an `INSERT … ON CONFLICT`; the
+two big tables have none (`WRITER_KEYED`, migration 017: their key indexes were a third of the file
+and most of each commit), so their keys are kept unique here: stored keys are found with one hash
+join against the table, replaced or skipped, and the rest appended, in the caller's transaction.
 Columns are taken by name from the table itself, so schema migrations that add columns need no
 change here.
 """
@@ -30,6 +33,10 @@ TABLES: dict[str, tuple[tuple[str, ...], str]] = {
     "provider_batches": (("batch_id",), "replace"),
     "imports": (("import_key",), "ignore"),
 }
+
+# tables without a primary-key index (migration 017) whose keys this module keeps unique
+WRITER_KEYED = frozenset({"verdicts", "model_calls"})
+_STAGE = "__judge_stage"
 
 MAX_ROW_BYTES = 1 << 30
 
@@ -92,6 +99,9 @@ def load_file(
             f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY __judge_n {keep}) = 1)"
         )
     updates = [c for c in cols if c not in key_cols]
+    if table in WRITER_KEYED:
+        _load_writer_keyed(con, table, select, source, key_cols, rule, updates, full=len(cols) == len(all_types))
+        return
     if rule == "replace" and updates:
         action = "DO UPDATE SET " + ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in updates)
     else:
@@ -100,6 +110,42 @@ def load_file(
         f"INSERT INTO {_q(table)} ({select}) SELECT {select} FROM {source} "
         f"ON CONFLICT ({', '.join(_q(k) for k in key_cols)}) {action}"
     )
+
+
+def _load_writer_keyed(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    select: str,
+    source: str,
+    key_cols: tuple[str, ...],
+    rule: str,
+    updates: list[str],
+    *,
+    full: bool,
+) -> None:
+    """Upsert into a table without a key index: the table's rule applied to the keys already stored."""
+    keys = ", ".join(_q(k) for k in key_cols)
+    if rule != "replace":  # keep what is stored: append only the keys not there (one anti join)
+        con.execute(
+            f"INSERT INTO {_q(table)} ({select}) SELECT {select} FROM {source} ANTI JOIN {_q(table)} USING ({keys})"
+        )
+        return
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_STAGE} AS SELECT {select} FROM {source}")
+    try:
+        if full:  # every column is carried: the stored rows with these keys go, the new ones come
+            con.execute(f"DELETE FROM {_q(table)} WHERE ({keys}) IN (SELECT ({keys}) FROM {_STAGE})")
+            con.execute(f"INSERT INTO {_q(table)} ({select}) SELECT {select} FROM {_STAGE}")
+            return
+        # rows carrying some columns replace only those in the stored row
+        if updates:
+            match = " AND ".join(f"{_q(table)}.{_q(k)} = s.{_q(k)}" for k in key_cols)
+            sets = ", ".join(f"{_q(c)} = s.{_q(c)}" for c in updates)
+            con.execute(f"UPDATE {_q(table)} SET {sets} FROM {_STAGE} AS s WHERE {match}")
+        con.execute(
+            f"INSERT INTO {_q(table)} ({select}) SELECT {select} FROM {_STAGE} ANTI JOIN {_q(table)} USING ({keys})"
+        )
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {_STAGE}")
 
 
 def foreign_run_rows(con: duckdb.DuckDBPyConnection, table: str, path: Path, run_id: str) -> int:

@@ -20,6 +20,7 @@ import duckdb
 from judge.config import ModelSpec
 from judge.prompts.model import PromptRow
 from judge.rubric import Rubric
+from judge.store.ingest import TABLES, WRITER_KEYED
 from judge.tiers import Outcome
 
 
@@ -286,6 +287,19 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[dict[
     if not rows:
         return
     cols = list(rows[0])
+    if table in WRITER_KEYED:  # no key index (migration 017): the stored rows with these keys go first
+        key_cols = TABLES[table][0]
+        rows = list({tuple(r[k] for k in key_cols): r for r in rows}.values())  # the last row of a key wins
+        keys = ", ".join(key_cols)
+        con.executemany(
+            f"DELETE FROM {table} WHERE ({keys}) = ({', '.join('?' * len(key_cols))})",
+            [[r[k] for k in key_cols] for r in rows],
+        )
+        con.executemany(
+            f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+            [[r[c] for c in cols] for r in rows],
+        )
+        return
     sql = f"INSERT OR REPLACE INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
     con.executemany(sql, [[r[c] for c in cols] for r in rows])
 
