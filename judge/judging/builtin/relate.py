@@ -232,9 +232,13 @@ def _request(prompt: str) -> _Request:
 
 
 def _concedes(text: str, at: int) -> bool:
-    """The clause before `at` (back to the sentence start) opens with a concessive conjunction."""
+    """The text at `at` lies inside a concessive clause: after "while/although …" in its sentence, with no
+    comma between (after the comma comes the main clause: "although popular, the claim is false")."""
     start = max(text.rfind(ch, 0, at) for ch in ".!?\n") + 1
-    return bool(_CONCESSION.search(text, start, at))
+    last = None
+    for last in _CONCESSION.finditer(text, start, at):
+        pass
+    return last is not None and "," not in text[last.end() : at]
 
 
 def _echo(grams: frozenset[str], text: str) -> float:
