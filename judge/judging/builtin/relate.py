@@ -235,10 +235,8 @@ def _concedes(text: str, at: int) -> bool:
     """The text at `at` lies inside a concessive clause: after "while/although …" in its sentence, with no
     comma between (after the comma comes the main clause: "although popular, the claim is false")."""
     start = max(text.rfind(ch, 0, at) for ch in ".!?\n") + 1
-    last = None
-    for last in _CONCESSION.finditer(text, start, at):
-        pass
-    return last is not None and "," not in text[last.end() : at]
+    ends = [m.end() for m in _CONCESSION.finditer(text, start, at)]
+    return bool(ends) and "," not in text[ends[-1] : at]
 
 
 def _echo(grams: frozenset[str], text: str) -> float:
