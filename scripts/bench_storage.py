@@ -90,6 +90,9 @@ class _DiscardingWriter:
     def add(self, table: str, row: dict[str, Any], *, journal: bool = True) -> None:
         pass
 
+    def add_row(self, row: Any) -> None:
+        pass
+
     def maybe_flush(self) -> bool:
         return False
 

@@ -46,6 +46,10 @@ class Usage:
 
     @classmethod
     def total(cls, calls: list[CallRecord]) -> Usage:
+        if len(calls) == 1:  # the usual case, once per verdict and response: no lists to build
+            c = calls[0]
+            return cls(c.prompt_tokens, c.completion_tokens, c.cost_usd, c.latency_ms + 0.0)
+
         def _sum(values: list[Any]) -> Any:
             vals = [v for v in values if v is not None]
             return sum(vals) if vals else None

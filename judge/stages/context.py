@@ -58,7 +58,7 @@ class RunContext:
                 latency_ms=round(c.latency_ms, 3),
                 started_at=c.started_at,
             )
-            self.writer.add(ModelCallRow.TABLE, row.as_row())
+            self.writer.add_row(row)
 
 
 def _handle(

@@ -136,4 +136,4 @@ def store_generation(
         reused_from=reused_from,
         created_at=utcnow(),
     )
-    ctx.writer.add(ResponseRow.TABLE, row.as_row())
+    ctx.writer.add_row(row)

@@ -351,4 +351,4 @@ def store_verdict(
         decided_by=res.decided_by,
         cascade=json.dumps(res.cascade, sort_keys=True) if res.cascade is not None else None,
     )
-    ctx.writer.add(VerdictRow.TABLE, row.as_row())
+    ctx.writer.add_row(row)

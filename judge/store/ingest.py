@@ -13,6 +13,7 @@ change here.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
@@ -60,7 +61,16 @@ def table_types(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
     return {str(name): ("VARCHAR" if str(kind) == "JSON" else str(kind)) for name, kind in rows}
 
 
-def _source(path: Path, types: dict[str, str]) -> str:
+def _source(path: Path, types: dict[str, str], values_columns: Sequence[str] | None = None) -> str:
+    """A file of JSON objects (`values_columns` None), or of arrays of values in `values_columns` order,
+    read as the columns `types` names."""
+    if values_columns is not None:
+        at = {c: i + 1 for i, c in enumerate(values_columns)}
+        arrays = (
+            f"read_json({_lit(str(path))}, format = 'newline_delimited', records = false, "
+            f"maximum_object_size = {MAX_ROW_BYTES}, columns = {{'j': 'VARCHAR[]'}})"
+        )
+        return "(SELECT " + ", ".join(f"j[{at[c]}]::{t} AS {_q(c)}" for c, t in types.items()) + f" FROM {arrays})"
     struct = "{" + ", ".join(f"{_lit(c)}: {_lit(t)}" for c, t in types.items()) + "}"
     return (
         f"read_json({_lit(str(path))}, format = 'newline_delimited', records = true, "
@@ -76,13 +86,20 @@ def load_file(
     *,
     dedupe: bool = True,
     types_cache: dict[str, dict[str, str]] | None = None,
+    values_columns: Sequence[str] | None = None,
 ) -> None:
-    """Upsert the rows of one journal file into `table` (in the caller's transaction)."""
+    """Upsert the rows of one journal file into `table` (in the caller's transaction).
+
+    `columns`: the keys the file's objects use (None: every column of the table); `values_columns`:
+    the file holds arrays of values in this column order instead.
+    """
     key_cols, rule = TABLES[table]
     all_types = (types_cache or {}).get(table) or table_types(con, table)
     if types_cache is not None:
         types_cache[table] = all_types
-    if columns is None:
+    if values_columns is not None:
+        columns = set(values_columns)
+    elif columns is None:
         columns = set(all_types)
     unknown = sorted(columns - set(all_types))
     if unknown:
@@ -90,7 +107,7 @@ def load_file(
     cols = [c for c in all_types if c in columns]
     types = {c: all_types[c] for c in cols}
     select = ", ".join(_q(c) for c in cols)
-    source = _source(path, types)
+    source = _source(path, types, values_columns)
     if dedupe:
         keep = "DESC" if rule == "replace" else "ASC"
         keys = ", ".join(_q(k) for k in key_cols)
@@ -148,10 +165,12 @@ def _load_writer_keyed(
         con.execute(f"DROP TABLE IF EXISTS {_STAGE}")
 
 
-def foreign_run_rows(con: duckdb.DuckDBPyConnection, table: str, path: Path, run_id: str) -> int:
+def foreign_run_rows(
+    con: duckdb.DuckDBPyConnection, table: str, path: Path, run_id: str, *, values_columns: Sequence[str] | None = None
+) -> int:
     """How many rows of a journal file name a run other than `run_id` (for tables with a run_id)."""
-    if "run_id" not in table_types(con, table):
+    if "run_id" not in table_types(con, table) or (values_columns is not None and "run_id" not in values_columns):
         return 0
-    src = _source(path, {"run_id": "VARCHAR"})
+    src = _source(path, {"run_id": "VARCHAR"}, values_columns)
     row = con.execute(f"SELECT count(*) FROM {src} WHERE run_id IS DISTINCT FROM ?", [run_id]).fetchone()
     return int(row[0]) if row else 0

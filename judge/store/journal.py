@@ -2,16 +2,22 @@
 
 Layout, next to the database (`runs/judge.duckdb` → `runs/judge.duckdb.journal/`):
 
-    000001.head                 {"journal": 2, "token": "...", "run_id": "...", "pid": 123}
-    000001.responses.jsonl      one JSON object per row, appended with a single os.write
-    000001.verdicts.jsonl
+    000001.head                    {"journal": 3, "token": "...", "run_id": "...", "pid": 123,
+                                    "values": {"verdicts": ["verdict_id", "run_id", ...], ...}}
+    000001.verdicts.values.jsonl   one JSON array per typed row, its values in the header's column
+                                   order, appended with a single os.write
+    000001.runs.jsonl              one JSON object per row given as a dict (bookkeeping, imports)
     ...
 
-A segment is the unit of commit: the writer thread loads a sealed segment's files into DuckDB with
-`read_json` (the journal *is* the staging area, no second encoding), commits, then deletes them. A
-segment can only be replayed into the database that issued its token: the header holds a random
-token whose SHA-256 is recorded in `journal_tokens` (migration 014), bound to the run. Anything
-else found at the journal's place is refused and kept aside under a new name, never deleted.
+A typed row (judge.store.rows) is journaled as an array of values: a third of the cost of the same
+row as an object, whose keys the encoder writes again on every line. A segment holds one kind of
+file per table, so the order of a table's rows is the order of its file. A segment is the unit of
+commit: the writer thread loads a sealed segment's files into DuckDB with `read_json` (the journal
+*is* the staging area, no second encoding), commits, then deletes them. A segment can only be
+replayed into the database that issued its token: the header holds a random token whose SHA-256 is
+recorded in `journal_tokens` (migration 014), bound to the run. Anything else found at the
+journal's place is refused and kept aside under a new name, never deleted. Segments of journal
+version 2 (objects only) are still replayed.
 """
 
 from __future__ import annotations
@@ -27,9 +33,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-JOURNAL_VERSION = 2
+JOURNAL_VERSION = 3
+READABLE_VERSIONS = (2, 3)  # version 2: objects only
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_SEGMENT_FILE = re.compile(r"^(\d{6,})\.(head|[a-z_][a-z0-9_]*\.jsonl)$")
+_SEGMENT_FILE = re.compile(r"^(\d{6,})\.(head|[a-z_][a-z0-9_]*(?:\.values)?\.jsonl)$")
+_VALUES = ".values"
 
 
 def journal_dir(db_path: Path) -> Path:
@@ -78,8 +86,9 @@ def _scrub(value: Any) -> Any:
     return value
 
 
-def encode_row(row: dict[str, Any]) -> bytes:
-    """One journal line: the row as compact JSON (text stays UTF-8, not re-escaped) and a newline."""
+def encode_row(row: dict[str, Any] | tuple[Any, ...]) -> bytes:
+    """One journal line: the row (an object, or a tuple of values: an array) as compact JSON (text
+    stays UTF-8, not re-escaped) and a newline."""
     try:
         if _c_encoder is not None:
             return ("".join(_c_encoder(row, 0)) + "\n").encode("utf-8")
@@ -95,8 +104,9 @@ class Segment:
     folder: Path
     seq: int
     header: dict[str, Any]
-    fds: dict[str, int] = field(default_factory=dict)
-    columns: dict[str, set[str]] = field(default_factory=dict)
+    fds: dict[str, int] = field(default_factory=dict)  # by file: the table, or the table + ".values"
+    columns: dict[str, set[str]] = field(default_factory=dict)  # tables written as objects: keys used
+    value_tables: set[str] = field(default_factory=set)  # tables written as arrays (header's columns)
     keys_seen: dict[str, set[Any]] = field(default_factory=dict)
     has_duplicates: set[str] = field(default_factory=set)
     rows: int = 0
@@ -112,8 +122,19 @@ class Segment:
     def table_path(self, table: str) -> Path:
         return self.folder / f"{self.stem}.{table}.jsonl"
 
+    def values_path(self, table: str) -> Path:
+        return self.folder / f"{self.stem}.{table}{_VALUES}.jsonl"
+
+    def value_columns(self, table: str) -> list[str]:
+        columns: list[str] = self.header["values"][table]
+        return columns
+
     def paths(self) -> list[Path]:
-        return [self.head_path, *(self.table_path(t) for t in self.columns)]
+        return [
+            self.head_path,
+            *(self.table_path(t) for t in self.columns),
+            *(self.values_path(t) for t in self.value_tables),
+        ]
 
     @classmethod
     def create(cls, folder: Path, seq: int, header: dict[str, Any]) -> Segment:
@@ -137,6 +158,20 @@ class Segment:
         elif row.keys() != self.columns[table]:
             self.columns[table].update(row)
         os.write(fd, encode_row(row))
+        self._count(table, key)
+
+    def append_values(self, table: str, key: Any, values: tuple[Any, ...]) -> None:
+        """Append a typed row's values (in the header's column order for `table`)."""
+        fd = self.fds.get(table + _VALUES)
+        if fd is None:
+            fd = os.open(self.values_path(table), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            self.fds[table + _VALUES] = fd
+            self.value_tables.add(table)
+            self.keys_seen.setdefault(table, set())
+        os.write(fd, encode_row(values))
+        self._count(table, key)
+
+    def _count(self, table: str, key: Any) -> None:
         seen = self.keys_seen[table]
         if key in seen:
             self.has_duplicates.add(table)
@@ -155,19 +190,25 @@ class Segment:
             p.unlink(missing_ok=True)
 
     def read_rows(self, table: str) -> list[dict[str, Any]]:
-        """The rows of one table in this segment (a torn last line is skipped)."""
-        path = self.table_path(table)
+        """The rows of one table in this segment, as objects of JSON values (a torn last line is skipped)."""
+        if table in self.value_tables:
+            columns = self.value_columns(table)
+            return [dict(zip(columns, values, strict=False)) for values in _read_lines(self.values_path(table))]
+        return _read_lines(self.table_path(table))
+
+
+def _read_lines(path: Path) -> list[Any]:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    out = []
+    for raw in data.splitlines():
         try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            return []
-        out = []
-        for raw in data.splitlines():
-            try:
-                out.append(json.loads(raw))
-            except ValueError:
-                continue
-        return out
+            out.append(json.loads(raw))
+        except ValueError:
+            continue
+    return out
 
 
 class JournalRefused(Exception):
@@ -178,8 +219,12 @@ class JournalRefused(Exception):
 class FoundSegment:
     seq: int
     head_path: Path
-    tables: dict[str, Path]
+    tables: dict[str, Path]  # table -> its file of objects
     header: dict[str, Any] | None
+    values: dict[str, Path] = field(default_factory=dict)  # table -> its file of arrays
+
+    def files(self) -> list[Path]:
+        return [*self.tables.values(), *self.values.values()]
 
 
 def find_segments(folder: Path) -> tuple[list[FoundSegment], list[Path]]:
@@ -196,8 +241,11 @@ def find_segments(folder: Path) -> tuple[list[FoundSegment], list[Path]]:
             continue
         seq = int(m.group(1))
         seg = by_seq.setdefault(seq, FoundSegment(seq, folder / f"{m.group(1)}.head", {}, None))
-        if m.group(2) != "head":
-            seg.tables[m.group(2).removesuffix(".jsonl")] = p
+        name = m.group(2).removesuffix(".jsonl")
+        if name.endswith(_VALUES):
+            seg.values[name.removesuffix(_VALUES)] = p
+        elif name != "head":
+            seg.tables[name] = p
     for seg in by_seq.values():
         try:
             header = json.loads(seg.head_path.read_text("utf-8"))
@@ -247,7 +295,7 @@ def set_aside_segment(folder: Path, seg: FoundSegment) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     target = folder.with_name(f"{folder.name}.refused-{stamp}")
     target.mkdir(mode=0o700, exist_ok=True)
-    for p in [seg.head_path, *seg.tables.values()]:
+    for p in [seg.head_path, *seg.files()]:
         if p.exists():
             p.rename(target / p.name)
     return target

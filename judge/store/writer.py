@@ -43,6 +43,7 @@ from judge.store.db import (
 from judge.store.ingest import TABLES, foreign_run_rows, load_file
 from judge.store.journal import (
     JOURNAL_VERSION,
+    READABLE_VERSIONS,
     FoundSegment,
     JournalRefused,
     Segment,
@@ -54,7 +55,7 @@ from judge.store.journal import (
     set_aside_segment,
     token_hash,
 )
-from judge.store.rows import JournalTokenRow
+from judge.store.rows import ROW_TYPES, JournalTokenRow, StoreRow
 
 __all__ = ["TABLES", "StoreWriter", "WriterLock"]
 
@@ -63,6 +64,12 @@ FLUSH_WAIT_S = float(os.environ.get("JUDGE_FLUSH_WAIT_S", "5"))
 # the longest a batch waits to be committed when commits are slow (a large database, a loaded machine)
 MAX_INTERVAL_S = 10.0
 HOLD_STRETCH = 40  # the interval between commits is at least 40x the last commit's hold on the file
+# typed rows are journaled as arrays in this column order (every segment's header records it)
+VALUE_COLUMNS = {table: list(cls.columns()) for table, cls in ROW_TYPES.items()}
+# where a typed row's key is among its values
+_KEY_AT = {
+    table: tuple(VALUE_COLUMNS[table].index(k) for k in TABLES[table][0]) for table in VALUE_COLUMNS if table in TABLES
+}
 
 
 def _stderr(message: str) -> None:
@@ -273,19 +280,36 @@ class StoreWriter:
 
     # --- writing ----------------------------------------------------------------------------------
     def add(self, table: str, row: dict[str, Any], *, journal: bool = True) -> None:
-        """Journal a row (every row goes through the journal: it is also the staging area).
+        """Journal a row given as a dict (every row goes through the journal: it is also the staging area).
 
         `journal=False` marks bookkeeping rows (the run header) that callers could rebuild; they are
         journaled too, but the `after_journal` crash point counts finished work only.
         """
         key_cols, _ = TABLES[table]
         seg = self._seg
+        if seg is not None and table in seg.value_tables:
+            self._seal()  # one kind of file per table in a segment keeps the table's rows in order
+            seg = None
         if seg is None:
             seg = self._new_segment()
         key = row.get(key_cols[0]) if len(key_cols) == 1 else tuple(row.get(k) for k in key_cols)
         seg.append(table, key, row)
         if journal:
             crashpoints.reached("after_journal")
+
+    def add_row(self, row: StoreRow) -> None:
+        """Journal a finished typed row: its values as one JSON array (the stages' rows take this path)."""
+        table = row.TABLE
+        seg = self._seg
+        if seg is None:
+            seg = self._new_segment()
+        if table in seg.columns:  # this segment already holds the table's rows as objects: stay in order
+            self.add(table, row.as_row())
+            return
+        values = row.values()
+        at = _KEY_AT[table]
+        seg.append_values(table, values[at[0]] if len(at) == 1 else tuple(values[i] for i in at), values)
+        crashpoints.reached("after_journal")
 
     def maybe_flush(self) -> bool:
         """Hand the current segment to the writer thread if a batch is due and the thread is idle."""
@@ -354,7 +378,13 @@ class StoreWriter:
     # --- segments ---------------------------------------------------------------------------------
     def _new_segment(self) -> Segment:
         self._seq += 1
-        header = {"journal": JOURNAL_VERSION, "token": self._token, "run_id": self.run_id, "pid": os.getpid()}
+        header = {
+            "journal": JOURNAL_VERSION,
+            "token": self._token,
+            "run_id": self.run_id,
+            "pid": os.getpid(),
+            "values": VALUE_COLUMNS,
+        }
         self._seg = Segment.create(self.journal_path, self._seq, header)
         return self._seg
 
@@ -427,6 +457,16 @@ class StoreWriter:
                                 dedupe=table in seg.has_duplicates,
                                 types_cache=types,
                             )
+                        elif table in seg.value_tables:
+                            load_file(
+                                con,
+                                table,
+                                seg.values_path(table),
+                                None,
+                                dedupe=table in seg.has_duplicates,
+                                types_cache=types,
+                                values_columns=seg.value_columns(table),
+                            )
                 crashpoints.reached("before_commit")
                 con.execute("COMMIT")
                 crashpoints.reached("after_commit")
@@ -487,18 +527,22 @@ class StoreWriter:
             try:
                 for table in TABLES:
                     file = seg.tables.get(table)
-                    if file is None:
-                        continue
-                    drop_torn_tail(file)
-                    columns = _columns_in(con, file)
-                    if columns:
-                        load_file(con, table, file, columns, dedupe=True)
+                    if file is not None:
+                        drop_torn_tail(file)
+                        columns = _columns_in(con, file)
+                        if columns:
+                            load_file(con, table, file, columns, dedupe=True)
+                            replayed += _line_count(file)
+                    file = seg.values.get(table)
+                    if file is not None:
+                        drop_torn_tail(file)
+                        load_file(con, table, file, None, dedupe=True, values_columns=_value_columns(seg, table))
                         replayed += _line_count(file)
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
-            for p in [seg.head_path, *seg.tables.values()]:
+            for p in [seg.head_path, *seg.files()]:
                 p.unlink(missing_ok=True)
             closed_tokens.add(token_sha)
         for sha in closed_tokens:
@@ -510,11 +554,13 @@ class StoreWriter:
     def _check_segment(self, con: duckdb.DuckDBPyConnection, seg: FoundSegment) -> str:
         """The token hash of a segment this database issued; JournalRefused for anything else."""
         head = seg.header
-        if head is None or head.get("journal") != JOURNAL_VERSION or not isinstance(head.get("token"), str):
+        if head is None or head.get("journal") not in READABLE_VERSIONS or not isinstance(head.get("token"), str):
             raise JournalRefused("no valid journal header")
-        unknown = sorted(set(seg.tables) - set(TABLES))
+        unknown = sorted((set(seg.tables) | set(seg.values)) - set(TABLES))
         if unknown:
             raise JournalRefused(f"unknown table {unknown[0]!r}")
+        for table in seg.values:
+            _value_columns(seg, table)  # a file of arrays needs its column list in the header
         sha = token_hash(head["token"])
         row = con.execute("SELECT run_id, closed_at FROM journal_tokens WHERE token_sha256 = ?", [sha]).fetchall()
         if not row:
@@ -527,11 +573,22 @@ class StoreWriter:
             raise JournalRefused(f"it names run {run_id!r} but its token belongs to run {bound_run!r}")
         check_run = run_id if run_id is not None else bound_run
         if check_run is not None:
-            for table, file in seg.tables.items():
+            files: list[tuple[str, Path, list[str] | None]] = [(t, f, None) for t, f in seg.tables.items()]
+            files += [(t, f, _value_columns(seg, t)) for t, f in seg.values.items()]
+            for table, file, value_columns in files:
                 drop_torn_tail(file)
-                if foreign_run_rows(con, table, file, check_run):
+                if foreign_run_rows(con, table, file, check_run, values_columns=value_columns):
                     raise JournalRefused(f"its {table} rows belong to another run than {check_run!r}")
         return sha
+
+
+def _value_columns(seg: FoundSegment, table: str) -> list[str]:
+    """The column order of a segment's file of arrays for `table`, from its header."""
+    listed = (seg.header or {}).get("values", {})
+    columns = listed.get(table) if isinstance(listed, dict) else None
+    if not isinstance(columns, list) or not columns or not all(isinstance(c, str) for c in columns):
+        raise JournalRefused(f"no column list for its {table} values in the header")
+    return columns
 
 
 def _columns_in(con: duckdb.DuckDBPyConnection, file: Path) -> set[str] | None:
