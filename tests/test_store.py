@@ -357,3 +357,23 @@ def test_a_bad_database_path_is_one_line_and_nothing_changes(tmp_path: Path, cas
         pass
     assert _snapshot(tmp_path) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.duckdb"]
+
+
+def test_ids_hash_the_same_text_as_json_dumps() -> None:
+    """Response, verdict and cache ids must never change: the fast path for strings hashes json.dumps' text."""
+    import hashlib
+    import random
+
+    from judge.store.runs import stable_hash
+
+    def reference(*parts: object) -> str:
+        raw = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False)
+        return hashlib.sha256(raw.encode()).hexdigest()[:20]
+
+    alphabet = ["a", '"', "\\", "\n", "\t", "\x00", "\x1f", "é", "中", "😀", " ", "/", "\u2028", "\x7f"]
+    rnd = random.Random(7)
+    for _ in range(2000):
+        parts = ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 9))) for _ in range(rnd.randint(0, 4))]
+        assert stable_hash(*parts) == reference(*parts)
+    assert stable_hash("run", 3, None, {"b": 1, "a": [2]}) == reference("run", 3, None, {"b": 1, "a": [2]})
+    assert stable_hash("run-1", "resp-1", "judge", "r-1") == "19cad709ccbcefbb46c4"  # as every earlier version
