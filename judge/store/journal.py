@@ -126,8 +126,7 @@ class Segment:
         return self.folder / f"{self.stem}.{table}{_VALUES}.jsonl"
 
     def value_columns(self, table: str) -> list[str]:
-        columns: list[str] = self.header["values"][table]
-        return columns
+        return header_value_columns(self.header, table)
 
     def paths(self) -> list[Path]:
         return [
@@ -213,6 +212,15 @@ def _read_lines(path: Path) -> list[Any]:
 
 class JournalRefused(Exception):
     """A journal segment that this database did not issue (or cannot read)."""
+
+
+def header_value_columns(header: dict[str, Any] | None, table: str) -> list[str]:
+    """The column order of a segment's file of arrays for `table`, from its header (JournalRefused if absent)."""
+    listed = (header or {}).get("values", {})
+    columns = listed.get(table) if isinstance(listed, dict) else None
+    if not isinstance(columns, list) or not columns or not all(isinstance(c, str) for c in columns):
+        raise JournalRefused(f"no column list for its {table} values in the header")
+    return columns
 
 
 @dataclass

@@ -13,14 +13,12 @@ import duckdb
 from judge.errors import UserInputError
 from judge.store.db import fetch
 
-# the string encoder json.dumps(ensure_ascii=False) applies to each string (the C one where available)
-_encode_str: Any = json.encoder.c_encode_basestring or json.encoder.py_encode_basestring  # type: ignore[attr-defined]
-
 
 def stable_hash(*parts: object, n: int = 20) -> str:
     """A short SHA-256 of the parts' JSON (ids of responses, verdicts and cache keys: never change it)."""
-    if all(type(p) is str for p in parts):  # the usual case, once per row: json.dumps' exact text, in half the time
-        raw = "[" + ", ".join(map(_encode_str, parts)) + "]"
+    texts = [p for p in parts if type(p) is str]
+    if len(texts) == len(parts):  # the usual case, once per row: json.dumps' exact text, in half the time
+        raw = "[" + ", ".join(map(json.encoder.encode_basestring, texts)) + "]"
     else:
         raw = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(raw.encode()).hexdigest()[:n]

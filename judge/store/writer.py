@@ -49,6 +49,7 @@ from judge.store.journal import (
     Segment,
     drop_torn_tail,
     find_segments,
+    header_value_columns,
     journal_dir,
     new_token,
     set_aside,
@@ -536,7 +537,9 @@ class StoreWriter:
                     file = seg.values.get(table)
                     if file is not None:
                         drop_torn_tail(file)
-                        load_file(con, table, file, None, dedupe=True, values_columns=_value_columns(seg, table))
+                        load_file(
+                            con, table, file, None, dedupe=True, values_columns=header_value_columns(seg.header, table)
+                        )
                         replayed += _line_count(file)
                 con.execute("COMMIT")
             except BaseException:
@@ -560,7 +563,7 @@ class StoreWriter:
         if unknown:
             raise JournalRefused(f"unknown table {unknown[0]!r}")
         for table in seg.values:
-            _value_columns(seg, table)  # a file of arrays needs its column list in the header
+            header_value_columns(seg.header, table)  # a file of arrays needs its column list in the header
         sha = token_hash(head["token"])
         row = con.execute("SELECT run_id, closed_at FROM journal_tokens WHERE token_sha256 = ?", [sha]).fetchall()
         if not row:
@@ -574,21 +577,12 @@ class StoreWriter:
         check_run = run_id if run_id is not None else bound_run
         if check_run is not None:
             files: list[tuple[str, Path, list[str] | None]] = [(t, f, None) for t, f in seg.tables.items()]
-            files += [(t, f, _value_columns(seg, t)) for t, f in seg.values.items()]
+            files += [(t, f, header_value_columns(seg.header, t)) for t, f in seg.values.items()]
             for table, file, value_columns in files:
                 drop_torn_tail(file)
                 if foreign_run_rows(con, table, file, check_run, values_columns=value_columns):
                     raise JournalRefused(f"its {table} rows belong to another run than {check_run!r}")
         return sha
-
-
-def _value_columns(seg: FoundSegment, table: str) -> list[str]:
-    """The column order of a segment's file of arrays for `table`, from its header."""
-    listed = (seg.header or {}).get("values", {})
-    columns = listed.get(table) if isinstance(listed, dict) else None
-    if not isinstance(columns, list) or not columns or not all(isinstance(c, str) for c in columns):
-        raise JournalRefused(f"no column list for its {table} values in the header")
-    return columns
 
 
 def _columns_in(con: duckdb.DuckDBPyConnection, file: Path) -> set[str] | None:
