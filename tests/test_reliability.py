@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from pipeline_helpers import (
     FAKE_KEYS,
     anthropic_model,
@@ -15,6 +16,7 @@ from pipeline_helpers import (
     write_prompts,
 )
 
+from judge.errors import RunAborted
 from judge.pipeline import execute, plan_run
 from judge.providers.errors import ErrorInfo
 from judge.providers.retrying import RetryPolicy
@@ -133,9 +135,9 @@ def test_errors_retrying_cannot_fix_fail_fast(tmp_path: Path, fake_server, keys)
     cfg = write_config(
         tmp_path, url, targets=[anthropic_model(url + "/v1", "claude-404")], judges=[{"model": "builtin/judge"}]
     )
-    execute(plan_run(cfg))
-    rows = query(tmp_path / "judge.duckdb", "select status, error_kind, attempts from responses")
-    assert rows == [("error", "not_found", 1)] * 2
+    # every request would get the same 404: the run stops at the first (exit 3), not one error row per item
+    with pytest.raises(RunAborted, match=r"does not know this model or endpoint \(HTTP 404"):
+        execute(plan_run(cfg))
 
 
 def test_content_filter_is_recorded_as_blocked_not_judged(tmp_path: Path, fake_server, keys) -> None:  # type: ignore[no-untyped-def]

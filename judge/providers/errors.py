@@ -10,8 +10,25 @@ from email.utils import parsedate_to_datetime
 
 from judge.secrets import redact
 
-RETRYABLE_KINDS = frozenset({"rate_limit", "timeout", "connection", "server_error", "malformed_response"})
-FATAL_KINDS = frozenset({"auth"})
+RETRYABLE_KINDS = frozenset(
+    {"rate_limit", "timeout", "connection", "server_error", "malformed_response", "empty_response"}
+)
+FATAL_KINDS = frozenset({"auth", "not_found"})  # every request of the model would fail the same way
+# the error `type` (or `code`) of an error object, as the HTTP status the protocols send it with
+_ERROR_TYPE_STATUS = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "invalid_api_key": 401,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "model_not_found": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "rate_limit_exceeded": 429,
+    "api_error": 500,
+    "server_error": 500,
+    "overloaded_error": 529,
+}
 
 
 @dataclass(frozen=True)
@@ -37,6 +54,12 @@ class FatalProviderError(Exception):
         self.model = model
         self.env_name = env_name
         self.info = info
+        if info.kind == "not_found":
+            super().__init__(
+                f"{model}: the provider does not know this model or endpoint (HTTP {info.http_status}); "
+                f"check the model name and api_base ({info.message[:300]})"
+            )
+            return
         where = f"environment variable {env_name}" if env_name else "no api_key_env set in the config"
         super().__init__(f"{model}: the provider rejected the credentials (HTTP {info.http_status}); check {where}")
 
@@ -79,6 +102,26 @@ def classify_http(status: int, headers: Mapping[str, str], body: bytes, provider
     if status >= 500:
         return ErrorInfo("server_error", message, status, retry_after)
     return ErrorInfo("provider_error", message, status)
+
+
+def classify_error_object(data: object, headers: Mapping[str, str], body: bytes, provider: str) -> ErrorInfo | None:
+    """An error object sent with HTTP 200 (some gateways and proxies do), classified as its type says; else None.
+
+    OpenAI `{"error": {"type", "code", "message"}}` and Anthropic `{"type": "error", "error": {...}}`:
+    an overloaded or rate-limit error is retried like the HTTP answer it stands for, not read as a broken body.
+    """
+    if not isinstance(data, dict) or "choices" in data or "content" in data:
+        return None
+    err = data.get("error")
+    if not isinstance(err, dict):
+        return None
+    code = err.get("code")
+    status = code if isinstance(code, int) and 400 <= code < 600 else None
+    if status is None:
+        status = _ERROR_TYPE_STATUS.get(str(err.get("type")), _ERROR_TYPE_STATUS.get(str(code), 500))
+    info = classify_http(status, headers, body, provider)
+    message = info.message.replace(f"HTTP {status} from", "an error object in an HTTP 200 answer from", 1)
+    return ErrorInfo(info.kind, message, 200, info.retry_after_s)
 
 
 def _error_detail(body: bytes) -> str:

@@ -6,7 +6,10 @@ signal already acted upon), and grows back additively with successes, so it reco
 When rate limiting is the replica's state rather than a one-off (`pause_after` answers in a row were
 429), nothing new is sent to it until the server's Retry-After has passed. A replica that fails
 repeatedly (connection errors, timeouts, 5xx) is drained: no new requests until a cool-down passes,
-then one probe at a time until it answers again.
+then one probe at a time until it answers again. The last healthy replica is never drained (a model
+with one `api_base` never is): with nowhere else to send, a drain only stalls every item, and
+failures tied to particular requests (one prompt that always gets a 500 or a broken body) would
+escalate it to minutes; the per-item backoff already spaces out the retries.
 """
 
 from __future__ import annotations
@@ -58,12 +61,19 @@ class Replica:
         later = max(self.paused_until, self.drained_until)
         return later if later > now else None
 
-    def on_answer(self, sent_at: float, err: ErrorInfo | None, now: float) -> None:
+    def healthy(self, now: float) -> bool:
+        return self.failures < DRAIN_AFTER and now >= self.drained_until
+
+    def on_answer(self, sent_at: float, err: ErrorInfo | None, now: float, *, may_drain: bool = True) -> None:
+        """Account for an answer; `may_drain` False when no other replica is healthy (never drain the last)."""
         if err is not None and err.kind == "rate_limit":
             self._rate_limited(sent_at, err, now)
             return
         self.rate_limited_run = 0
         if err is not None and err.kind in _REPLICA_FAILURES:
+            if not may_drain:
+                self.failures, self.drains, self.drained_until = 0, 0, 0.0
+                return
             self.failures += 1
             if self.failures >= DRAIN_AFTER:
                 self.drains += 1
@@ -156,7 +166,9 @@ class ReplicaSet:
     def release(self, replica: Replica, sent_at: float, err: ErrorInfo | None, *, answered: bool = True) -> None:
         replica.active -= 1
         if answered:
-            replica.on_answer(sent_at, err, time.monotonic())
+            now = time.monotonic()
+            may_drain = any(r is not replica and r.healthy(now) for r in self.replicas)
+            replica.on_answer(sent_at, err, now, may_drain=may_drain)
         self._wake()
 
     def _wake(self) -> None:

@@ -17,10 +17,16 @@ from typing import Any, Literal
 from judge.config import ModelSpec
 from judge.prompts.model import PromptRow
 from judge.providers.base import CALL_GATE, CallRecord, Generation, JudgeRequest, JudgeResult, utcnow
-from judge.providers.errors import ErrorInfo, FatalProviderError, classify_http
+from judge.providers.errors import ErrorInfo, FatalProviderError, classify_error_object, classify_http
 from judge.providers.flow import ReplicaSet
 from judge.providers.http import TransportError, post_json
-from judge.providers.outcomes import BLOCKED_FINISH_REASONS, JUDGE_PARSE_RETRIES, no_verdict_message, raw_output
+from judge.providers.outcomes import (
+    BLOCKED_FINISH_REASONS,
+    JUDGE_PARSE_RETRIES,
+    empty_answer,
+    no_verdict_message,
+    raw_output,
+)
 from judge.providers.prices import token_cost
 from judge.providers.protocols import WIRES, Wire
 from judge.providers.retrying import RetryPolicy, run_with_retries
@@ -94,7 +100,12 @@ class _LeanRemote:
             status: Literal["blocked", "error"] = "blocked" if info.kind == "content_filter" else "error"
             return None, info, CallRecord(n, status, latency, started, answer.status, info.kind, info.message)
         try:
-            completion = self.wire.completion(json.loads(answer.body))
+            data = _load_json(answer.body)
+            embedded = classify_error_object(data, answer.headers, answer.body, self.wire.provider)
+            if embedded is not None:  # an error object sent with a 200: retried (or not) as its type says
+                info = embedded
+                return None, info, CallRecord(n, "error", latency, started, answer.status, info.kind, info.message)
+            completion = self.wire.completion(data)
         except ValueError as exc:  # not JSON, or not a completion (pydantic's ValidationError is a ValueError)
             message = redact(f"malformed answer from {self.wire.provider}: {str(exc)[:500]}") or ""
             info = ErrorInfo("malformed_response", message, None)
@@ -104,6 +115,14 @@ class _LeanRemote:
         ct = usage.completion_tokens if usage else None
         cost = token_cost(self.spec.model, pt, ct)
         return completion, None, CallRecord(n, "ok", latency, started, answer.status, None, None, pt, ct, cost)
+
+
+def _load_json(body: bytes) -> Any:
+    """The parsed answer; a stray byte that is not UTF-8 becomes U+FFFD instead of losing the whole answer."""
+    try:
+        return json.loads(body)
+    except UnicodeDecodeError:
+        return json.loads(body.decode("utf-8", "replace"))
 
 
 def _ms(t0: float) -> float:
@@ -150,6 +169,10 @@ class LeanTarget(_LeanRemote):
             if finish in BLOCKED_FINISH_REASONS:
                 record.status = "blocked"
                 return Generation("blocked", text=text or None, finish_reason=finish, calls=calls), None
+            empty = empty_answer(text, choice.message.tool_calls, finish)
+            if empty is not None:
+                record.status, record.error_kind, record.error_message = "error", empty.kind, empty.message
+                return Generation("error", error_kind=empty.kind, error_message=empty.message, calls=calls), empty
             return Generation("ok", text=text or "", finish_reason=finish, calls=calls), None
 
         result, _ = await run_with_retries(attempt, self.policy, self.replicas)
@@ -194,6 +217,9 @@ class LeanJudge(_LeanRemote):
             choice = completion.choices[0]
             if choice.finish_reason == "length":
                 return self._unusable(completion, "judge_unparseable", "the answer was cut off (finish_reason length)")
+            if choice.finish_reason in BLOCKED_FINISH_REASONS:  # a re-ask of the same text is blocked again
+                reason = f"the provider blocked the judge's answer (finish_reason {choice.finish_reason})"
+                return self._unusable(completion, "judge_refused", reason)
             if choice.message.refusal is not None:
                 return self._unusable(completion, "judge_refused", f"the judge refused: {choice.message.refusal}")
             try:

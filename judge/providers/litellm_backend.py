@@ -11,7 +11,7 @@ import os
 import time
 from collections.abc import Awaitable, Callable
 from functools import cache, cached_property
-from typing import Any
+from typing import Any, Literal
 
 from judge.config import ModelSpec
 from judge.judging.verdict import JudgeVerdict
@@ -22,6 +22,7 @@ from judge.providers.flow import ReplicaSet
 from judge.providers.outcomes import (
     BLOCKED_FINISH_REASONS,
     JUDGE_PARSE_RETRIES,
+    empty_answer,
     finish_reason,
     no_verdict_message,
     raw_output,
@@ -29,7 +30,7 @@ from judge.providers.outcomes import (
 from judge.providers.outcomes import usage_tokens as _usage
 from judge.providers.prices import token_cost
 from judge.providers.retrying import RetryPolicy, run_with_retries
-from judge.providers.structured import INSTRUCTOR_MODES
+from judge.providers.structured import INSTRUCTOR_MODES, verdict_call_problem, verdict_request
 from judge.secrets import api_key_from_env, redact
 
 __all__ = ["JUDGE_PARSE_RETRIES", "LitellmJudge", "LitellmTarget", "litellm_module", "token_cost"]
@@ -148,34 +149,29 @@ class LitellmTarget(_Remote):
                     return Generation("blocked", finish_reason="content_filter", calls=calls), None
                 return Generation("error", error_kind=info.kind, error_message=info.message, calls=calls), info
             latency = (time.perf_counter() - t0) * 1000
-            return self._parse(resp, n, started, latency, calls), None
+            return self._parse(resp, n, started, latency, calls)
 
         result, _ = await run_with_retries(attempt, self.policy, self.replicas)
         return result
 
-    def _parse(self, resp: Any, n: int, started: Any, latency: float, calls: list[CallRecord]) -> Generation:
+    def _parse(
+        self, resp: Any, n: int, started: Any, latency: float, calls: list[CallRecord]
+    ) -> tuple[Generation, ErrorInfo | None]:
         choice = resp.choices[0]
         finish = getattr(choice, "finish_reason", None)
         text = getattr(choice.message, "content", None)
         pt, ct = _usage(resp)
         blocked = finish in BLOCKED_FINISH_REASONS
-        calls.append(
-            CallRecord(
-                n,
-                "blocked" if blocked else "ok",
-                latency,
-                started,
-                200,
-                None,
-                None,
-                pt,
-                ct,
-                token_cost(self.spec.model, pt, ct),
-            )
-        )
+        empty = None if blocked else empty_answer(text, getattr(choice.message, "tool_calls", None), finish)
+        status: Literal["ok", "blocked", "error"] = "blocked" if blocked else "error" if empty else "ok"
+        cost = token_cost(self.spec.model, pt, ct)
+        kind, message = (empty.kind, empty.message) if empty else (None, None)
+        calls.append(CallRecord(n, status, latency, started, 200, kind, message, pt, ct, cost))
         if blocked:
-            return Generation("blocked", text=text or None, finish_reason=finish, calls=calls)
-        return Generation("ok", text=text or "", finish_reason=finish, calls=calls)
+            return Generation("blocked", text=text or None, finish_reason=finish, calls=calls), None
+        if empty is not None:
+            return Generation("error", error_kind=empty.kind, error_message=empty.message, calls=calls), empty
+        return Generation("ok", text=text or "", finish_reason=finish, calls=calls), None
 
 
 class LitellmJudge(_Remote):
@@ -221,6 +217,12 @@ class LitellmJudge(_Remote):
             if not clock.recorded:
                 clock.error(exc)
             return JudgeResult("error", error_kind=info.kind, error_message=info.message), info
+        problem = verdict_call_problem(completion, verdict_request(self.spec.judge_mode).tool_name)
+        if problem is not None:  # instructor's parser took a call it should not have: no verdict
+            message = redact(f"no valid verdict: {problem}")
+            return JudgeResult(
+                "error", raw_output=raw_output(completion), error_kind="judge_unparseable", error_message=message
+            ), None
         result = JudgeResult(
             "ok", tier=verdict.tier.value, rationale=verdict.rationale, raw_output=raw_output(completion)
         )

@@ -10,6 +10,7 @@ goes back to the model in exactly instructor's message shape.
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -47,8 +48,23 @@ class VerdictRequest:
                 out.append({"role": "user", "content": self.user_suffix.removeprefix("\n\n")})
         return out
 
+    @property
+    def tool_name(self) -> str | None:
+        """The verdict tool's name (tools mode), else None."""
+        tools = self.extra.get("tools") or []
+        return str(tools[0]["function"]["name"]) if tools else None
+
     def parse(self, completion: Any) -> JudgeVerdict:
-        """instructor's parser for the mode; raises what instructor retries on (ValidationError, ...)."""
+        """instructor's parser for the mode; raises what instructor retries on (ValidationError, ...).
+
+        Before it, the checks instructor's parser leaves out: the tool called must be the verdict tool,
+        and several calls must not disagree (instructor would silently take the first).
+        """
+        problem = verdict_call_problem(completion, self.tool_name)
+        if problem is not None:
+            from instructor.v2.core.errors import ResponseParsingError
+
+            raise ResponseParsingError(problem, mode=self.mode, raw_response=completion)
         verdict: JudgeVerdict = self.handlers.response_parser(
             response=completion, response_model=self.response_model, validation_context=None, strict=True
         )
@@ -58,6 +74,32 @@ class VerdictRequest:
         """instructor's re-ask for the mode: the request with the answer and the validation error appended."""
         out: dict[str, Any] = self.handlers.reask_handler(kwargs=kwargs, response=completion, exception=exc)
         return out
+
+
+def verdict_call_problem(completion: Any, tool_name: str | None) -> str | None:
+    """What is wrong with a tools-mode answer's calls (another function, disagreeing verdicts), or None."""
+    if tool_name is None:
+        return None
+    try:
+        calls = completion.choices[0].message.tool_calls or []
+    except (AttributeError, IndexError, TypeError):
+        return None
+    names = [str(getattr(c.function, "name", "")) for c in calls]
+    wrong = [n for n in names if n != tool_name]
+    if wrong:
+        return f"the answer called the function {wrong[0][:100]!r}, not the verdict tool {tool_name!r}"
+    if len(calls) > 1:
+        arguments = {_canonical_arguments(getattr(c.function, "arguments", None)) for c in calls}
+        if len(arguments) > 1:
+            return f"the answer called {tool_name!r} {len(calls)} times with different verdicts: give exactly one"
+    return None
+
+
+def _canonical_arguments(arguments: Any) -> str:
+    try:
+        return json.dumps(json.loads(arguments), sort_keys=True)
+    except (TypeError, ValueError):
+        return str(arguments)
 
 
 def retryable_parse_errors() -> tuple[type[BaseException], ...]:
