@@ -7,6 +7,7 @@ Sessions belong to the event loop that created them; each is closed when that lo
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import weakref
 from collections.abc import AsyncIterator, Mapping
@@ -87,9 +88,30 @@ async def close_sessions() -> None:
         await session.close()
 
 
-async def post_json(url: str, body: bytes, headers: Mapping[str, str], timeout_s: float) -> HttpAnswer:
-    """POST and read the whole answer; network failures raise TransportError with a classified ErrorInfo."""
-    session = await session_for(url)
+async def post_json(
+    url: str, body: bytes, headers: Mapping[str, str], timeout_s: float, *, fresh: bool = False
+) -> HttpAnswer:
+    """POST and read the whole answer; network failures raise TransportError with a classified ErrorInfo.
+
+    `fresh`: on a new connection of its own instead of the pool's (the resend after a stale one)."""
+    if fresh:
+        connector = aiohttp.TCPConnector(force_close=True)
+        async with aiohttp.ClientSession(connector=connector, trust_env=False) as one_off:
+            return await _post(one_off, url, body, headers, timeout_s)
+    return await _post(await session_for(url), url, body, headers, timeout_s)
+
+
+def _stale(exc: BaseException) -> bool:
+    """The server closed (or reset) the connection before answering: what a kept-alive connection the
+    server has just closed gives, and also a server that drops every request (the resend tells them apart)."""
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return True
+    return isinstance(exc, aiohttp.ClientOSError) and exc.errno in (errno.ECONNRESET, errno.EPIPE)
+
+
+async def _post(
+    session: aiohttp.ClientSession, url: str, body: bytes, headers: Mapping[str, str], timeout_s: float
+) -> HttpAnswer:
     try:
         async with session.post(
             url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout_s), proxy=proxy_for(url)
@@ -100,7 +122,8 @@ async def post_json(url: str, body: bytes, headers: Mapping[str, str], timeout_s
     except aiohttp.ClientPayloadError as exc:
         raise TransportError(ErrorInfo("malformed_response", _message("incomplete answer", exc), None)) from None
     except (aiohttp.ClientError, OSError) as exc:
-        raise TransportError(ErrorInfo("connection", _message("connection failed", exc), None)) from None
+        info = ErrorInfo("connection", _message("connection failed", exc), None)
+        raise TransportError(info, stale=_stale(exc)) from None
 
 
 async def _read_capped(resp: aiohttp.ClientResponse) -> bytes:
@@ -130,6 +153,7 @@ def _message(what: str, exc: BaseException) -> str:
 class TransportError(Exception):
     """A request that got no HTTP answer (timeout, refused or dropped connection)."""
 
-    def __init__(self, info: ErrorInfo) -> None:
+    def __init__(self, info: ErrorInfo, *, stale: bool = False) -> None:
         super().__init__(info.message)
         self.info = info
+        self.stale = stale  # closed or reset before any answer: worth one immediate resend on a new connection

@@ -66,8 +66,26 @@ class _LeanRemote:
         return exc
 
     async def _post(
-        self, n: int, base: str | None, messages: list[dict[str, Any]], extra: dict[str, Any] | None
-    ) -> tuple[Completion | None, ErrorInfo | None, CallRecord]:
+        self,
+        n: int,
+        base: str | None,
+        messages: list[dict[str, Any]],
+        extra: dict[str, Any] | None,
+        calls: list[CallRecord],
+    ) -> tuple[Completion | None, ErrorInfo | None]:
+        """One attempt, its CallRecords appended to `calls`. A request the server dropped before answering
+        (typically on a kept-alive connection it had just closed) is sent once more at once, on a new
+        connection: a healthy server that closes idle connections must not cost items an attempt each."""
+        completion, info, record, stale = await self._reserved_post(n, base, messages, extra, fresh=False)
+        calls.append(record)
+        if stale:
+            completion, info, record, _ = await self._reserved_post(n, base, messages, extra, fresh=True)
+            calls.append(record)
+        return completion, info
+
+    async def _reserved_post(
+        self, n: int, base: str | None, messages: list[dict[str, Any]], extra: dict[str, Any] | None, *, fresh: bool
+    ) -> tuple[Completion | None, ErrorInfo | None, CallRecord, bool]:
         """One HTTP request, reserved with the run's CallGate (its budget) first and settled after."""
         if self.before_send is not None:
             await self.before_send()
@@ -75,7 +93,7 @@ class _LeanRemote:
         ticket = await gate.reserve(self.spec.model) if gate is not None else None
         record: CallRecord | None = None
         try:
-            result = await self._post_once(n, base, messages, extra)
+            result = await self._post_once(n, base, messages, extra, fresh)
             record = result[2]
             return result
         finally:
@@ -84,37 +102,43 @@ class _LeanRemote:
                 ticket.settle(record.cost_usd if record else None, answered=answered)
 
     async def _post_once(
-        self, n: int, base: str | None, messages: list[dict[str, Any]], extra: dict[str, Any] | None
-    ) -> tuple[Completion | None, ErrorInfo | None, CallRecord]:
-        """One HTTP request: the parsed answer, or the classified error; always its CallRecord."""
+        self, n: int, base: str | None, messages: list[dict[str, Any]], extra: dict[str, Any] | None, fresh: bool
+    ) -> tuple[Completion | None, ErrorInfo | None, CallRecord, bool]:
+        """One HTTP request: the parsed answer, or the classified error; always its CallRecord; and whether
+        the server dropped the request before answering (worth one resend on a new connection)."""
         data = self.wire.request_bytes(messages, extra)
         started, t0 = utcnow(), time.perf_counter()
         try:
-            answer = await post_json(self.wire.url(base), data, self.headers, self.spec.timeout_s)
+            answer = await post_json(self.wire.url(base), data, self.headers, self.spec.timeout_s, fresh=fresh)
         except TransportError as exc:
             info = exc.info
-            return None, info, CallRecord(n, "error", _ms(t0), started, None, info.kind, info.message)
+            return None, info, CallRecord(n, "error", _ms(t0), started, None, info.kind, info.message), exc.stale
         latency = _ms(t0)
         if answer.status >= 300:
             info = classify_http(answer.status, answer.headers, answer.body, self.wire.provider)
             status: Literal["blocked", "error"] = "blocked" if info.kind == "content_filter" else "error"
-            return None, info, CallRecord(n, status, latency, started, answer.status, info.kind, info.message)
+            return None, info, CallRecord(n, status, latency, started, answer.status, info.kind, info.message), False
         try:
             data = _load_json(answer.body)
             embedded = classify_error_object(data, answer.headers, answer.body, self.wire.provider)
             if embedded is not None:  # an error object sent with a 200: retried (or not) as its type says
                 info = embedded
-                return None, info, CallRecord(n, "error", latency, started, answer.status, info.kind, info.message)
+                return (
+                    None,
+                    info,
+                    CallRecord(n, "error", latency, started, answer.status, info.kind, info.message),
+                    False,
+                )
             completion = self.wire.completion(data)
         except ValueError as exc:  # not JSON, or not a completion (pydantic's ValidationError is a ValueError)
             message = redact(f"malformed answer from {self.wire.provider}: {str(exc)[:500]}") or ""
             info = ErrorInfo("malformed_response", message, None)
-            return None, info, CallRecord(n, "error", latency, started, None, info.kind, info.message)
+            return None, info, CallRecord(n, "error", latency, started, None, info.kind, info.message), False
         usage = completion.usage
         pt = usage.prompt_tokens if usage else None
         ct = usage.completion_tokens if usage else None
         cost = token_cost(self.spec.model, pt, ct)
-        return completion, None, CallRecord(n, "ok", latency, started, answer.status, None, None, pt, ct, cost)
+        return completion, None, CallRecord(n, "ok", latency, started, answer.status, None, None, pt, ct, cost), False
 
 
 def _load_json(body: bytes) -> Any:
@@ -155,8 +179,8 @@ class LeanTarget(_LeanRemote):
         calls: list[CallRecord] = []
 
         async def attempt(n: int, base: str | None) -> tuple[Generation, ErrorInfo | None]:
-            completion, info, record = await self._post(n, base, full, None)
-            calls.append(record)
+            completion, info = await self._post(n, base, full, None, calls)
+            record = calls[-1]
             if info is not None:
                 if info.fatal:
                     raise self._fatal(info)
@@ -208,8 +232,7 @@ class LeanJudge(_LeanRemote):
         for _ in range(1 + JUDGE_PARSE_RETRIES):
             if answers and time.monotonic() - t0 >= self.spec.timeout_s:
                 break  # instructor also stops re-asking once the call's timeout has passed
-            completion, info, record = await self._post(len(calls) + 1, base, kwargs["messages"], vr.extra)
-            calls.append(record)
+            completion, info = await self._post(len(calls) + 1, base, kwargs["messages"], vr.extra, calls)
             if info is not None:  # a provider error: retried (or not) like any other call
                 return JudgeResult("error", error_kind=info.kind, error_message=info.message), info
             assert completion is not None

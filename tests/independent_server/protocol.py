@@ -218,9 +218,10 @@ class JudgeAsk:
             if isinstance(fmt, dict) and isinstance(fmt.get("json_schema"), dict):
                 self.schema = fmt["json_schema"].get("schema")
         else:
-            self.schema = schema_in_text(all_text(body))
-            if self.schema is not None:
-                self.mode = "md_json"
+            text = all_text(body)
+            self.schema = schema_in_text(text)
+            if self.schema is not None:  # a fenced block only when asked for one (markdown-JSON mode)
+                self.mode = "md_json" if "```json" in text else "json"
         if self.mode != "text" and not self.schema:
             self.schema = schema_in_text(all_text(body)) or FALLBACK_SCHEMA
 
