@@ -301,9 +301,7 @@ class StoreWriter:
     def add_row(self, row: StoreRow) -> None:
         """Journal a finished typed row: its values as one JSON array (the stages' rows take this path)."""
         table = row.TABLE
-        seg = self._seg
-        if seg is None:
-            seg = self._new_segment()
+        seg = self._seg or self._new_segment()
         if table in seg.columns:  # this segment already holds the table's rows as objects: stay in order
             self.add(table, row.as_row())
             return
