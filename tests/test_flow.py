@@ -138,4 +138,6 @@ def test_requests_spread_across_replicas_and_a_dead_one_is_drained(tmp_path: Pat
         served = [s.model_stats("gpt-x")["requests"] for s in (a, b, c)]
     assert outcome.status == "complete"
     assert served[0] + served[1] >= 60 and min(served[0], served[1]) >= 15  # both live replicas share the work
-    assert served[2] <= DRAIN_AFTER + 4  # the dead one: drained after a few failures, probed rarely
+    # the dead one: drained after a few failures, probed rarely (each request it drops is resent once
+    # at once on a new connection, as for a kept-alive connection the server closed)
+    assert served[2] <= 2 * (DRAIN_AFTER + 4)
