@@ -325,7 +325,11 @@ def test_fatal_provider_errors_stop_the_run_with_exit_3(
     assert message in proc.stderr and b"run aborted: " in proc.stderr
     assert_clean(proc, tmp_path / "judge.duckdb")
     assert len(srv.requests) <= 2 * 4  # stopped at the first answers, not one request per item
-    assert rows(tmp_path / "judge.duckdb", "select status from runs") == [("aborted",)]
+    db = tmp_path / "judge.duckdb"
+    assert rows(db, "select status from runs") == [("aborted",)]
+    # the request that stopped the run is a model call like any other (it was not recorded before)
+    status = int(fault[4:])
+    assert rows(db, f"select count(*) > 0 from model_calls where http_status = {status}") == [(True,)]
 
 
 def test_a_wrong_key_is_refused_by_the_server_with_401_and_stops_the_run(

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 from judge.secrets import redact
 
@@ -54,6 +55,7 @@ class FatalProviderError(Exception):
         self.model = model
         self.env_name = env_name
         self.info = info
+        self.calls: list[Any] = []  # the CallRecords of the item that met it, for the stage to record once
         if info.kind == "not_found":
             super().__init__(
                 f"{model}: the provider does not know this model or endpoint (HTTP {info.http_status}); "

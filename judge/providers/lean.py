@@ -59,9 +59,10 @@ class _LeanRemote:
         # awaited before every HTTP request (re-asks included); may raise to stop the run (budgets)
         self.before_send: BeforeSend | None = None
 
-    def _fatal(self, info: ErrorInfo) -> FatalProviderError:
-        """The run-stopping error; no further request is sent to this model."""
+    def _fatal(self, info: ErrorInfo, calls: list[CallRecord]) -> FatalProviderError:
+        """The run-stopping error (carrying the item's calls); no further request is sent to this model."""
         exc = FatalProviderError(self.spec.name, self.spec.api_key_env, info)
+        exc.calls = list(calls)
         self.replicas.halt(exc)
         return exc
 
@@ -183,7 +184,7 @@ class LeanTarget(_LeanRemote):
             record = calls[-1]
             if info is not None:
                 if info.fatal:
-                    raise self._fatal(info)
+                    raise self._fatal(info, calls)
                 if info.kind == "content_filter":
                     return Generation("blocked", finish_reason="content_filter", calls=calls), None
                 return Generation("error", error_kind=info.kind, error_message=info.message, calls=calls), info
@@ -212,7 +213,7 @@ class LeanJudge(_LeanRemote):
         async def attempt(n: int, base: str | None) -> tuple[JudgeResult, ErrorInfo | None]:
             result, info = await self._one_structured_call(request, base, calls)
             if info is not None and info.fatal:
-                raise self._fatal(info)
+                raise self._fatal(info, calls)
             return result, info
 
         result, _ = await run_with_retries(attempt, self.policy, self.replicas)

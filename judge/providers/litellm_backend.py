@@ -108,9 +108,10 @@ class _Remote:
             kwargs["api_key"] = key
         return kwargs
 
-    def _fatal(self, info: ErrorInfo) -> FatalProviderError:
-        """The run-stopping error; no further request is sent to this model."""
+    def _fatal(self, info: ErrorInfo, calls: list[CallRecord]) -> FatalProviderError:
+        """The run-stopping error (carrying the item's calls); no further request is sent to this model."""
         exc = FatalProviderError(self.spec.name, self.spec.api_key_env, info)
+        exc.calls = list(calls)
         self.replicas.halt(exc)
         return exc
 
@@ -144,7 +145,7 @@ class LitellmTarget(_Remote):
                     )
                 )
                 if info.fatal:
-                    raise self._fatal(info) from None
+                    raise self._fatal(info, calls) from None
                 if blocked:
                     return Generation("blocked", finish_reason="content_filter", calls=calls), None
                 return Generation("error", error_kind=info.kind, error_message=info.message, calls=calls), info
@@ -188,7 +189,7 @@ class LitellmJudge(_Remote):
             kwargs = {**self.spec.params, **self._call_kwargs(api_base)}
             result, info = await self._one_structured_call(request, kwargs, calls)
             if info is not None and info.fatal:
-                raise self._fatal(info)
+                raise self._fatal(info, calls)
             return result, info
 
         result, _ = await run_with_retries(attempt, self.policy, self.replicas)

@@ -38,6 +38,12 @@ class RunContext:
     reuse_responses: bool = False
     meter: BudgetMeter = field(default_factory=BudgetMeter)
 
+    def record_fatal_calls(self, stage: str, model: str, model_key: str, item_id: str, exc: Any) -> None:
+        """The calls of the item that met a run-stopping error (a 401, a 404): recorded once, though every
+        waiting item re-raises the same error."""
+        calls, exc.calls = getattr(exc, "calls", []), []
+        self.record_calls(stage, model, model_key, item_id, calls)
+
     def record_calls(self, stage: str, model: str, model_key: str, item_id: str, calls: list[CallRecord]) -> None:
         for c in calls:
             row = ModelCallRow(

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, I
 from judge.config import ModelSpec
 from judge.prompts.model import PromptRow
 from judge.providers.base import Generation, TargetModel, Usage, batch_api_of, utcnow
+from judge.providers.errors import FatalProviderError
 from judge.stages.context import RunContext, run_all
 from judge.store.db import read_connection
 from judge.store.pending import ReusableResponse, finished_response_ids, reusable_responses
@@ -80,7 +81,7 @@ async def generate_stage(
                 elif batch_api_of(target) is not None:
                     batched.append((target, prompt, rid))
                 else:
-                    yield _job(target, prompt, rid)
+                    yield _job(ctx, target, prompt, rid)
 
     await run_all(jobs(), on_done, meter=ctx.meter)
     if batched:
@@ -91,9 +92,13 @@ async def generate_stage(
     ctx.progress.finish(STAGE)
 
 
-def _job(target: TargetModel, prompt: PromptRow, rid: str) -> Callable[[], Awaitable[GenResult]]:
+def _job(ctx: RunContext, target: TargetModel, prompt: PromptRow, rid: str) -> Callable[[], Awaitable[GenResult]]:
     async def job() -> GenResult:
-        return target.spec, prompt, rid, await target.generate(prompt, prompt.chat())
+        try:
+            return target.spec, prompt, rid, await target.generate(prompt, prompt.chat())
+        except FatalProviderError as exc:  # the run stops; the request that said so is still a model call
+            ctx.record_fatal_calls(STAGE, target.spec.model, target.spec.key, rid, exc)
+            raise
 
     return job
 

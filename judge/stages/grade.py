@@ -20,6 +20,7 @@ import duckdb
 from judge.judging.render import messages_as_text, render_judge_messages
 from judge.prompts.model import PromptRow
 from judge.providers.base import JudgeModel, JudgeRequest, JudgeResult, Usage, batch_api_of, utcnow
+from judge.providers.errors import FatalProviderError
 from judge.stages.context import RunContext, run_all
 from judge.store.db import read_connection
 from judge.store.pending import (
@@ -297,7 +298,11 @@ def _job(
 
     async def judge_it() -> Graded:
         messages = render_judge_messages(ctx.rubric, item.prompt, item.response_text)
-        result = await item.judge.grade(JudgeRequest(item.prompt, item.response_text, messages))
+        try:
+            result = await item.judge.grade(JudgeRequest(item.prompt, item.response_text, messages))
+        except FatalProviderError as exc:  # the run stops; the request that said so is still a model call
+            ctx.record_fatal_calls(STAGE, item.judge.spec.model, item.judge.spec.key, item.verdict_id, exc)
+            raise
         return item, messages_as_text(messages), result, None
 
     async def job() -> Graded:
