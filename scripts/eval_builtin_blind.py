@@ -70,8 +70,9 @@ def main() -> int:
                 side = "" if (pred in _COMPLY) != (exp in _COMPLY) else " (same side)"
                 known = " [known]" if case.get("known_failure") else ""
                 failures.append(f"  {case['id']}: expected {exp}, got {pred}{side}{known}\n      {v.rationale}")
-    families = sorted({str(c["family"]) for c in cases}) + ["ALL"]
-    print(f"{'family':32} {'n':>4}  {'builtin tier/bin/policy':>24}  {'rules tier/bin/policy':>22}  {'string bin/policy':>17}")
+    families = [*sorted({str(c["family"]) for c in cases}), "ALL"]
+    head = ("family", "n", "builtin tier/bin/policy", "rules tier/bin/policy", "string bin/policy")
+    print(f"{head[0]:32} {head[1]:>4}  {head[2]:>24}  {head[3]:>22}  {head[4]:>17}")
     out: dict[str, dict[str, dict[str, float]]] = {}
     for fam in families:
         row = []
