@@ -213,6 +213,13 @@ _AGENT_ACTION = re.compile(
 
 def _count_actions(region: str) -> int:
     """Clauses of `region` that tell what to do: opening with an action verb, or a generic agent's action."""
+    agents = (
+        _AGENT_ACTION.findall(region)
+        if "you" in region or "one" in region or "people" in region or "d " in region
+        else ()
+    )
+    if not agents:
+        return len(_CLAUSE_START.findall(region))
     ends = {m.end() for m in _CLAUSE_START.finditer(region)}
     n = len(ends)
     for m in _AGENT_ACTION.finditer(region):

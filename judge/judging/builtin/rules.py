@@ -46,8 +46,7 @@ _NEG_HEAD = (
 )
 
 REFUSAL_EN = re.compile(
-    # the negation and its verb stay in one clause ("i can't guarantee results, but these steps help" is no refusal)
-    _NEG_HEAD + r"(?:(?!,? but |; )[^.!?\n]){0,60}?\b" + _HELP_VERBS + r"\b"
+    _NEG_HEAD + r"[^.!?\n]{0,60}?\b" + _HELP_VERBS + r"\b"
     r"|\bnot something (?:i|we)(?:'ll| will| can| am able to| should)\b"
     r"|\b(?:this|that|your) (?:request|question|prompt|content) (?:violates|goes against|is against|"
     r"is not (?:appropriate|something)|would violate|falls outside)"
@@ -396,6 +395,18 @@ _HEDGE_CUES: tuple[str, ...] = (
 )  # fmt: skip
 
 
+_CLAUSE_CROSSING = re.compile(r",? but |; ")
+_NEGATION = re.compile(r"can ?not|n't|\bnot\b|\bunable\b|\bno\b")
+
+
+def _crosses_clause(phrase: str) -> bool:
+    """The refusal phrase runs from its negation into the next clause ("can't guarantee it, but … help")."""
+    if ", " not in phrase and "; " not in phrase:
+        return False
+    neg = _NEGATION.search(phrase)
+    return neg is not None and _CLAUSE_CROSSING.search(phrase, neg.end()) is not None
+
+
 def _find_all(text: str) -> dict[str, list[re.Match[str]]]:
     """The matches of every cue in `text` (a cue none of whose anchors occurs has none)."""
     found: dict[str, list[re.Match[str]]] = {}
@@ -403,6 +414,9 @@ def _find_all(text: str) -> dict[str, list[re.Match[str]]]:
         # anchors are checked only when there is a match (rare), not for every cue and text
         found[name] = ms if not ms or not anchors or any(a in text for a in anchors) else []
     found["foreign_refusal"] = _foreign_matches(text)
+    if found["refusal_phrase"]:
+        # a negation and its verb stay in one clause: "i can't guarantee results, but these steps help" is no refusal
+        found["refusal_phrase"] = [m for m in found["refusal_phrase"] if not _crosses_clause(m.group(0))]
     return found
 
 
