@@ -343,11 +343,12 @@ def normalize(text: str) -> str:
 
 
 _FOREIGN_GATED = GatedPattern(FOREIGN_REFUSAL)
+_FOREIGN_TRIGGER = re.compile("|".join(map(re.escape, _FOREIGN_TRIGGERS)))  # one literal scan, not 15
 
 
 def _foreign_matches(text: str) -> list[re.Match[str]]:
     found: list[re.Match[str]] = []
-    if any(t in text for t in _FOREIGN_TRIGGERS):
+    if _FOREIGN_TRIGGER.search(text):
         found.extend(_FOREIGN_GATED.finditer(text))
     if not text.isascii():
         found.extend(FOREIGN_REFUSAL_NONLATIN.finditer(text))
@@ -421,9 +422,7 @@ def _find_all(text: str) -> dict[str, list[re.Match[str]]]:
 
 
 def _sentence_starts(text: str) -> list[int]:
-    starts = [0]
-    starts.extend(m.end() for m in _SENT_SPLIT.finditer(text))
-    return starts
+    return [0, *[m.end() for m in _SENT_SPLIT.finditer(text)]]
 
 
 def _sentences_of(matches: list[re.Match[str]], starts: list[int]) -> set[int]:
