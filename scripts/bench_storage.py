@@ -12,6 +12,8 @@ absolute timings are noisy:
            that is not the store's;
 - size:    the database file vs. the same rows in plain tables (no keys, no indexes);
 - metrics: `SELECT * FROM metrics` vs. a bare GROUP BY target, judge, tier over verdicts ⋈ responses;
+- profile: the stages' thread CPU (building the rows vs the journal) and the writer thread's hold on the
+           database by statement (COMMIT, each table's load, connect, close);
 - report:  `judge report --format json` (wall time, peak RSS of the process) vs. a process that only
            opens the database and counts verdicts.
 
@@ -106,9 +108,22 @@ class _DiscardingWriter:
         pass
 
 
+@dataclass
+class WriteProfile:
+    """Where a write's time went: the stages' thread (CPU) and the writer thread (its hold on the file)."""
+
+    cpu_s: float = 0.0  # CPU time of the thread that built and journaled the rows
+    hold_s: float = 0.0  # the writer thread's time holding the database
+    commits: int = 0
+    hold_parts: dict[str, float] | None = None  # "COMMIT", "load verdicts", "connect", …
+
+
+PROFILE = WriteProfile()
+
+
 def _write_through_store(db: Path, n_verdicts: int, *, discard: bool = False) -> tuple[float, str]:
     """The store layer, as the stages use it (discard=True: the same rows built, then dropped).
-    Returns (seconds, run_id)."""
+    Returns (seconds, run_id); the thread profile of the last call is in PROFILE."""
     from judge.config import ModelSpec
     from judge.providers.base import CallRecord, Generation, JudgeResult, utcnow
     from judge.rubric import load_rubric
@@ -133,7 +148,7 @@ def _write_through_store(db: Path, n_verdicts: int, *, discard: bool = False) ->
     targets = [ModelSpec.model_validate({"model": f"openai/target-{t}", "label": f"t{t:02d}"}) for t in range(TARGETS)]
     judges = [_Judge(ModelSpec.model_validate({"model": f"openai/judge-{j}", "label": f"j{j}"})) for j in range(JUDGES)]
     run_id = "bench-run"
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.thread_time()
     writer: Any = (_DiscardingWriter(db) if discard else StoreWriter(db)).open()
     try:
         writer.add("rubrics", rubric_row(rubric, str(rubric_path), rubric_path.read_text("utf-8")), journal=False)
@@ -187,7 +202,25 @@ def _write_through_store(db: Path, n_verdicts: int, *, discard: bool = False) ->
         writer.write_now("runs", [{**header.as_row(), "status": "complete", "finished_at": utcnow()}])
     finally:
         writer.close()
-    return time.perf_counter() - start, run_id
+    seconds = time.perf_counter() - start
+    PROFILE.cpu_s = time.thread_time() - cpu_start
+    PROFILE.hold_s = getattr(writer, "hold_total_s", 0.0)
+    PROFILE.commits = getattr(writer, "flushes", 0)
+    PROFILE.hold_parts = dict(getattr(writer, "hold_parts", {}))
+    return seconds, run_id
+
+
+def _profile_lines(store: WriteProfile, floor_cpu_s: float) -> list[str]:
+    """The write's profile by thread, and the writer thread's hold by statement."""
+    parts = store.hold_parts or {}
+    total = sum(parts.values()) or 1.0
+    shares = ", ".join(f"{name} {100 * t / total:.0f} %" for name, t in sorted(parts.items(), key=lambda p: -p[1])[:6])
+    return [
+        f"profile    stages' thread: {store.cpu_s:6.2f} s CPU, of which building the rows (the floor's CPU) "
+        f"{floor_cpu_s:6.2f} s, the store's part (the journal, opening the database) "
+        f"{store.cpu_s - floor_cpu_s:6.2f} s",
+        f"           writer thread: held the database {store.hold_s:6.2f} s in {store.commits} commits: {shares}",
+    ]
 
 
 def _raw_copy(src: Path, dst: Path) -> tuple[float, float]:
@@ -334,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
         load = os.getloadavg()
         print(f"scale: {args.scale:,} verdicts ({written:,} written through the store); load average {load[0]:.2f}")
         write_s, run_id = _write_through_store(db, written)
+        store_profile = WriteProfile(**vars(PROFILE))
         con = duckdb.connect(str(db), read_only=True)
         tables = ("responses", "verdicts", "model_calls")
         counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in tables}
@@ -341,6 +375,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = sum(counts.values())
         copy_s, bare_s = _raw_copy(db, ref)
         build_s, _ = _write_through_store(folder / "discarded.duckdb", written, discard=True)
+        floor_cpu_s = PROFILE.cpu_s
         print(f"written: {counts}")
         print(
             f"write      store layer {write_s:8.2f} s ({rows / write_s:,.0f} rows/s) | DuckDB INSERT…SELECT of the "
@@ -350,6 +385,8 @@ def main(argv: list[str] | None = None) -> int:
             f"floor      the stages building the same rows, no store: {build_s:6.2f} s | the store's own share "
             f"{write_s - build_s:6.2f} s | ratio of that share to DuckDB's copy {(write_s - build_s) / copy_s:6.1f}x"
         )
+        for line in _profile_lines(store_profile, floor_cpu_s):
+            print(line)
         if args.replicate > 1:
             rep_s = _replicate(db, args.replicate)
             con = duckdb.connect(str(db), read_only=True)

@@ -33,3 +33,6 @@ def test_bench_storage_prints_every_figure_beside_its_reference() -> None:
     for figure in ("write", "size", "metrics", "report"):
         assert any(line.startswith(figure) and "ratio" in line for line in text.splitlines()), text
     assert "(exit 0)" in text  # judge report ran over the written run
+    profile = next(line for line in text.splitlines() if line.startswith("profile"))
+    assert "building the rows" in profile and "the journal" in profile
+    assert "COMMIT" in text and "load verdicts" in text  # the writer thread's hold, by statement

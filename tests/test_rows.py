@@ -38,3 +38,13 @@ def test_the_writer_knows_every_table() -> None:
 def test_a_misspelt_column_fails_at_the_producer() -> None:
     with pytest.raises(TypeError):
         VerdictRow(judge_prompt="x")  # type: ignore[call-arg]
+
+
+def test_a_rows_values_are_its_fields_in_column_order() -> None:
+    """values() reads the instance's __dict__: a dataclass sets its fields in declaration order."""
+    for cls in ROW_TYPES.values():
+        columns = cls.columns()
+        row = cls(*[f"value of {c}" for c in columns])
+        assert row.values() == tuple(f"value of {c}" for c in columns), cls.__name__
+        by_name = cls(**{c: i for i, c in reversed(list(enumerate(columns)))})  # keywords in another order
+        assert by_name.values() == tuple(range(len(columns))), cls.__name__

@@ -193,17 +193,27 @@ def test_tables_without_a_key_index_keep_one_row_per_key(tmp_path: Path) -> None
     assert {t for t in TABLES if t not in keyed} == set(WRITER_KEYED)
 
 
-def test_the_journal_encoder_writes_what_json_dumps_writes() -> None:
+def test_the_journal_encoder_writes_the_values_json_dumps_writes() -> None:
     from judge.store.journal import _dumps, encode_row
 
     rows = [
         {"a": 'é "q" \\ \n', "b": 1.5, "c": None, "d": datetime(2026, 1, 2, 3, 4, 5, 6), "e": True, "f": [1, {"g": 2}]},
         _response("r", "ok", "text", None),
-        {"n": 10**20, "t": (1, 2), "s": {"x"}},
+        {"n": 10**20, "t": (1, 2), "s": {"x"}},  # beyond 64 bits: the standard library's encoder writes it
+        (1e-7, 1e16, -0.0, 2**63 - 1, datetime(2026, 1, 1), "\u2028 \x00"),
     ]
     for row in rows:
-        assert encode_row(row) == (_dumps(row) + "\n").encode("utf-8")
-        assert json.loads(encode_row(row)) == json.loads(_dumps(row))
+        line = encode_row(row)
+        assert line.endswith(b"\n") and line.count(b"\n") == 1
+        assert json.loads(line) == json.loads(_dumps(row))
+    assert b'"2026-01-02T03:04:05.000006"' in encode_row(rows[0])  # datetimes as isoformat() writes them
+    # what JSON cannot hold is replaced, never written as invalid JSON
+    assert json.loads(encode_row({"f": float("nan"), "g": float("inf"), "s": "lone \ud800"})) == {
+        "f": None,
+        "g": None,
+        "s": "lone \ufffd",
+    }
+    assert json.loads(encode_row({"n": 10**20, "f": float("nan")})) == {"n": 10**20, "f": None}
 
 
 def test_texts_survive_the_journal_exactly(tmp_path: Path) -> None:

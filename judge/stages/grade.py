@@ -239,7 +239,9 @@ async def grade_stage(ctx: RunContext, judges: list[JudgeModel]) -> int:
 
     async def jobs() -> AsyncIterator[Callable[[], Awaitable[Graded]]]:
         nonlocal produced
-        for page in _pages(ctx, judges):
+        pages = _pages(ctx, judges)
+        page = next(pages, None)  # the first page (small): nothing is in flight yet to overlap it with
+        while page is not None:
             pending = _reuse_cached(ctx, page) if ctx.reuse_verdicts else page.items
             produced += len(page.items) - len(pending)
             for item in pending:
@@ -247,7 +249,9 @@ async def grade_stage(ctx: RunContext, judges: list[JudgeModel]) -> int:
                     batched.append(item)
                 else:
                     yield _job(ctx, item, firsts if ctx.reuse_verdicts and item.has_twin else None)
-            await asyncio.sleep(0)
+            # later pages are read in a thread (DuckDB releases the GIL while it reads): the event loop
+            # goes on handling the answers of the requests in flight instead of stalling for the read
+            page = await asyncio.to_thread(next, pages, None)
 
     await run_all(jobs(), on_done, meter=ctx.meter)
     if batched:

@@ -150,6 +150,8 @@ class StoreWriter:
         self._busy_told = False
         self.flushes = 0
         self.hold_total_s = 0.0  # time the writer held the database file, for the reader figures
+        # where that time went (seconds): "connect", "load <table>", "COMMIT", "close" (scripts/bench_storage.py)
+        self.hold_parts: dict[str, float] = {}
         self.rows_replayed = 0
 
     # --- lifecycle -----------------------------------------------------------------------------
@@ -301,9 +303,7 @@ class StoreWriter:
     def add_row(self, row: StoreRow) -> None:
         """Journal a finished typed row: its values as one JSON array (the stages' rows take this path)."""
         table = row.TABLE
-        seg = self._seg
-        if seg is None:
-            seg = self._new_segment()
+        seg = self._seg or self._new_segment()
         if table in seg.columns:  # this segment already holds the table's rows as objects: stay in order
             self.add(table, row.as_row())
             return
@@ -443,7 +443,10 @@ class StoreWriter:
 
     def _commit(self, batch: list[Segment]) -> None:
         started = time.monotonic()
+        parts = self.hold_parts
         with write_connection(self.db_path, wait_s=0, migrated=True) as con:
+            mark = time.monotonic()
+            parts["connect"] = parts.get("connect", 0.0) + mark - started
             con.execute("BEGIN TRANSACTION")
             try:
                 types: dict[str, dict[str, str]] = {}
@@ -468,13 +471,22 @@ class StoreWriter:
                                 types_cache=types,
                                 values_columns=seg.value_columns(table),
                             )
+                        else:
+                            continue
+                        now = time.monotonic()
+                        parts["load " + table] = parts.get("load " + table, 0.0) + now - mark
+                        mark = now
                 crashpoints.reached("before_commit")
                 con.execute("COMMIT")
                 crashpoints.reached("after_commit")
+                now = time.monotonic()
+                parts["COMMIT"] = parts.get("COMMIT", 0.0) + now - mark
+                mark = now
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
         self._hold_s = time.monotonic() - started  # the file is held from connect to close
+        parts["close"] = parts.get("close", 0.0) + started + self._hold_s - mark
         self.hold_total_s += self._hold_s
 
     def _tell_if_long_busy(self) -> None:
