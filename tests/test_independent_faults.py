@@ -21,6 +21,7 @@ import pytest
 import yaml
 from independent_server.protocol import HOSTILE_ANSWERS
 from independent_server.server import IndependentServer
+from store_helpers import db_rows as rows
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = {"oa": "sk-indep-OPENAI-SECRET-7731x", "an": "sk-ant-indep-SECRET-9913x"}
@@ -70,14 +71,6 @@ def setup_run(folder: Path, url: str, prompts: dict[str, str], **kw: Any) -> Pat
 def judge(*args: str) -> subprocess.CompletedProcess[bytes]:
     env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "NO_COLOR": "1", **ENV}
     return subprocess.run([sys.executable, "-m", "judge", *args], capture_output=True, env=env, timeout=120)
-
-
-def rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 RESPONSES = "select prompt_id, target, status, error_kind, attempts, text, finish_reason from responses"
