@@ -120,17 +120,12 @@ class _LeanRemote:
             status: Literal["blocked", "error"] = "blocked" if info.kind == "content_filter" else "error"
             return None, info, CallRecord(n, status, latency, started, answer.status, info.kind, info.message), False
         try:
-            data = _load_json(answer.body)
-            embedded = classify_error_object(data, answer.headers, answer.body, self.wire.provider)
+            parsed = _load_json(answer.body)
+            embedded = classify_error_object(parsed, answer.headers, answer.body, self.wire.provider)
             if embedded is not None:  # an error object sent with a 200: retried (or not) as its type says
-                info = embedded
-                return (
-                    None,
-                    info,
-                    CallRecord(n, "error", latency, started, answer.status, info.kind, info.message),
-                    False,
-                )
-            completion = self.wire.completion(data)
+                record = CallRecord(n, "error", latency, started, answer.status, embedded.kind, embedded.message)
+                return None, embedded, record, False
+            completion = self.wire.completion(parsed)
         except ValueError as exc:  # not JSON, or not a completion (pydantic's ValidationError is a ValueError)
             message = redact(f"malformed answer from {self.wire.provider}: {str(exc)[:500]}") or ""
             info = ErrorInfo("malformed_response", message, None)

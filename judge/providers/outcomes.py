@@ -5,19 +5,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from judge.providers.errors import ErrorInfo
 from judge.secrets import redact
 
 BLOCKED_FINISH_REASONS = frozenset({"content_filter", "refusal"})
 JUDGE_PARSE_RETRIES = 2  # instructor re-asks after an answer that does not fit the schema
 
 
-def empty_answer(text: str | None, tool_calls: Any, finish: str | None) -> Any:
+def empty_answer(text: str | None, tool_calls: Any, finish: str | None) -> ErrorInfo | None:
     """A target answer with no text and no tool call is an `empty_response` error (retried), never an
     empty answer handed to the judges: they would grade the silence (as a refusal, typically)."""
     if text or tool_calls:
         return None
-    from judge.providers.errors import ErrorInfo
-
     return ErrorInfo("empty_response", f"the model answered with no text (finish_reason {finish})", None)
 
 

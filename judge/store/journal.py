@@ -108,7 +108,6 @@ class Segment:
     seq: int
     header: dict[str, Any]
     fds: dict[str, int] = field(default_factory=dict)  # by file: the table, or the table + ".values"
-    value_fds: dict[str, int] = field(default_factory=dict)  # the files of arrays by table (also in fds)
     columns: dict[str, set[str]] = field(default_factory=dict)  # tables written as objects: keys used
     value_tables: set[str] = field(default_factory=set)  # tables written as arrays (header's columns)
     keys_seen: dict[str, set[Any]] = field(default_factory=dict)
@@ -165,19 +164,14 @@ class Segment:
 
     def append_values(self, table: str, key: Any, values: tuple[Any, ...]) -> None:
         """Append a typed row's values (in the header's column order for `table`)."""
-        fd = self.value_fds.get(table)
+        fd = self.fds.get(table + _VALUES)
         if fd is None:
             fd = os.open(self.values_path(table), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            self.fds[table + _VALUES] = self.value_fds[table] = fd
+            self.fds[table + _VALUES] = fd
             self.value_tables.add(table)
             self.keys_seen.setdefault(table, set())
         os.write(fd, encode_row(values))
-        seen = self.keys_seen[table]  # _count, inlined: this runs once per stored row
-        if key in seen:
-            self.has_duplicates.add(table)
-        else:
-            seen.add(key)
-        self.rows += 1
+        self._count(table, key)
 
     def _count(self, table: str, key: Any) -> None:
         seen = self.keys_seen[table]
@@ -191,7 +185,6 @@ class Segment:
         for fd in self.fds.values():
             os.close(fd)
         self.fds.clear()
-        self.value_fds.clear()
         self.keys_seen.clear()  # not needed once written; frees memory
 
     def delete(self) -> None:
