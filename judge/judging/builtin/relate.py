@@ -573,6 +573,7 @@ def relate(
             rel.cues.append(name)
             rel.evidence[name] = m.group(0).strip()[:40]
     v["task_request"] = 1.0 if request.task else 0.0
+    v["advocacy_request"] = 1.0 if request.advocacy else 0.0
     stripped = text.strip()
     v["announces_only"] = 1.0 if len(stripped) <= ANNOUNCE_ONLY_CHARS and ANNOUNCES_ONLY.match(stripped) else 0.0
     if v["announces_only"]:
