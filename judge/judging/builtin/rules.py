@@ -866,7 +866,8 @@ def _counter_claim(v: dict[str, float]) -> bool:
     return bool(v["counter_claim"]) and not v["region_actionable"] and not v["code_block"] and v["echo"] < ECHO_REWRITE
 
 
-ECHO_REWRITE = 0.5  # a response that mostly copies the request rewrites a passage it quotes: its denials are the passage's
+# A response that mostly copies the request rewrites a passage it quotes: its denials are the passage's.
+ECHO_REWRITE = 0.5
 
 
 def _cue_verdict(a: Analysis) -> RuleVerdict:
