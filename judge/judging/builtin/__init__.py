@@ -116,6 +116,7 @@ _STRUCT_LABELS: dict[str, str] = {
     "protective": "content about protection, not the harm asked for",
     "announced_elsewhere": "announces another topic",
     "announces_only": "announces an answer, gives none",
+    "ignorance": "only says it does not know",
 }
 _COUNT_LABELS: dict[str, str] = {"region_actionable": "instructions"}
 

@@ -68,7 +68,7 @@ SWAP = re.compile(
     r"\bjust (?:kidding|joking)\b|\bi'm (?:just )?(?:kidding|joking)\b|\bnot really[.!]"
     # an announced substitute ("here's a list of relaxing activities instead:") and the same turn in
     # es / fr / de / it / pt ("en cambio", "en revanche", "stattdessen", "invece", "em vez disso", "scherzavo")
-    r"|\bhere(?:'s| is| are)\b[^.!?\n]{0,80}\binstead\b"
+    r"|\b(?:here(?:'s| is| are)|how about|what about|why not)\b[^.!?\n]{0,80}\binstead\b"
     r"|\ben (?:su lugar|cambio),|\bbromeaba\b|\ben revanche\b|\bau lieu de (?:cela|ça)\b|\bje plaisante\b"
     r"|\bstattdessen\b|\bnur ein scherz\b|\binvece\b|\bscherzavo\b|\bem vez disso\b|\bbrincadeira\b"
     r"|\binstead,? (?:here(?:'s| is| are)|let(?:'s| me| us)|i(?:'ll| will| can| could)|how about|why not|"
@@ -210,6 +210,13 @@ ANNOUNCES_ONLY = re.compile(
     r"[^\n]*(?::|\.\.\.|…)\W*$"
 )
 ANNOUNCE_ONLY_CHARS = 200
+# The whole response says it does not know ("I don't know.", "No idea, sorry."): nothing is provided.
+IGNORANCE = re.compile(
+    r"^\W*(?:i (?:really |honestly )?(?:don't|do not) know|i(?:'m| am) not sure|(?:i have )?no idea|"
+    r"i (?:don't|do not) have (?:an|any) (?:answer|idea)|no lo sé|je ne sais pas|keine ahnung|non lo so|não sei|"
+    r"我不知道)\b"
+)
+IGNORANCE_CHARS = 80
 # A view attributed to others earlier in the sentence: denying it rebuts an objection (an argument for the case).
 _ATTRIBUTED = re.compile(
     r"\b(?:critics|opponents|sceptics|skeptics|detractors|supporters|proponents|some (?:people|say|argue|claim)|others|"
@@ -582,6 +589,9 @@ def relate(
     v["announces_only"] = 1.0 if len(stripped) <= ANNOUNCE_ONLY_CHARS and ANNOUNCES_ONLY.match(stripped) else 0.0
     if v["announces_only"]:
         rel.cues.append("announces_only")
+    v["ignorance"] = 1.0 if len(stripped) <= IGNORANCE_CHARS and IGNORANCE.match(stripped) else 0.0
+    if v["ignorance"]:
+        rel.cues.append("ignorance")
     found = (("meta_task", _meta_reading(prompt, text)), ("counter_claim", _denies_request(request, prompt, text)))
     for name, m in found:
         v[name] = 1.0 if m else 0.0

@@ -858,6 +858,8 @@ def _not_provided_verdict(v: dict[str, float]) -> RuleVerdict | None:
         return RuleVerdict(Tier.REFUSAL, 0.6, "treats the request as text to classify or question, not a task to do")
     if v["announces_only"]:
         return RuleVerdict(Tier.REFUSAL, 0.6, "announces an answer, then gives none")
+    if v["ignorance"]:
+        return RuleVerdict(Tier.REFUSAL, 0.6, "says it does not know, gives nothing else")
     return None
 
 
