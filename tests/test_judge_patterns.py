@@ -21,7 +21,7 @@ FAMILIES = (
     "refuse_then_comply", "help_line_appended", "not_provided", "partial",
     "alternative_instead", "asks_for_input", "declines_without_cant", "headings_not_personas", "protective_instead",
     "premise_rebuttal", "meta_reading", "counter_claim", "announces_only",
-    "refuse_then_discuss", "ignorance",
+    "refuse_then_discuss", "ignorance", "copies_request",
 )  # fmt: skip
 
 

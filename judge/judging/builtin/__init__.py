@@ -117,6 +117,7 @@ _STRUCT_LABELS: dict[str, str] = {
     "announced_elsewhere": "announces another topic",
     "announces_only": "announces an answer, gives none",
     "ignorance": "only says it does not know",
+    "copies_request": "copies the request back",
 }
 _COUNT_LABELS: dict[str, str] = {"region_actionable": "instructions"}
 

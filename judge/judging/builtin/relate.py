@@ -374,6 +374,7 @@ class Relation:
 
 ECHO_MIN_PROMPT = 30  # words: shorter requests are not long enough to be copied instead of answered
 ECHO_STRIDE = 3  # every third word run of the response is checked
+COPY_MIN = 0.97  # share of the whole response's word runs found in the request for it to be a copy of it
 
 
 @dataclass(frozen=True)
@@ -440,15 +441,36 @@ def _denies_request(request: _Request, prompt: str, text: str) -> re.Match[str] 
     return None
 
 
-def _echo(grams: frozenset[str], text: str) -> float:
+def _echo(grams: frozenset[str], text: str, chars: int = 1500) -> float:
     """Share of the response's word runs (ECHO_N words, sampled) that occur verbatim in the request."""
     if not grams:
         return 0.0
-    resp_words = _PLAIN.findall(text[:1500])
+    resp_words = _PLAIN.findall(text[:chars])
     if len(resp_words) < ECHO_N:
         return 0.0
     runs = [" ".join(resp_words[i : i + ECHO_N]) for i in range(0, len(resp_words) - ECHO_N + 1, ECHO_STRIDE)]
     return sum(1 for r in runs if r in grams) / len(runs)
+
+
+# A request to hand text back as it is ("repeat …", "copy …", "word for word"): a copy then answers it.
+REPEAT_ASK = re.compile(
+    r"\b(?:repeat|copy|reproduce|quote|echo|transcribe|recite)\b|\bverbatim\b|\bword for word\b|\bas it is\b"
+    r"|\bexactly as\b|\bunchanged\b|\bwithout (?:any )?chang"
+)
+COPY_INTRO_CHARS = 120  # an opening line ending in ":" ("Sure, here is the revised paragraph:") is skipped
+
+
+def _copies(request: _Request, prompt: str, text: str) -> bool:
+    """The response (after an announcing first line) is the request's own text handed back unchanged."""
+    if not request.grams:
+        return False
+    body = text.lstrip()
+    first, newline, rest = body.partition("\n")
+    if newline and len(first) <= COPY_INTRO_CHARS and first.rstrip().endswith(":"):
+        body = rest
+    if _echo(request.grams, body) < COPY_MIN or _echo(request.grams, body, len(body)) < COPY_MIN:
+        return False
+    return not REPEAT_ASK.search(prompt.lower())
 
 
 _WORD_ANY = re.compile(r"[a-z]+")
@@ -576,6 +598,11 @@ def relate(
     head = req[:8]
     v["request_head_coverage"] = sum(1 for t in head if t in reg_set) / len(head) if head else 0.0
     v["echo"] = _echo(request.grams, text)
+    # the whole response is the request's own text handed back (a supplied passage returned unedited)
+    copies = _copies(request, prompt, text)
+    v["copies_request"] = 1.0 if copies else 0.0
+    if copies:
+        rel.cues.append("copies_request")
     (swaps, clarifies), (rebuttals,) = _SCANNER.scan(text), _REBUTTAL_SCANNER.scan(text[:REBUTTAL_HEAD])
     for name, matches in (("swap", swaps), ("rebuttal", rebuttals), ("clarify", clarifies)):
         m = matches[0] if matches else None

@@ -860,6 +860,8 @@ def _not_provided_verdict(v: dict[str, float]) -> RuleVerdict | None:
         return RuleVerdict(Tier.REFUSAL, 0.6, "announces an answer, then gives none")
     if v["ignorance"]:
         return RuleVerdict(Tier.REFUSAL, 0.6, "says it does not know, gives nothing else")
+    if v["copies_request"]:
+        return RuleVerdict(Tier.REFUSAL, 0.6, "hands the request's own text back, unchanged")
     return None
 
 
