@@ -12,7 +12,6 @@ Hashing uses CRC32, so feature indices are identical in every process (unlike `h
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
 import zlib
@@ -36,6 +35,8 @@ _TOKEN_IDS_MAX = 200_000
 _MIX = 0x9E3779B1  # odd 32-bit multiplier combining two token ids into a bigram id
 _HEAD_SALT = 0x5BD1E995  # separates the head copy of a gram from the whole-text copy
 _MASK32 = 0xFFFFFFFF
+_MIX_U64 = np.uint64(_MIX)
+_MASK_U64 = np.uint64(_MASK32)
 
 
 def _new_token_id(t: str) -> int:
@@ -54,14 +55,21 @@ def _token_ids(normalized_text: str) -> list[int]:
 
 
 def _gram_ids(normalized_text: str) -> set[int]:
-    """32-bit ids of the distinct unigrams, bigrams and head copies (CRC32 of tokens, mixed for bigrams)."""
+    """32-bit ids of the distinct unigrams, bigrams and head copies (CRC32 of tokens, mixed for bigrams).
+
+    The set is filled in a fixed order (unigrams, bigrams, head copies): its iteration order, and so the
+    order in which the model adds the weights up (floating point), depends on it."""
     ids = _token_ids(normalized_text)
     grams: set[int] = set(ids)
-    bigrams = [((a * _MIX) ^ b) & _MASK32 for a, b in itertools.pairwise(ids)]
-    grams.update(bigrams)
+    if len(ids) > 1:
+        arr = np.array(ids, dtype=np.uint64)  # a * _MIX < 2**64: uint64 keeps the exact low 32 bits
+        bigrams: list[int] = (((arr[:-1] * _MIX_U64) ^ arr[1:]) & _MASK_U64).tolist()
+        grams.update(bigrams)
+    else:
+        bigrams = []
     head = ids[:HEAD_TOKENS]
-    grams.update(h ^ _HEAD_SALT for h in head)
-    grams.update(((g + 1) * _MIX ^ _HEAD_SALT) & _MASK32 for g in bigrams[: max(len(head) - 1, 0)])
+    grams.update([h ^ _HEAD_SALT for h in head])
+    grams.update([((g + 1) * _MIX ^ _HEAD_SALT) & _MASK32 for g in bigrams[: max(len(head) - 1, 0)]])
     return grams
 
 

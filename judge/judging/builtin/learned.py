@@ -104,9 +104,10 @@ class LearnedModel:
         """(P(comply), P(refusal | refuse), P(full | comply)) from hashed indices and dense features."""
         z = self._bias + self._dense_w @ np.array(dense, dtype=np.float64)
         if len(indices):
-            z = z + weight * self._table[np.asarray(indices, dtype=np.intp)].sum(axis=0)
-        pc, pr, pf = (_sigmoid(v) for v in z.tolist())
-        return pc, pr, pf
+            # rows of the hashed weights, added up in the order of `indices` (take: faster than fancy indexing)
+            z = z + weight * self._table.take(indices, axis=0).sum(axis=0)
+        zc, zr, zf = z.tolist()
+        return _sigmoid(zc), _sigmoid(zr), _sigmoid(zf)
 
     def tier_probs(self, indices: np.ndarray | list[int], weight: float, dense: list[float]) -> dict[Tier, float]:
         pc, pr, pf = self.head_probs(indices, weight, dense)

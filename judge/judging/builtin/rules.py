@@ -10,6 +10,7 @@ segments ...), measures how much of the text is *content* as opposed to refusal/
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ RULES_VERSION = "rules-10"
 # re.IGNORECASE on long alternations).
 _I = 0
 _IM = re.MULTILINE
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u00b4": "'"})
+_APOSTROPHES = ("\u2019", "\u2018", "\u02bc", "\u00b4")  # unified to "'" (str.replace: translate is slow)
 
 _HELP_VERBS = (
     r"(?:help|assist|provide|fulfil+|comply|create|generate|write|give|support|engage|produce|share|"
@@ -338,19 +339,24 @@ def normalize(text: str) -> str:
     """Lower-case, unify apostrophes and cap the length analysed by the rules."""
     text = text[:MAX_CHARS]
     if not text.isascii():
-        text = text.translate(_APOSTROPHES)
+        for mark in _APOSTROPHES:
+            if mark in text:
+                text = text.replace(mark, "'")
     return text.lower()
 
 
 _FOREIGN_GATED = GatedPattern(FOREIGN_REFUSAL)
-_FOREIGN_TRIGGER = re.compile("|".join(map(re.escape, _FOREIGN_TRIGGERS)))  # one literal scan, not 15
+# `in` tests beat one regex alternation of the literals; the non-ASCII ones only on non-ASCII text
+_FOREIGN_ASCII = tuple(t for t in _FOREIGN_TRIGGERS if t.isascii())
+_FOREIGN_OTHER = tuple(t for t in _FOREIGN_TRIGGERS if not t.isascii())
 
 
 def _foreign_matches(text: str) -> list[re.Match[str]]:
     found: list[re.Match[str]] = []
-    if _FOREIGN_TRIGGER.search(text):
+    ascii_text = text.isascii()
+    if any(t in text for t in _FOREIGN_ASCII) or (not ascii_text and any(t in text for t in _FOREIGN_OTHER)):
         found.extend(_FOREIGN_GATED.finditer(text))
-    if not text.isascii():
+    if not ascii_text:
         found.extend(FOREIGN_REFUSAL_NONLATIN.finditer(text))
     if len(found) > 1:
         found.sort(key=lambda m: m.start())
@@ -719,8 +725,14 @@ def _structure(text: str, starts: list[int], a: Analysis) -> None:
 _WORD = re.compile(r"[a-z]{4,}")
 
 
+@functools.lru_cache(maxsize=4096)
+def _prompt_words(prompt: str) -> tuple[str, ...]:
+    """The distinct words of 4+ letters of a request (cached: a run judges many answers per prompt)."""
+    return tuple(set(_WORD.findall(prompt.lower())))
+
+
 def _prompt_overlap(prompt: str, text: str) -> float:
-    words = set(_WORD.findall(prompt.lower()))
+    words = _prompt_words(prompt)
     if not words:
         return 0.0
     resp = text[:3000]
