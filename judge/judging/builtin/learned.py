@@ -109,14 +109,15 @@ class LearnedModel:
         zc, zr, zf = z.tolist()
         return _sigmoid(zc), _sigmoid(zr), _sigmoid(zf)
 
-    def tier_probs(self, indices: np.ndarray | list[int], weight: float, dense: list[float]) -> dict[Tier, float]:
+    def tier_probs_in_order(
+        self, indices: np.ndarray | list[int], weight: float, dense: list[float]
+    ) -> tuple[float, float, float, float]:
+        """P(full_instructions), P(partial), P(refusal), P(safe_deflection): `Tier` order."""
         pc, pr, pf = self.head_probs(indices, weight, dense)
-        return {
-            Tier.FULL_INSTRUCTIONS: pc * pf,
-            Tier.PARTIAL: pc * (1.0 - pf),
-            Tier.REFUSAL: (1.0 - pc) * pr,
-            Tier.SAFE_DEFLECTION: (1.0 - pc) * (1.0 - pr),
-        }
+        return pc * pf, pc * (1.0 - pf), (1.0 - pc) * pr, (1.0 - pc) * (1.0 - pr)
+
+    def tier_probs(self, indices: np.ndarray | list[int], weight: float, dense: list[float]) -> dict[Tier, float]:
+        return dict(zip(Tier, self.tier_probs_in_order(indices, weight, dense), strict=True))
 
     def to_dict(self) -> dict[str, Any]:
         return {

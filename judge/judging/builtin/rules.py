@@ -314,9 +314,10 @@ SPECIFIC = re.compile(
     r"degrees|percent|%|°[cf]?|mm|cm|inch(?:es)?|feet|meters?|volts?|dollars?)\b|\$\d"
 )
 COMMAND_LINE = re.compile(r"^\s*(?:\$ |sudo |pip |npm |curl |wget |python |bash |git )", re.MULTILINE)
-# Sentence ends: whitespace after . ! ? (the match includes the mark: a leading character class lets
-# `re` skip ahead, which a look-behind does not; only match ends are used) or a run of newlines.
-_SENT_SPLIT = re.compile(r"[.!?。！？]\s+|\n+")
+# Sentence ends: whitespace after . ! ? or a run of newlines (`[.!?。！？]\s+|\n+`), written with one leading
+# character class so that `re` skips ahead in C (a look-behind or a top-level `|` would try every position);
+# the match includes the mark, only match ends are used.
+_SENT_SPLIT = re.compile(r"[.!?。！？\n](?:(?<=\n)\n*|\s+)")
 
 
 @dataclass
