@@ -12,6 +12,8 @@ Hashing uses CRC32, so feature indices are identical in every process (unlike `h
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
 import re
 import zlib
@@ -101,7 +103,15 @@ def dense_names(analysis: Analysis) -> list[str]:
 
 def dense_features(analysis: Analysis, verdict: RuleVerdict, names: Sequence[str]) -> list[float]:
     """Dense vector in the order of `names` (missing values are 0)."""
-    values = analysis.values
-    rule_key = f"rule_tier={verdict.tier.value}"
-    get = values.get
-    return [verdict.certainty if n == rule_key else get(n, 0.0) for n in names]
+    out = list(map(analysis.values.get, names, itertools.repeat(0.0)))
+    at = _rule_slot(tuple(names), verdict.tier)
+    if at >= 0:
+        out[at] = verdict.certainty
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _rule_slot(names: tuple[str, ...], tier: Tier) -> int:
+    """Where the rule tier's one-hot feature sits in `names` (-1: not there)."""
+    key = f"rule_tier={tier.value}"
+    return names.index(key) if key in names else -1

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -199,11 +200,49 @@ class _LazyPattern:
         return self.match(text, pos)
 
 
+class ScanGroup:
+    """Scanners that read the same text share one pass over it.
+
+    The first member to scan a text scans it for every member (one `PhraseScanner` of all their
+    patterns, built on first use) and keeps the result for that text object, per thread; the others then
+    take their part of it. Results equal those of separate scanners: each pattern's matches are found
+    independently of the others'."""
+
+    def __init__(self) -> None:
+        self._patterns: list[re.Pattern[str]] = []
+        self._joint: PhraseScanner | None = None
+        self._last = threading.local()
+
+    def _add(self, patterns: Sequence[re.Pattern[str]]) -> int:
+        if self._joint is not None:
+            raise RuntimeError("a scan group takes no new members after its first scan")
+        self._patterns.extend(patterns)
+        return len(self._patterns) - len(patterns)
+
+    def scan(self, text: str) -> list[list[re.Match[str]]]:
+        last = self._last
+        if getattr(last, "text", None) is not text:
+            if self._joint is None:
+                self._joint = PhraseScanner(self._patterns)
+            last.found = self._joint.scan(text)
+            last.text = text
+        found: list[list[re.Match[str]]] = last.found
+        return found
+
+
+# Scanners over the whole normalised response (the rules' cues, the relation's swap/clarify phrases).
+RESPONSE = ScanGroup()
+
+
 class PhraseScanner:
     """Finds the matches of several cue patterns in one pass over the word starts of a text."""
 
-    def __init__(self, patterns: Sequence[re.Pattern[str]]) -> None:
+    def __init__(self, patterns: Sequence[re.Pattern[str]], group: ScanGroup | None = None) -> None:
         self.n = len(patterns)
+        self._group = group
+        self._offset = group._add(patterns) if group is not None else 0
+        if group is not None:
+            return  # the group scans
         # per pattern: its keyable alternatives in original order, each with the literal prefixes of its matches
         keyable: list[list[tuple[str, frozenset[str]]]] = []
         fallback: list[GatedPattern | None] = []
@@ -255,6 +294,8 @@ class PhraseScanner:
     def scan(self, text: str) -> list[list[re.Match[str]]]:
         """Matches of every pattern in `text`, each list ordered by position (non-overlapping)."""
         n = self.n
+        if self._group is not None:
+            return self._group.scan(text)[self._offset : self._offset + n]
         found: list[list[re.Match[str]]] = [[] for _ in range(n)]
         last_end = [0] * n
         runs, search = self._runs, self._trigger.search
@@ -304,3 +345,17 @@ def trie_pattern(words: Sequence[str]) -> str:
 
 def _start(m: re.Match[str]) -> int:
     return m.start()
+
+
+def after_newline(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """A line-start pattern (`^...` with re.MULTILINE) rewritten to run on `"\\n" + text`: `\\n...`.
+
+    `re` tries a `^`-led pattern at every position; one led by a literal it finds in C. On the padded text
+    the rewritten pattern matches where the original matches on `text`, each match starting at the newline
+    before the line, so `m.start()` equals the original match's start in `text` (and `m.group()` has the
+    newline in front). Only for patterns whose matches never end with a newline: the newline the next
+    match needs would be consumed (the rules' line patterns all end with a non-space character or a word).
+    """
+    if not pattern.pattern.startswith("^") or not pattern.flags & re.MULTILINE:
+        raise ValueError(f"not a line-start pattern: {pattern.pattern[:40]!r}")
+    return re.compile("\n" + pattern.pattern[1:], pattern.flags)
