@@ -5,7 +5,7 @@ not), and policy agreement (the outcome under rubrics/default.yaml of the predic
 of the expected tier), then every failure of builtin/judge. The string matcher has no tier: its
 "comply" side counts as full_instructions for the policy. Usage:
 
-    .venv/bin/python scripts/eval_builtin_blind.py [--failures] [--json OUT]
+    .venv/bin/python scripts/eval_builtin_blind.py [--failures] [--json OUT] [--suite DIR]
 """
 
 from __future__ import annotations
@@ -50,9 +50,13 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--failures", action="store_true", help="list every builtin/judge failure")
     ap.add_argument("--json", type=Path, help="write per-family figures as JSON")
+    ap.add_argument("--suite", type=Path, default=BLIND, help="folder of case files (default: tests/data/judge_blind)")
     args = ap.parse_args()
     rubric = load_rubric(ROOT / "rubrics" / "default.yaml")
-    cases = load_cases()
+    cases = load_cases(args.suite)
+    if not cases:
+        print(f"no cases (*.jsonl) in {args.suite}", file=sys.stderr)
+        return 2
     stats: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     failures: list[str] = []
     for case in cases:
