@@ -295,12 +295,32 @@ _AGENT_ACTIONS = (
 )  # two patterns, each with a plain alternation of literals at its start (`re` then skips ahead fast)
 
 
+# `_CLAUSE_START` with every alternative of its start led by a literal, run on "\x00" + region ("\x00" stands
+# for `^`): `re` then skips ahead to candidates in C instead of trying the four-way start at every position.
+# Same matches (ends one further). Built only while the pattern starts as below; otherwise the original runs.
+_CLAUSE_HEAD = r"(?:^|[.;:!?,]\s+|\bthen\s+|\n"
+_CLAUSE_START_PADDED = (
+    re.compile(
+        r"(?:\x00|\.\s+|;\s+|:\s+|!\s+|\?\s+|,\s+|t(?<!\w.)hen\s+|\n" + _CLAUSE_START.pattern[len(_CLAUSE_HEAD) :]
+    )
+    if _CLAUSE_START.pattern.startswith(_CLAUSE_HEAD)
+    else None
+)
+
+
+def _clause_ends(region: str) -> list[int]:
+    """Where each match of `_CLAUSE_START` in `region` ends (left to right, non-overlapping)."""
+    if _CLAUSE_START_PADDED is None or "\x00" in region:
+        return [m.end() for m in _CLAUSE_START.finditer(region)]
+    return [m.end() - 1 for m in _CLAUSE_START_PADDED.finditer("\x00" + region)]
+
+
 def _count_actions(region: str) -> int:
     """Clauses of `region` that tell what to do: opening with an action verb, or a generic agent's action."""
     agents = [m for rx in _AGENT_ACTIONS if rx.search(region) for m in rx.finditer(region)]
     if not agents:
-        return len(_CLAUSE_START.findall(region))
-    ends = {m.end() for m in _CLAUSE_START.finditer(region)}
+        return len(_clause_ends(region))
+    ends = set(_clause_ends(region))
     n = len(ends)
     for m in agents:
         at = m.start()
