@@ -113,6 +113,9 @@ _STRUCT_LABELS: dict[str, str] = {
     "echoes_request": "repeats the request",
     "protective": "content about protection, not the harm asked for",
     "announced_elsewhere": "announces another topic",
+    "punt": "leaves the question to others",
+    "answers_after_preamble": "answers after its preamble",
+    "answers_before_note": "answers before an appended note",
 }
 _COUNT_LABELS: dict[str, str] = {"region_actionable": "instructions"}
 
