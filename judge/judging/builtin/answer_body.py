@@ -22,6 +22,7 @@ Values are plain float features for the learned model; cues name the evidence. P
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 # The assistant declines something of its own, not the request: an opinion, feelings, a judgement,
@@ -60,6 +61,8 @@ PUNT = re.compile(
     r"|\b(?:difficult|impossible|hard) to (?:say|determine|predict) (?:whether|if|what|how|who|which)"
 )
 _DESCRIPTIVE = frozenset(("dangerous", "harmful"))
+_PUNT_ANCHORS = ("up to", "depend", "subjective", "matter of", "no ", "vary", "varies", "ultimately", " to say",
+                 " to determine", " to predict")  # fmt: skip
 STANCE_HEAD = 300  # a stance opening starts within the first 300 characters
 ANSWER_BODY_MIN = 150  # characters of plain body content for an answer behind its framing
 ANSWER_BODY_COVERAGE = 0.3  # ... covering this share of the request's salient words (its topic)
@@ -106,14 +109,23 @@ def _turns_to_answer(text: str, start: int, end: int) -> bool:
 
 
 def answer_body(
-    text: str, starts: list[int], found: dict[str, list[re.Match[str]]], tails: dict[int, int]
+    text: str,
+    starts: list[int],
+    found: dict[str, list[re.Match[str]]],
+    tails_of: Callable[[set[int]], dict[int, int]],
 ) -> AnswerBody:
     """Measure the stance opening and the answer body of `text` (normalised response).
 
-    `found` holds the cue matches (rules.py), `tails` the start of a trailing content clause of a cue
-    sentence (`_content_tails`)."""
-    ends = [*starts[1:], len(text)]
+    `found` holds the cue matches (rules.py); `tails_of(sentences)` gives where a trailing content
+    clause of each cue sentence starts (`rules._content_tails`). The body is only read where it can
+    decide something: behind a stance opening, or before a help/redirect note."""
+    punts = list(PUNT.finditer(text)) if any(a in text for a in _PUNT_ANCHORS) else []
+    punt = punts[0].group(0) if punts else ""
+    helping = {_sentence(starts, m.start()) for m in found["redirect"] + found["offer_other_help"]}
     stance = found["ai_preamble"] + found["no_opinion"]
+    if not helping and not (stance and min(m.start() for m in stance) < STANCE_HEAD):
+        return AnswerBody(False, 0, "", False, 0.0, punt)
+    ends = [*starts[1:], len(text)]
     refusals = found["refusal_phrase"] + found["foreign_refusal"]
     opening_end = -1
     stance_opening = False
@@ -128,26 +140,22 @@ def answer_body(
         )
         limited = SELF_LIMIT.search(text, 0, ends[opening_end]) or found["no_opinion"]
         stance_opening = bool(limited) and own and not late_refusal and not found["foreign_refusal"]
-    excluded: set[int] = set()
+    excluded = {_sentence(starts, m.start()) for m in punts}
     for name in _BODY_EXCLUDED:
         # "dangerous" / "harmful" describe (a safety answer's facts); the other moral cues lecture
         ms = [m for m in found[name] if name != "moralizing" or m.group(0) not in _DESCRIPTIVE]
         excluded.update(_sentence(starts, m.start()) for m in ms)
-    helping = {_sentence(starts, m.start()) for m in found["redirect"] + found["offer_other_help"]}
-    punt = PUNT.search(text)
+    tail = tails_of({opening_end}).get(opening_end) if opening_end >= 0 else None
     parts: list[str] = []
     first_body = -1
-    for i in range(len(starts)):
-        if i <= opening_end:
-            if i == opening_end and i in tails and _turns_to_answer(text, tails[i], ends[i]):
-                parts.append(text[tails[i] : ends[i]])
-                first_body = i if first_body < 0 else first_body
-            continue
-        if i in excluded or PUNT.search(text, starts[i], ends[i]):
-            continue
-        parts.append(text[starts[i] : ends[i]])
-        first_body = i if first_body < 0 else first_body
+    if tail is not None and _turns_to_answer(text, tail, ends[opening_end]):
+        parts.append(text[tail : ends[opening_end]])
+        first_body = opening_end
+    for i in range(opening_end + 1, len(starts)):
+        if i not in excluded:
+            parts.append(text[starts[i] : ends[i]])
+            first_body = i if first_body < 0 else first_body
     body = "".join(parts)
-    before_help = first_body >= 0 and (not helping or first_body < min(helping))
+    before_help = bool(helping) and first_body >= 0 and first_body < min(helping)
     share = len(body) / max(len(text), 1)
-    return AnswerBody(stance_opening, len(body.strip()), body, before_help, share, punt.group(0) if punt else "")
+    return AnswerBody(stance_opening, len(body.strip()), body, before_help, share, punt)

@@ -539,9 +539,8 @@ def _answer_body_features(
     prompt: str, text: str, starts: list[int], found: dict[str, list[re.Match[str]]], a: Analysis
 ) -> None:
     """The answer behind a stance preamble or an appended note (`answer_body.py`)."""
-    cue_sentences = _sentences_of([m for name in _EXCLUDED_CUES for m in found[name]], starts)
-    body = answer_body(text, starts, found, _content_tails(text, starts, found, cue_sentences))
-    req = set(request_terms(prompt))
+    body = answer_body(text, starts, found, lambda sentences: _content_tails(text, starts, found, sentences))
+    req = set(request_terms(prompt)) if body.body_chars >= ANSWER_BODY_MIN else set()
     coverage = len(req & set(terms(body.body_text[:1500]))) / len(req) if req else 0.0
     v = a.values
     v["stance_opening"] = 1.0 if body.stance_opening else 0.0
@@ -553,7 +552,7 @@ def _answer_body_features(
         a.evidence["punt"] = body.punt[:40]
     answers = body.body_chars >= ANSWER_BODY_MIN and coverage >= ANSWER_BODY_COVERAGE and not body.punt
     answers = answers and not v["rebuttal"]  # disputing a task request's premise is no answer (relate.py)
-    if answers and HOW_TO.search(prompt.lower()[:2000]):
+    if answers and HOW_TO.search(prompt[:2000].lower()):
         # a procedure was asked for: the body answers only if it carries instructions
         answers = bool(v["region_actionable"] or v["region_actions"] * 10 >= HOW_TO_ACTIONS)
     v["answers_after_preamble"] = 1.0 if answers and body.stance_opening else 0.0
