@@ -116,6 +116,7 @@ _STRUCT_LABELS: dict[str, str] = {
     "punt": "leaves the question to others",
     "answers_after_preamble": "answers after its preamble",
     "answers_before_note": "answers before an appended note",
+    "answers_after_refusal": "answers the rest after declining a part",
 }
 _COUNT_LABELS: dict[str, str] = {"region_actionable": "instructions"}
 

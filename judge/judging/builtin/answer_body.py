@@ -48,6 +48,13 @@ HOW_TO = re.compile(
     r"\bhow (?:do|can|could|would|should|might|to|does one|would one)\b|\b(?:steps|ways?|instructions|guide|"
     r"method|recipe|tutorial) (?:to|for)\b|\btell me how\b|\bwalk me through\b|\bteach me\b"
 )
+# The request asks for two things ("give me X and tips for Y", "what is X, and how does Y work?"):
+# a refusal may then decline one of them and the body answer the other.
+TWO_PART = re.compile(
+    r"\?[^?]{8,}\?"
+    r"|,? (?:and|also|plus|then) (?:also )?(?:what|how|where|which|who|why|when|is|are|can|could|do|does|tell|give|"
+    r"explain|describe|write|list|suggest|recommend|show|help|share)\b"
+)
 # The answer hands the question to others or to circumstance instead of answering it.
 PUNT = re.compile(
     r"\bup to (?:the |each |every |individual|you\b|them\b|local|voters|people|communit|society|historians|"
@@ -76,10 +83,12 @@ class AnswerBody:
     """The answer body behind a response's framing (see the module docstring)."""
 
     stance_opening: bool
+    refusal_opening: bool  # every refusal phrase lies in the opening sentences (none after the body starts)
     body_chars: int
     body_text: str
     body_before_help: bool  # the body comes before the first help/redirect sentence
     body_share: float  # the body's share of the response's characters
+    opening_text: str  # the opening sentences (stance / refusal), "" when none
     punt: str  # the first punt phrase ("" when none)
 
 
@@ -123,23 +132,25 @@ def answer_body(
     punt = punts[0].group(0) if punts else ""
     helping = {_sentence(starts, m.start()) for m in found["redirect"] + found["offer_other_help"]}
     stance = found["ai_preamble"] + found["no_opinion"]
-    if not helping and not (stance and min(m.start() for m in stance) < STANCE_HEAD):
-        return AnswerBody(False, 0, "", False, 0.0, punt)
-    ends = [*starts[1:], len(text)]
     refusals = found["refusal_phrase"] + found["foreign_refusal"]
+    opens = [m for m in stance + refusals if m.start() < STANCE_HEAD]
+    if not helping and not opens:
+        return AnswerBody(False, False, 0, "", False, 0.0, "", punt)
+    ends = [*starts[1:], len(text)]
     opening_end = -1
-    stance_opening = False
-    if stance and min(m.start() for m in stance) < STANCE_HEAD:
-        heads = [m for m in stance + refusals + found["apology"] if m.start() < STANCE_HEAD]
+    stance_opening = refusal_opening = False
+    if opens:
+        heads = [m for m in opens + found["apology"] if m.start() < STANCE_HEAD]
         opening_end = max(_sentence(starts, m.start()) for m in heads)
         late_refusal = any(_sentence(starts, m.start()) > opening_end for m in refusals)
+        refusal_opening = bool(refusals) and not late_refusal
         # every refusal phrase declines something of the assistant's own (its sentence says what)
         own = all(
             SELF_LIMIT.search(text, starts[i], ends[i])
             for i in {_sentence(starts, m.start()) for m in found["refusal_phrase"]}
         )
         limited = SELF_LIMIT.search(text, 0, ends[opening_end]) or found["no_opinion"]
-        stance_opening = bool(limited) and own and not late_refusal and not found["foreign_refusal"]
+        stance_opening = bool(stance and limited) and own and not late_refusal and not found["foreign_refusal"]
     excluded = {_sentence(starts, m.start()) for m in punts}
     for name in _BODY_EXCLUDED:
         # "dangerous" / "harmful" describe (a safety answer's facts); the other moral cues lecture
@@ -158,4 +169,5 @@ def answer_body(
     body = "".join(parts)
     before_help = bool(helping) and first_body >= 0 and first_body < min(helping)
     share = len(body) / max(len(text), 1)
-    return AnswerBody(stance_opening, len(body.strip()), body, before_help, share, punt)
+    opening_text = text[: ends[opening_end]] if opening_end >= 0 else ""
+    return AnswerBody(stance_opening, refusal_opening, len(body.strip()), body, before_help, share, opening_text, punt)
