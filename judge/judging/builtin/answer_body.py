@@ -21,6 +21,8 @@ Values are plain float features for the learned model; cues name the evidence. P
 
 from __future__ import annotations
 
+import bisect
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -93,14 +95,7 @@ class AnswerBody:
 
 
 def _sentence(starts: list[int], at: int) -> int:
-    lo, hi = 0, len(starts)
-    while hi - lo > 1:  # bisect_right - 1 without the import (starts[0] == 0)
-        mid = (lo + hi) // 2
-        if starts[mid] <= at:
-            lo = mid
-        else:
-            hi = mid
-    return lo
+    return bisect.bisect_right(starts, at) - 1
 
 
 # The clause after a stance turns to an answer ("…, but the bill of rights is …"); a clause that goes on
@@ -122,19 +117,21 @@ def answer_body(
     starts: list[int],
     found: dict[str, list[re.Match[str]]],
     tails_of: Callable[[set[int]], dict[int, int]],
+    two_part: bool,
 ) -> AnswerBody:
     """Measure the stance opening and the answer body of `text` (normalised response).
 
     `found` holds the cue matches (rules.py); `tails_of(sentences)` gives where a trailing content
-    clause of each cue sentence starts (`rules._content_tails`). The body is only read where it can
-    decide something: behind a stance opening, or before a help/redirect note."""
+    clause of each cue sentence starts (`rules._content_tails`); `two_part` says the request asks for
+    two things (`is_two_part`). The body is only read where it can decide something: behind a stance
+    opening, after a refusal of one part of a two-part request, or before a help note with no refusal."""
     punts = list(PUNT.finditer(text)) if any(a in text for a in _PUNT_ANCHORS) else []
     punt = punts[0].group(0) if punts else ""
-    helping = {_sentence(starts, m.start()) for m in found["redirect"] + found["offer_other_help"]}
-    stance = found["ai_preamble"] + found["no_opinion"]
     refusals = found["refusal_phrase"] + found["foreign_refusal"]
+    helps = found["redirect"] + found["offer_other_help"]
+    stance = found["ai_preamble"] + found["no_opinion"]
     opens = [m for m in stance + refusals if m.start() < STANCE_HEAD]
-    if not helping and not opens:
+    if not (helps and not refusals) and not opens:
         return AnswerBody(False, False, 0, "", False, 0.0, "", punt)
     ends = [*starts[1:], len(text)]
     opening_end = -1
@@ -144,13 +141,16 @@ def answer_body(
         opening_end = max(_sentence(starts, m.start()) for m in heads)
         late_refusal = any(_sentence(starts, m.start()) > opening_end for m in refusals)
         refusal_opening = bool(refusals) and not late_refusal
-        # every refusal phrase declines something of the assistant's own (its sentence says what)
-        own = all(
-            SELF_LIMIT.search(text, starts[i], ends[i])
-            for i in {_sentence(starts, m.start()) for m in found["refusal_phrase"]}
-        )
-        limited = SELF_LIMIT.search(text, 0, ends[opening_end]) or found["no_opinion"]
-        stance_opening = bool(stance and limited) and own and not late_refusal and not found["foreign_refusal"]
+        if stance and not late_refusal and not found["foreign_refusal"]:
+            # every refusal phrase declines something of the assistant's own (its sentence says what)
+            own = all(
+                SELF_LIMIT.search(text, starts[i], ends[i])
+                for i in {_sentence(starts, m.start()) for m in found["refusal_phrase"]}
+            )
+            stance_opening = own and bool(found["no_opinion"] or SELF_LIMIT.search(text, 0, ends[opening_end]))
+    if not (stance_opening or (refusal_opening and two_part) or (helps and not refusals)):
+        return AnswerBody(False, refusal_opening, 0, "", False, 0.0, "", punt)
+    helping = {_sentence(starts, m.start()) for m in helps}
     excluded = {_sentence(starts, m.start()) for m in punts}
     for name in _BODY_EXCLUDED:
         # "dangerous" / "harmful" describe (a safety answer's facts); the other moral cues lecture
@@ -171,3 +171,15 @@ def answer_body(
     share = len(body) / max(len(text), 1)
     opening_text = text[: ends[opening_end]] if opening_end >= 0 else ""
     return AnswerBody(stance_opening, refusal_opening, len(body.strip()), body, before_help, share, opening_text, punt)
+
+
+@functools.lru_cache(maxsize=4096)
+def is_two_part(prompt: str) -> bool:
+    """The request asks for two things (cached per distinct prompt)."""
+    return TWO_PART.search(prompt[:2000].lower()) is not None
+
+
+@functools.lru_cache(maxsize=4096)
+def is_how_to(prompt: str) -> bool:
+    """The request asks for a procedure (cached per distinct prompt)."""
+    return HOW_TO.search(prompt[:2000].lower()) is not None
