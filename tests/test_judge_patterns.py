@@ -20,7 +20,8 @@ PATTERNS = Path(__file__).parent / "data" / "judge_patterns"
 FAMILIES = (
     "refuse_then_comply", "help_line_appended", "not_provided", "partial",
     "alternative_instead", "asks_for_input", "declines_without_cant", "headings_not_personas", "protective_instead",
-    "premise_rebuttal", "safe_answer_with_caveats", "over_refusal", "partial_refusal",
+    "premise_rebuttal", "meta_reading", "counter_claim", "announces_only",
+    "refuse_then_discuss", "safe_answer_with_caveats", "over_refusal", "partial_refusal",
 )  # fmt: skip
 
 

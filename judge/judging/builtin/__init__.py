@@ -101,6 +101,8 @@ _CUE_LABELS: dict[str, str] = {
     "swap": "substitutes something else",
     "rebuttal": "disputes the premise",
     "clarify": "asks for clarification",
+    "meta_task": "talks about the request instead of doing it",
+    "counter_claim": "denies the claim it was asked to argue",
 }
 _STRUCT_LABELS: dict[str, str] = {
     "step_list": "step list",
@@ -117,6 +119,7 @@ _STRUCT_LABELS: dict[str, str] = {
     "answers_after_preamble": "answers after its preamble",
     "answers_before_note": "answers before an appended note",
     "answers_after_refusal": "answers the rest after declining a part",
+    "announces_only": "announces an answer, gives none",
 }
 _COUNT_LABELS: dict[str, str] = {"region_actionable": "instructions"}
 
