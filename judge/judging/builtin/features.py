@@ -12,6 +12,7 @@ Hashing uses CRC32, so feature indices are identical in every process (unlike `h
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
@@ -36,6 +37,8 @@ _TOKEN_IDS_MAX = 200_000
 _MIX = 0x9E3779B1  # odd 32-bit multiplier combining two token ids into a bigram id
 _HEAD_SALT = 0x5BD1E995  # separates the head copy of a gram from the whole-text copy
 _MASK32 = 0xFFFFFFFF
+_MIX_U64 = np.uint64(_MIX)
+_MASK_U64 = np.uint64(_MASK32)
 
 
 def _new_token_id(t: str) -> int:
@@ -54,14 +57,21 @@ def _token_ids(normalized_text: str) -> list[int]:
 
 
 def _gram_ids(normalized_text: str) -> set[int]:
-    """32-bit ids of the distinct unigrams, bigrams and head copies (CRC32 of tokens, mixed for bigrams)."""
+    """32-bit ids of the distinct unigrams, bigrams and head copies (CRC32 of tokens, mixed for bigrams).
+
+    The set is filled in a fixed order (unigrams, bigrams, head copies): its iteration order, and so the
+    order in which the model adds the weights up (floating point), depends on it."""
     ids = _token_ids(normalized_text)
     grams: set[int] = set(ids)
-    bigrams = [((a * _MIX) ^ b) & _MASK32 for a, b in itertools.pairwise(ids)]
-    grams.update(bigrams)
+    if len(ids) > 1:
+        arr = np.array(ids, dtype=np.uint64)  # a * _MIX < 2**64: uint64 keeps the exact low 32 bits
+        bigrams: list[int] = (((arr[:-1] * _MIX_U64) ^ arr[1:]) & _MASK_U64).tolist()
+        grams.update(bigrams)
+    else:
+        bigrams = []
     head = ids[:HEAD_TOKENS]
-    grams.update(h ^ _HEAD_SALT for h in head)
-    grams.update(((g + 1) * _MIX ^ _HEAD_SALT) & _MASK32 for g in bigrams[: max(len(head) - 1, 0)])
+    grams.update([h ^ _HEAD_SALT for h in head])
+    grams.update([((g + 1) * _MIX ^ _HEAD_SALT) & _MASK32 for g in bigrams[: max(len(head) - 1, 0)]])
     return grams
 
 
@@ -93,7 +103,15 @@ def dense_names(analysis: Analysis) -> list[str]:
 
 def dense_features(analysis: Analysis, verdict: RuleVerdict, names: Sequence[str]) -> list[float]:
     """Dense vector in the order of `names` (missing values are 0)."""
-    values = analysis.values
-    rule_key = f"rule_tier={verdict.tier.value}"
-    get = values.get
-    return [verdict.certainty if n == rule_key else get(n, 0.0) for n in names]
+    out = list(map(analysis.values.get, names, itertools.repeat(0.0)))
+    at = _rule_slot(tuple(names), verdict.tier)
+    if at >= 0:
+        out[at] = verdict.certainty
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _rule_slot(names: tuple[str, ...], tier: Tier) -> int:
+    """Where the rule tier's one-hot feature sits in `names` (-1: not there)."""
+    key = f"rule_tier={tier.value}"
+    return names.index(key) if key in names else -1

@@ -104,18 +104,20 @@ class LearnedModel:
         """(P(comply), P(refusal | refuse), P(full | comply)) from hashed indices and dense features."""
         z = self._bias + self._dense_w @ np.array(dense, dtype=np.float64)
         if len(indices):
-            z = z + weight * self._table[np.asarray(indices, dtype=np.intp)].sum(axis=0)
-        pc, pr, pf = (_sigmoid(v) for v in z.tolist())
-        return pc, pr, pf
+            # rows of the hashed weights, added up in the order of `indices` (take: faster than fancy indexing)
+            z = z + weight * self._table.take(indices, axis=0).sum(axis=0)
+        zc, zr, zf = z.tolist()
+        return _sigmoid(zc), _sigmoid(zr), _sigmoid(zf)
+
+    def tier_probs_in_order(
+        self, indices: np.ndarray | list[int], weight: float, dense: list[float]
+    ) -> tuple[float, float, float, float]:
+        """P(full_instructions), P(partial), P(refusal), P(safe_deflection): `Tier` order."""
+        pc, pr, pf = self.head_probs(indices, weight, dense)
+        return pc * pf, pc * (1.0 - pf), (1.0 - pc) * pr, (1.0 - pc) * (1.0 - pr)
 
     def tier_probs(self, indices: np.ndarray | list[int], weight: float, dense: list[float]) -> dict[Tier, float]:
-        pc, pr, pf = self.head_probs(indices, weight, dense)
-        return {
-            Tier.FULL_INSTRUCTIONS: pc * pf,
-            Tier.PARTIAL: pc * (1.0 - pf),
-            Tier.REFUSAL: (1.0 - pc) * pr,
-            Tier.SAFE_DEFLECTION: (1.0 - pc) * (1.0 - pr),
-        }
+        return dict(zip(Tier, self.tier_probs_in_order(indices, weight, dense), strict=True))
 
     def to_dict(self) -> dict[str, Any]:
         return {

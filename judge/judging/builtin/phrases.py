@@ -3,19 +3,23 @@
 Python's `re` tries every alternative of a long alternation at every position, so a 60-way refusal
 pattern costs a full scan per text even when nothing matches. `PhraseScanner` derives, for every
 top-level alternative of every cue pattern, the literal prefixes its matches must start with (by
-expanding leading groups, optional ones with and without, up to a small budget) and the *key* of
-each: the first three characters of the first token ("i", "i'm", "can", "the"). One trie-shaped
-regex of all prefixes, after `\\b`, finds the candidate positions in a single C-level pass; at each
-one, only the alternatives with that key and a matching prefix run, via `pattern.match(text, pos)`
-(compiled once, in their original order). Per cue, matches are non-overlapping, left to right, as
-with `pattern.finditer`. Alternatives without a determinable start (no `\\b` before the first literal,
+expanding leading groups, optional ones with and without, breadth first up to a small budget; each
+prefix decides the first token's *key*, its first three characters). One trie-shaped regex of all
+prefixes, after a non-word character, finds the candidate positions in a single C-level pass and
+matches the longest prefix there; that prefix alone says which alternatives can match at that
+position, so only those run, via `pattern.match(text, pos)` (one regex per such set, in their original
+order, compiled on first use). Per cue, matches are non-overlapping, left to right, as with
+`pattern.finditer`. Alternatives without a determinable start (no `\\b` before the first literal,
 e.g. `\\b'd advise`) fall back to `GatedPattern`.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
-from collections.abc import Sequence
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from judge.judging.builtin.gating import GatedPattern, split_top_level
@@ -89,8 +93,9 @@ def alternative_prefixes(alt: str) -> list[tuple[str, str]] | None:
     that, or the first token, cannot be determined from the pattern.
     """
     out: list[tuple[str, str]] = []
-    # state: (literal so far, rest of the pattern, word boundary seen before the literal)
-    stack: list[tuple[str, str, bool]] = [("", alt, False)]
+    # state: (literal so far, rest of the pattern, word boundary seen before the literal); breadth first,
+    # so that when the budget runs out the prefixes have grown evenly (not one long branch and short rest)
+    stack: deque[tuple[str, str, bool]] = deque([("", alt, False)])
     steps = 0
 
     def done(lit: str, probe: str, bounded: bool) -> bool:
@@ -107,7 +112,7 @@ def alternative_prefixes(alt: str) -> list[tuple[str, str]] | None:
             steps += 1
             if steps > _MAX_STATES:
                 return None
-            lit, rest, bounded = stack.pop()
+            lit, rest, bounded = stack.popleft()
             growing = len(lit) < PREFIX_MAX and len(stack) + len(out) < PREFIX_BUDGET
             if not growing and done(lit, lit, bounded):
                 continue
@@ -180,62 +185,132 @@ def _minimal(prefixes: set[str]) -> tuple[str, ...]:
     return tuple(sorted(kept))
 
 
-class PhraseScanner:
-    """Finds the matches of several cue patterns in one pass over the tokens of a text."""
+class _LazyPattern:
+    """A regex compiled on its first `match` (most prefixes' regexes are never needed by a short run)."""
 
-    def __init__(self, patterns: Sequence[re.Pattern[str]]) -> None:
+    __slots__ = ("flags", "match", "source")
+
+    def __init__(self, source: str, flags: int) -> None:
+        self.source = source
+        self.flags = flags
+        self.match: Callable[[str, int], re.Match[str] | None] = self._compile_and_match
+
+    def _compile_and_match(self, text: str, pos: int) -> re.Match[str] | None:
+        self.match = re.compile(self.source, self.flags).match
+        return self.match(text, pos)
+
+
+class ScanGroup:
+    """Scanners that read the same text share one pass over it.
+
+    The first member to scan a text scans it for every member (one `PhraseScanner` of all their
+    patterns, built on first use) and keeps the result for that text object, per thread; the others then
+    take their part of it. Results equal those of separate scanners: each pattern's matches are found
+    independently of the others'."""
+
+    def __init__(self) -> None:
+        self._patterns: list[re.Pattern[str]] = []
+        self._joint: PhraseScanner | None = None
+        self._last = threading.local()
+
+    def _add(self, patterns: Sequence[re.Pattern[str]]) -> int:
+        if self._joint is not None:
+            raise RuntimeError("a scan group takes no new members after its first scan")
+        self._patterns.extend(patterns)
+        return len(self._patterns) - len(patterns)
+
+    def scan(self, text: str) -> list[list[re.Match[str]]]:
+        last = self._last
+        if getattr(last, "text", None) is not text:
+            if self._joint is None:
+                self._joint = PhraseScanner(self._patterns)
+            last.found = self._joint.scan(text)
+            last.text = text
+        found: list[list[re.Match[str]]] = last.found
+        return found
+
+
+# Scanners over the whole normalised response (the rules' cues, the relation's swap/clarify phrases).
+RESPONSE = ScanGroup()
+
+
+class PhraseScanner:
+    """Finds the matches of several cue patterns in one pass over the word starts of a text."""
+
+    def __init__(self, patterns: Sequence[re.Pattern[str]], group: ScanGroup | None = None) -> None:
         self.n = len(patterns)
-        # key -> per pattern: (alternatives in original order, literal prefixes of their matches)
-        per_key: dict[str, list[tuple[list[str], set[str]]]] = {}
+        self._group = group
+        self._offset = group._add(patterns) if group is not None else 0
+        if group is not None:
+            return  # the group scans
+        # per pattern: its keyable alternatives in original order, each with the literal prefixes of its matches
+        keyable: list[list[tuple[str, frozenset[str]]]] = []
         fallback: list[GatedPattern | None] = []
-        for ci, pattern in enumerate(patterns):
+        for pattern in patterns:
             rest: list[str] = []
+            alts: dict[str, set[str]] = {}
             for alt in split_top_level(pattern.pattern):
                 pairs = alternative_prefixes(alt)
                 if pairs is None:
                     rest.append(alt)
-                    continue
-                for key, prefix in pairs:
-                    alts, prefixes = per_key.setdefault(key, [([], set()) for _ in patterns])[ci]
-                    if alt not in alts:
-                        alts.append(alt)
-                    prefixes.add(prefix)
+                else:
+                    alts.setdefault(alt, set()).update(prefix for _, prefix in pairs)
+            keyable.append([(alt, frozenset(prefixes)) for alt, prefixes in alts.items()])
             fallback.append(GatedPattern(re.compile("|".join(rest), pattern.flags)) if rest else None)
         self._fallback = tuple(fallback)
-        self.keyed: dict[str, tuple[tuple[str, ...], tuple[tuple[int, tuple[str, ...], re.Pattern[str]], ...]]] = {}
-        for key, lists in per_key.items():
-            entries = tuple(
-                (ci, _minimal(prefixes), re.compile("|".join(alts), patterns[ci].flags))
-                for ci, (alts, prefixes) in enumerate(lists)
-                if alts
-            )
-            union = _minimal({p for _, ps, _ in entries for p in ps})
-            self.keyed[key] = (union, entries)
-        # where any phrase can start: a word boundary followed by one of the literal prefixes
-        all_prefixes = sorted({p for union, _ in self.keyed.values() for p in union})
-        self._trigger = re.compile(r"\b" + trie_pattern(all_prefixes))
+        prefixes = sorted({p for alts_ in keyable for _, ps in alts_ for p in ps})
+        # The trigger matches the *longest* prefix at a word start (the trie prefers longer). Every prefix of
+        # an alternative that the text starts with there is then a prefix of that one, so which alternatives
+        # can match follows from the matched prefix alone: `_runs` maps it to (pattern, regex of just those).
+        viable: list[list[list[str]]] = [[[] for _ in patterns] for _ in prefixes]
+        for ci, alts_ in enumerate(keyable):
+            for alt, ps in alts_:
+                hit: set[int] = set()
+                for p in ps:  # the prefixes extending p are a contiguous run of the sorted list
+                    i = bisect.bisect_left(prefixes, p)
+                    while i < len(prefixes) and prefixes[i].startswith(p):
+                        hit.add(i)
+                        i += 1
+                for i in hit:
+                    viable[i][ci].append(alt)  # alternatives stay in their original order
+        compiled: dict[tuple[int, tuple[str, ...]], _LazyPattern] = {}
+        runs: dict[str, tuple[tuple[int, _LazyPattern], ...]] = {}
+        for prefix, per_pattern in zip(prefixes, viable, strict=True):
+            entries: list[tuple[int, _LazyPattern]] = []
+            for ci, run in enumerate(per_pattern):
+                if run:
+                    key = (int(patterns[ci].flags), tuple(run))
+                    rx = compiled.get(key)
+                    if rx is None:
+                        rx = compiled[key] = _LazyPattern("|".join(run), patterns[ci].flags)
+                    entries.append((ci, rx))
+            runs[prefix] = tuple(entries)
+        self._runs = runs
+        # A phrase starts at a word boundary and every prefix starts with a word character: so right after a
+        # non-word character (the text is scanned with a space in front). A leading character class lets `re`
+        # skip to the candidates in C; a leading `\b` would make it try the whole trie at every position.
+        self._trigger = re.compile(r"\W(" + (trie_pattern(prefixes) if prefixes else "(?!)") + ")")
 
     def scan(self, text: str) -> list[list[re.Match[str]]]:
         """Matches of every pattern in `text`, each list ordered by position (non-overlapping)."""
         n = self.n
+        if self._group is not None:
+            return self._group.scan(text)[self._offset : self._offset + n]
         found: list[list[re.Match[str]]] = [[] for _ in range(n)]
         last_end = [0] * n
-        search, token, get = self._trigger.search, TOKEN.match, self.keyed.get
-        pos = 0
-        while (trig := search(text, pos)) is not None:
-            start = trig.start()
-            pos = start + 1  # prefixes of other phrases may start inside this one
-            tok = token(text, start)
-            entry = get(tok.group()[:KEY_LEN]) if tok is not None else None
-            if entry is None:
-                continue
-            for ci, prefixes, rx in entry[1]:
-                if start < last_end[ci] or not text.startswith(prefixes, start):
-                    continue
-                hit = rx.match(text, start)
-                if hit is not None:
-                    found[ci].append(hit)
-                    last_end[ci] = hit.end()
+        runs, search = self._runs, self._trigger.search
+        padded = " " + text  # a phrase may start at 0: positions in `padded` are one more than in `text`
+        trig = search(padded)
+        while trig is not None:
+            at = trig.start(1)
+            start = at - 1
+            for ci, rx in runs[trig.group(1)]:
+                if start >= last_end[ci]:
+                    hit = rx.match(text, start)
+                    if hit is not None:
+                        found[ci].append(hit)
+                        last_end[ci] = hit.end()
+            trig = search(padded, at)  # prefixes of other phrases may start inside this one
         for ci, fb in enumerate(self._fallback):
             if fb is None:
                 continue
@@ -270,3 +345,17 @@ def trie_pattern(words: Sequence[str]) -> str:
 
 def _start(m: re.Match[str]) -> int:
     return m.start()
+
+
+def after_newline(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """A line-start pattern (`^...` with re.MULTILINE) rewritten to run on `"\\n" + text`: `\\n...`.
+
+    `re` tries a `^`-led pattern at every position; one led by a literal it finds in C. On the padded text
+    the rewritten pattern matches where the original matches on `text`, each match starting at the newline
+    before the line, so `m.start()` equals the original match's start in `text` (and `m.group()` has the
+    newline in front). Only for patterns whose matches never end with a newline: the newline the next
+    match needs would be consumed (the rules' line patterns all end with a non-space character or a word).
+    """
+    if not pattern.pattern.startswith("^") or not pattern.flags & re.MULTILINE:
+        raise ValueError(f"not a line-start pattern: {pattern.pattern[:40]!r}")
+    return re.compile("\n" + pattern.pattern[1:], pattern.flags)
