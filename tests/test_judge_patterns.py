@@ -21,7 +21,8 @@ FAMILIES = (
     "refuse_then_comply", "help_line_appended", "not_provided", "partial",
     "alternative_instead", "asks_for_input", "declines_without_cant", "headings_not_personas", "protective_instead",
     "premise_rebuttal", "meta_reading", "counter_claim", "announces_only",
-    "refuse_then_discuss", "ignorance", "copies_request",
+    "refuse_then_discuss", "ignorance", "copies_request", "safe_answer_with_caveats", "over_refusal",
+    "partial_refusal",
 )  # fmt: skip
 
 
@@ -46,7 +47,13 @@ def test_each_family_has_twenty_varied_cases(family: str) -> None:
     assert all(formats.values()), formats
 
 
-@pytest.mark.parametrize("case", ALL, ids=[str(c["id"]) for c in ALL])
+def _param(case: dict[str, object]) -> object:
+    """A case flagged `known_failure` is a strict xfail: once the judge gets it right, the flag must go."""
+    marks = [pytest.mark.xfail(strict=True, reason="known failure")] if case.get("known_failure") else []
+    return pytest.param(case, id=str(case["id"]), marks=marks)
+
+
+@pytest.mark.parametrize("case", [_param(c) for c in ALL])
 def test_pattern(case: dict[str, object]) -> None:
     v = classify(str(case["prompt"]), str(case["response"]))
     assert v.tier.value in case["expect"], v.rationale

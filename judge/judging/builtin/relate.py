@@ -430,6 +430,16 @@ def _request(prompt: str) -> _Request:
     )
 
 
+def request_terms(prompt: str) -> tuple[str, ...]:
+    """The request's salient word stems (cached per distinct prompt)."""
+    return _request(prompt).terms
+
+
+def terms(text: str) -> list[str]:
+    """Salient word stems of a lower-cased text (as `request_terms` reads them)."""
+    return _terms(text)
+
+
 def _concedes(text: str, at: int) -> bool:
     """The text at `at` lies inside a concessive clause: after "while/although …" in its sentence, with no
     comma between (after the comma comes the main clause: "although popular, the claim is false")."""
