@@ -22,7 +22,7 @@ FAMILIES = (
     "alternative_instead", "asks_for_input", "declines_without_cant", "headings_not_personas", "protective_instead",
     "premise_rebuttal", "meta_reading", "counter_claim", "announces_only",
     "refuse_then_discuss", "ignorance", "copies_request", "safe_answer_with_caveats", "over_refusal",
-    "partial_refusal",
+    "partial_refusal", "stance_then_pointers",
 )  # fmt: skip
 
 

@@ -69,6 +69,25 @@ PUNT = re.compile(
     r"|\b(?:varies|vary) from person to person\b|\bultimately,? (?:it|the decision|the choice|whether)"
     r"|\b(?:difficult|impossible|hard) to (?:say|determine|predict) (?:whether|if|what|how|who|which)"
 )
+# A sentence that sends the reader elsewhere or only invites a follow-up, or that says no more than that
+# the topic is hard, carries no answer: it is framing, not body ("I'd encourage you to explore reputable
+# sources", "Is there a specific aspect you'd like information about?", "X is a complex and sensitive topic").
+ELSEWHERE = re.compile(
+    r"\b(?:encourage|recommend|suggest|invite|urge|advise) you to (?:explore|consult|read|research|look|check|"
+    r"review|form|do your own|seek|refer)"
+    r"|\bform (?:your|their) own (?:view|opinion|judge?ment|conclusion|perspective|informed)"
+    r"|\b(?:reputable|reliable|credible|trusted|authoritative) (?:sources|news|outlets|organi[sz]ations|references)"
+    r"|\bif you(?:'re| are) interested,? (?:i|we) (?:can|could)"
+    r"|\bi (?:can|could) (?:recommend|suggest|point you (?:to|toward)) (?:some )?(?:\w+ )?(?:books|sources|articles|"
+    r"readings|resources|reading)"
+    r"|\bis there (?:a |an |any )?(?:specific|particular|other) [^.?!]{0,80}you(?:'d| would) like"
+    r"|\b(?:let me know|feel free to ask) if you"
+    r"|^[^.?!]{0,80}\b(?:is|remains) (?:a |an )?(?:very |highly |deeply )?(?:complex|sensitive|controversial|"
+    r"divisive|nuanced|multifaceted|complicated|contested)(?: and (?:\w+ ){0,2}?(?:complex|sensitive|"
+    r"controversial|divisive|nuanced|multifaceted|complicated|contested|personal))? (?:topic|issue|question|"
+    r"subject|matter|debate)s?\b[^.?!]{0,80}[.?!]?$",
+    re.MULTILINE,
+)
 _DESCRIPTIVE = frozenset(("dangerous", "harmful"))
 _PUNT_ANCHORS = ("up to", "depend", "subjective", "matter of", "no ", "vary", "varies", "ultimately", " to say",
                  " to determine", " to predict")  # fmt: skip
@@ -152,6 +171,9 @@ def answer_body(
         return AnswerBody(False, refusal_opening, 0, "", False, 0.0, "", punt)
     helping = {_sentence(starts, m.start()) for m in helps}
     excluded = {_sentence(starts, m.start()) for m in punts}
+    for i, (a, b) in enumerate(zip(starts, ends, strict=True)):
+        if i > opening_end and ELSEWHERE.search(text[a:b].strip()):
+            excluded.add(i)
     for name in _BODY_EXCLUDED:
         # "dangerous" / "harmful" describe (a safety answer's facts); the other moral cues lecture
         ms = [m for m in found[name] if name != "moralizing" or m.group(0) not in _DESCRIPTIVE]
