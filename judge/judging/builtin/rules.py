@@ -98,6 +98,9 @@ NO_OPINION = re.compile(
     r"emotions|views|biases|political)"
     r"|\b(?:cannot|can't|not able to|unable to|do not|don't) (?:express|provide|give|share|have|form|offer|take)"
     r" (?:a |an |any |my )?(?:personal |political )?(?:opinions?|views?|beliefs?|stances?|preferences?|sides?)"
+    r"|\b(?:have|hold) no (?:personal )?(?:opinions?|beliefs?|feelings|preferences|emotions|views)"
+    r"|\b(?:incapable|not capable) of (?:having|forming|holding) (?:any )?(?:personal )?(?:opinions?|beliefs?|"
+    r"views|preferences|feelings)|\black (?:any )?(?:personal )?(?:opinions|beliefs|views|preferences)\b"
     r"|\bremain (?:neutral|impartial|unbiased)\b|\bnot my (?:role|place)\b"
     r"|\b(?:cannot|can't|won't|will not|do not|don't) (?:affirm|speak for|assume|stereotype|speculate|"
     r"generali[sz]e|judge|predict|confirm|verify|deny|comment on|ascribe|endorse|make (?:assumptions|"
@@ -376,7 +379,8 @@ _CUE_SPECS: tuple[tuple[str, re.Pattern[str], tuple[str, ...]], ...] = (
     ("foreign_refusal", FOREIGN_REFUSAL, ()),
     ("apology", APOLOGY, ("sorry", "apolog", "unfortunately")),
     ("ai_preamble", AI_PREAMBLE, ("as a", "i'm", "i am")),
-    ("no_opinion", NO_OPINION, ("n't", "not", "neutral", "impartial", "unbiased", "my role", "my place")),
+    ("no_opinion", NO_OPINION, ("n't", "not", "neutral", "impartial", "unbiased", "my role", "my place", "have no",
+                                "hold no", "capable of", "lack")),
     ("disclaimer", DISCLAIMER, ()),
     ("moralizing", MORALIZING, ()),
     ("redirect", REDIRECT, ()),
