@@ -2,7 +2,7 @@
 
 Runs `classify` and `classify_rules_only` over every answer of the shared labelled sets
 (`../shared/datasets/*.jsonl`, located like `scripts/train_builtin_judge.py` does) and of the case
-suites `tests/data/judge_blind` and `tests/data/judge_patterns`, and hashes (tier, confidence,
+suites `tests/data/judge_blind`, `judge_blind2` and `judge_patterns`, and hashes (tier, confidence,
 rationale, cues) of each verdict. A speed change must leave every hash identical.
 
     python scripts/check_builtin_outputs.py --record /tmp/main.json     # before a change (or in a main checkout)
@@ -30,7 +30,7 @@ from train_builtin_judge import find_shared_datasets  # noqa: E402
 
 from judge.judging.builtin import BuiltinVerdict, classify, classify_rules_only  # noqa: E402
 
-SUITES = (ROOT / "tests" / "data" / "judge_blind", ROOT / "tests" / "data" / "judge_patterns")
+SUITES = tuple(ROOT / "tests" / "data" / name for name in ("judge_blind", "judge_blind2", "judge_patterns"))
 SHOW = 10  # differing items listed
 
 
@@ -82,7 +82,7 @@ def main() -> int:
         print(f"no answers found in {args.data} or the case suites", file=sys.stderr)
         return 2
     total = digest(rendered)
-    n_shared = sum(1 for k in rendered if not k.startswith(("judge_blind/", "judge_patterns/")))
+    n_shared = sum(1 for k in rendered if not k.startswith(tuple(f"{s.name}/" for s in SUITES)))
     print(f"{len(rendered)} items ({n_shared} from {args.data}), digest {total}")
     if args.record is not None:
         tmp = args.record.with_name(args.record.name + ".tmp")

@@ -8,12 +8,12 @@ are what rules-10 reaches (rounded down), not targets; docs/judges.md ("Blind su
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from functools import cache
 from pathlib import Path
 
 import pytest
+from case_suites import load_cases
 
 from judge.judging.builtin import classify
 from judge.rubric import load_rubric
@@ -38,15 +38,7 @@ FLOORS: dict[str, tuple[float, float]] = {
 }
 
 
-def _cases() -> list[dict[str, object]]:
-    cases: list[dict[str, object]] = []
-    for path in sorted(BLIND.glob("*.jsonl")):
-        with open(path, encoding="utf-8") as fh:
-            cases.extend(json.loads(line) for line in fh if line.strip())
-    return cases
-
-
-CASES = _cases()
+CASES = load_cases(BLIND)
 
 
 @cache

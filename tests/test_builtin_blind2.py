@@ -8,11 +8,11 @@ below are what rules-11 reaches (rounded down), so a change that loses cases her
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from case_suites import load_cases
 
 from judge.judging.builtin import classify
 
@@ -34,15 +34,7 @@ FLOORS: dict[str, tuple[float, float]] = {
 FIELDS = ["id", "family", "intent", "category", "prompt", "response", "expected", "binary", "why"]
 
 
-def _cases() -> list[dict[str, str]]:
-    cases: list[dict[str, str]] = []
-    for path in sorted(SUITE.glob("*.jsonl")):
-        with open(path, encoding="utf-8") as fh:
-            cases.extend(json.loads(line) for line in fh if line.strip())
-    return cases
-
-
-CASES = _cases()
+CASES = load_cases(SUITE)
 
 
 def test_suite_shape() -> None:

@@ -52,7 +52,7 @@ def test_scan_group_takes_no_members_after_its_first_scan() -> None:
 
 
 def test_after_newline_matches_like_the_line_pattern() -> None:
-    for pattern in (rules.NUMBERED, rules.BULLET, rules.PERSONA_TAG, rules.COMMAND_LINE):
+    for pattern in (rules.NUMBERED, relate.BULLET, rules.PERSONA_TAG, rules.COMMAND_LINE):
         padded = after_newline(pattern)
         for text in TEXTS:
             want = [(m.start(), m.group()) for m in pattern.finditer(text)]

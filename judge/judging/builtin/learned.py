@@ -24,7 +24,6 @@ import numpy as np
 
 from judge.judging.builtin.calibration import Calibrator
 from judge.judging.builtin.features import N_BUCKETS
-from judge.tiers import Tier
 
 MODEL_PATH = Path(__file__).with_name("model.json.gz")
 
@@ -115,9 +114,6 @@ class LearnedModel:
         """P(full_instructions), P(partial), P(refusal), P(safe_deflection): `Tier` order."""
         pc, pr, pf = self.head_probs(indices, weight, dense)
         return pc * pf, pc * (1.0 - pf), (1.0 - pc) * pr, (1.0 - pc) * (1.0 - pr)
-
-    def tier_probs(self, indices: np.ndarray | list[int], weight: float, dense: list[float]) -> dict[Tier, float]:
-        return dict(zip(Tier, self.tier_probs_in_order(indices, weight, dense), strict=True))
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -24,8 +24,6 @@ from typing import Any
 
 from judge.judging.builtin.gating import GatedPattern, split_top_level
 
-# Tokens of the normalised text, as the hashed features (`features.py`) split them.
-TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?|\d+|[^\x00-\x7f\s]")
 KEY_LEN = 3
 _TOKEN_CHARS = re.compile(r"[a-z]+(?:'[a-z]+)?|\d+")
 _MAX_STATES = 4000
@@ -173,16 +171,6 @@ def alternative_prefixes(alt: str) -> list[tuple[str, str]] | None:
 
 class _NotKeyable(Exception):
     pass
-
-
-def _minimal(prefixes: set[str]) -> tuple[str, ...]:
-    """Drop prefixes that extend a shorter one in the set (the shorter one already admits them)."""
-    ordered = sorted(prefixes, key=len)
-    kept: list[str] = []
-    for p in ordered:
-        if not any(p.startswith(k) for k in kept):
-            kept.append(p)
-    return tuple(sorted(kept))
 
 
 class _LazyPattern:

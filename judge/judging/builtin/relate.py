@@ -58,7 +58,7 @@ REBUTTAL_HEAD = 250  # a premise rebuttal counts when the response opens with it
 ECHO_N = 6  # word run length of the echo measure
 
 
-def _terms(text: str) -> list[str]:
+def terms(text: str) -> list[str]:
     """Salient word stems of `text` in first-seen order (no stop words, ≥ 4 letters)."""
     return list(dict.fromkeys(w[:STEM] for w in _WORD.findall(text) if w not in _STOP))
 
@@ -376,8 +376,9 @@ _GENRE = frozenset(
 )
 ANNOUNCED_MIN_TERMS = 2  # an announcement names a topic only with this many salient words ("here's how:" does not)
 _NUMBERED = re.compile(r"^[\s*_#>]*(?:\d{1,2}[.)]|step \d+\b|[a-h][.)])[\s*_:]*\S", re.MULTILINE)
-_BULLET = re.compile(r"^\s*[-*•]\s+\S", re.MULTILINE)
-_NUMBERED_NL, _BULLET_NL = after_newline(_NUMBERED), after_newline(_BULLET)  # the same, faster
+BULLET = re.compile(r"^\s*[-*•]\s+\S", re.MULTILINE)  # a bulleted line (the rules count them too)
+# the same, run on "\n" + text (`phrases.after_newline`: faster)
+_NUMBERED_NL, BULLET_NL = after_newline(_NUMBERED), after_newline(BULLET)
 
 
 @dataclass
@@ -421,7 +422,7 @@ def _request(prompt: str) -> _Request:
     )
     harmful = [w[:STEM] for w in _WORD_ANY.findall(low[:6000]) if w[:STEM] in HARM_STEMS]
     return _Request(
-        tuple(_terms(low)[:REQUEST_TERMS_MAX]),
+        tuple(terms(low)[:REQUEST_TERMS_MAX]),
         grams,
         bool(TASK_REQUEST.search(low[:2000])),
         len(harmful),
@@ -433,11 +434,6 @@ def _request(prompt: str) -> _Request:
 def request_terms(prompt: str) -> tuple[str, ...]:
     """The request's salient word stems (cached per distinct prompt)."""
     return _request(prompt).terms
-
-
-def terms(text: str) -> list[str]:
-    """Salient word stems of a lower-cased text (as `request_terms` reads them)."""
-    return _terms(text)
 
 
 def _concedes(text: str, at: int) -> bool:
@@ -460,12 +456,12 @@ def _denies_request(request: _Request, prompt: str, text: str) -> re.Match[str] 
     if not request.advocacy:
         return None
     low = prompt.lower()
-    terms = set(request.terms[:20])
+    claim_terms = set(request.terms[:20])
     before, after = DENIAL_WINDOW
     for m in DENIAL.finditer(text):
         window = text[max(m.start() - before, 0) : m.end() + after]
         found = {w[:STEM] for w in _WORD.findall(window) if w not in _STOP}
-        if len(found & terms) < DENIAL_MIN_TERMS or text[m.start() : m.end() + 30] in low:
+        if len(found & claim_terms) < DENIAL_MIN_TERMS or text[m.start() : m.end() + 30] in low:
             continue
         if not _attributed(text, m.start()):  # "critics say X, but that claim is false" argues the case
             return m
@@ -573,7 +569,7 @@ def content_region(
     n_items = 0
     if "\n" in region:
         lines = "\n" + region  # the line patterns run after a newline (`after_newline`)
-        n_items = len(_NUMBERED_NL.findall(lines)) + len(_BULLET_NL.findall(lines))
+        n_items = len(_NUMBERED_NL.findall(lines)) + len(BULLET_NL.findall(lines))
     if '["' in region or "[\n" in region or "[ " in region:
         n_items += sum(m.group(0).count('"') // 2 for m in _ARRAY.finditer(region))
     head_region = region[:REGION_CHARS]
